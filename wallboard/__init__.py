@@ -1,0 +1,6 @@
+"""wallboard: a real-time supervisor wallboard for contact centres."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,3 @@
+from wallboard.cli import main
+
+main()

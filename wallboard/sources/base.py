@@ -1,0 +1,56 @@
+"""The seam between event sources and the rest of wallboard.
+
+On one side: something that delivers raw message values (Kafka, the simulator,
+a file), in batches, and knows whether its data is complete and current.  On
+the other: ``wallboard.ingest``, which parses each value against the event
+contract and applies it to the engine.  Sources never parse or aggregate;
+the engine never does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One message as it arrived, before any parsing."""
+
+    value: bytes
+    key: bytes | None = None
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass
+class SourceStatus:
+    """What a source says about its data; shown on the board and in /readyz."""
+
+    kind: str
+    """'kafka', 'simulator' or 'file'."""
+    ready: bool = False
+    """True once the source has caught up (replayed today) and delivers live data."""
+    connected: bool = False
+    """False while the source cannot reach its upstream (broker down)."""
+    catch_up: float = 0.0
+    """0..1, progress of the start-up replay."""
+    lag: int = 0
+    """Messages behind the end of the upstream (Kafka consumer lag)."""
+    last_error: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+class EventSource(Protocol):
+    """Delivers raw messages in batches; one batch becomes one engine update."""
+
+    def batches(self) -> AsyncIterator[list[RawMessage]]:
+        """Yield batches until closed.  Must not raise for a bad message (that is ingest's job)."""
+        ...
+
+    def status(self) -> SourceStatus: ...
+
+    async def close(self) -> None: ...
