@@ -1,0 +1,67 @@
+"""events.md "Order, duplicates and lateness": the snapshot at T depends only on the set of events.
+
+Shuffling, duplicating and re-partitioning a stream never changes a number.
+"""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings as hsettings, strategies as st
+
+from tests.conftest import make_settings
+from tests.engine_compare import numbers
+from tests.streams import partitioned, random_stream, shuffled_with_duplicates
+from wallboard.engine import Engine
+
+BASE = 1_795_960_800
+SPAN = 6 * 3600
+
+
+def _views(events, at, **settings):
+    s = make_settings(**settings)
+    engine = Engine(s.metrics, at)
+    for e in events:
+        engine.apply(e)
+    return numbers(engine.snapshot()), engine.agents(), engine.intraday()
+
+
+@given(seed=st.integers(0, 2**32))
+@hsettings(max_examples=60, deadline=None)
+def test_shuffling_and_duplicating_never_changes_the_snapshot(seed: int) -> None:
+    rng = random.Random(seed)
+    events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 100))
+    at = BASE + rng.randrange(0, SPAN + 3600)
+    assert _views(shuffled_with_duplicates(rng, events), at) == _views(events, at)
+
+
+@given(seed=st.integers(0, 2**32), partitions=st.integers(1, 12))
+@hsettings(max_examples=60, deadline=None)
+def test_repartitioning_never_changes_the_snapshot(seed: int, partitions: int) -> None:
+    rng = random.Random(seed)
+    events = sorted(random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 100)), key=lambda e: e.ts_ms)
+    at = BASE + rng.randrange(0, SPAN + 3600)
+    assert _views(partitioned(rng, events, partitions), at) == _views(events, at)
+
+
+@given(seed=st.integers(0, 2**32))
+@hsettings(max_examples=30, deadline=None)
+def test_arrival_order_within_the_late_horizon_with_a_moving_clock(seed: int) -> None:
+    """Live-like: the clock follows the stream, events arrive up to 20 min late, in any order within that."""
+    rng = random.Random(seed)
+    s = make_settings(window=900, late_horizon=3600)
+    events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(1, 100))
+    at = BASE + SPAN + 3600
+    arrival = sorted(events, key=lambda e: e.ts_ms + rng.randrange(0, 20 * 60 * 1000))
+    live = Engine(s.metrics, BASE)
+    for e in arrival:
+        live.advance(max(live.now, e.ts_ms // 1000 - rng.randrange(0, 60)))
+        live.apply(e)
+    live.advance(at)
+    ideal = Engine(s.metrics, at)
+    for e in events:
+        ideal.apply(e)
+    assert numbers(live.snapshot()) == numbers(ideal.snapshot())
+    assert live.agents() == ideal.agents()
+    assert live.intraday() == ideal.intraday()
+    assert live.too_late == 0
