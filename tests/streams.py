@@ -91,3 +91,28 @@ def partitioned(rng: random.Random, events: list[Any], partitions: int) -> list[
         out.extend(part[:take])
         del part[:take]
     return out
+
+
+def to_json(event: Any, rng: random.Random | None = None) -> bytes:
+    """The raw message a producer would send for an event (ts as RFC 3339 or epoch ms, at random)."""
+    from datetime import datetime, timedelta, timezone
+
+    body: dict[str, Any] = {"event_id": event.event_id}
+    if rng is not None and rng.random() < 0.5:
+        body["ts"] = event.ts_ms
+    else:
+        zone = timezone(timedelta(hours=(rng.choice((8, 0, -5)) if rng else 8)))
+        body["ts"] = datetime.fromtimestamp(event.ts_ms / 1000, zone).isoformat(timespec="milliseconds")
+    if isinstance(event, InteractionEvent):
+        body.update(type=f"{event.channel}.{event.phase}", interaction_id=event.interaction_id, queue=event.queue)
+        if event.agent_id is not None:
+            body["agent_id"] = event.agent_id
+    else:
+        body.update(type="agent.state", agent_id=event.agent_id, state=event.state, queues=list(event.queues))
+        if event.name is not None:
+            body["name"] = event.name
+        if event.team is not None:
+            body["team"] = event.team
+    import json
+
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -14,7 +14,7 @@ from tests.engine_compare import numbers
 from tests.streams import partitioned, random_stream, shuffled_with_duplicates
 from wallboard.engine import Engine
 
-BASE = 1_795_960_800
+BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00
 SPAN = 6 * 3600
 
 

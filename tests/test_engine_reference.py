@@ -16,7 +16,7 @@ from tests.reference import reference
 from tests.streams import random_stream
 from wallboard.engine import Engine
 
-BASE = 1_795_960_800  # 2026-11-29T18:40:00+08:00: five hours from midnight, so streams cross it
+BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00: two hours before midnight, so streams cross it
 SPAN = 8 * 3600
 
 

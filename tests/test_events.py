@@ -156,7 +156,7 @@ def test_every_reason_is_documented() -> None:
 
 
 @given(st.binary(max_size=300))
-@hsettings(max_examples=500)
+@hsettings(max_examples=500, deadline=None)
 def test_fuzz_bytes_only_ever_reject(raw: bytes) -> None:
     try:
         parse(raw)
@@ -175,7 +175,7 @@ FIELDS = ["type", "event_id", "ts", "interaction_id", "queue", "agent_id", "stat
 @given(st.dictionaries(st.sampled_from(FIELDS), JSON | st.sampled_from(
     ["call.offered", "sms.answered", "agent.state", "call.completed", TS, "busy", "2026-11-29T09:15:02"]),
     max_size=10))
-@hsettings(max_examples=1000)
+@hsettings(max_examples=1000, deadline=None)
 def test_fuzz_objects_only_ever_parse_or_reject(obj: dict[str, object]) -> None:
     try:
         raw = orjson.dumps(obj)

@@ -30,6 +30,7 @@ How memory stays bounded by what is live (not by the day's volume):
 from __future__ import annotations
 
 import heapq
+from operator import sub
 from bisect import bisect_left
 from collections import Counter
 from typing import Any
@@ -92,10 +93,33 @@ class _Agent:
     def __init__(self) -> None:
         # history: sorted (ts_ms, event_id, state, queues, name, team)
         self.history: list[tuple[int, str, str, tuple[str, ...], str | None, str | None]] = []
-        # base: (state, since_ms, queues, name, team) folded from pruned history
+        # base and current: (state, since_ms, queues, name, team)
         self.base: tuple[str, int, tuple[str, ...], str | None, str | None] | None = None
         self.horizon_ms = -1
         self.current: tuple[str, int, tuple[str, ...], str | None, str | None] | None = None
+
+    def add(self, ev: AgentStateEvent) -> bool:
+        """Insert one event; False if it is a duplicate (same ts and event_id)."""
+        hist = self.history
+        entry = (ev.ts_ms, ev.event_id, ev.state, ev.queues, ev.name, ev.team)
+        if not hist or (hist[-1][0], hist[-1][1]) < (ev.ts_ms, ev.event_id):
+            # In order (the common case): the new event is the latest.
+            hist.append(entry)
+            cur = self.current
+            if cur is None:
+                self.current = (ev.state, ev.ts_ms, ev.queues, ev.name, ev.team)
+            else:
+                self.current = (
+                    ev.state, cur[1] if cur[0] == ev.state else ev.ts_ms, ev.queues,
+                    cur[3] if ev.name is None else ev.name, cur[4] if ev.team is None else ev.team,
+                )
+            return True
+        i = bisect_left(hist, (ev.ts_ms, ev.event_id), key=_ts_and_id)
+        if i < len(hist) and hist[i][0] == ev.ts_ms and hist[i][1] == ev.event_id:
+            return False
+        hist.insert(i, entry)
+        self.recompute()
+        return True
 
     def recompute(self) -> None:
         hist = self.history
@@ -116,6 +140,8 @@ class _Agent:
             for entry in reversed(hist):
                 name = name if name is not None else entry[4]
                 team = team if team is not None else entry[5]
+                if name is not None and team is not None:
+                    break
             if base is not None:
                 name = name if name is not None else base[3]
                 team = team if team is not None else base[4]
@@ -124,7 +150,7 @@ class _Agent:
     def fold_before(self, threshold_ms: int) -> None:
         """Forget events older than threshold_ms, keeping what they determine (state, since, name, team)."""
         hist = self.history
-        n = bisect_left(hist, threshold_ms, key=lambda e: e[0])
+        n = bisect_left(hist, threshold_ms, key=_ts_only)
         if n == 0:
             return
         self.history = hist[:n]
@@ -133,6 +159,33 @@ class _Agent:
         self.history = hist[n:]
         self.horizon_ms = threshold_ms
         self.recompute()
+
+
+def _ts_and_id(entry: tuple[Any, ...]) -> tuple[int, str]:
+    return entry[0], entry[1]
+
+
+def _ts_only(entry: tuple[Any, ...]) -> int:
+    return int(entry[0])
+
+
+class _Lane:
+    """Everything counted for one queue and channel: periods, queue depth, calls in progress."""
+
+    __slots__ = ("buckets", "channel", "days", "in_progress", "intervals", "queue", "short_ms", "threshold_ms",
+                 "waiting", "window")
+
+    def __init__(self, queue: str, channel: str, threshold_ms: int, short_ms: int) -> None:
+        self.queue = queue
+        self.channel = channel
+        self.threshold_ms = threshold_ms
+        self.short_ms = short_ms
+        self.days: dict[int, Counters] = {}  # local day start (s) -> counters
+        self.intervals: dict[int, Counters] = {}  # interval start (s) -> counters
+        self.window: Counters = new_counters()  # sums over the rolling window
+        self.buckets: dict[int, Counters] = {}  # second -> counters, for the seconds inside the window
+        self.waiting: dict[str, int] = {}  # interaction id -> offered ts (ms)
+        self.in_progress = 0
 
 
 class Engine:
@@ -145,26 +198,21 @@ class Engine:
         self._interval = settings.interval
         self._horizon_ms = settings.late_horizon * 1000
         self._now = int(now_s)
+        self._window_floor = self._now - self._window  # seconds > this are inside the rolling window
         self.version = 0
         """Bumps whenever anything a snapshot shows may have changed (the hub pushes on change)."""
 
         self._interactions: dict[tuple[str, str], _Interaction] = {}
         self._prune_heap: list[tuple[int, str, str]] = []
-        self._waiting: dict[QueueChannel, dict[str, int]] = {}
-        self._in_progress: dict[QueueChannel, int] = {}
-        self._thresholds: dict[QueueChannel, tuple[int, int]] = {}
-
-        self._day_counts: dict[int, dict[QueueChannel, Counters]] = {}
-        self._interval_counts: dict[int, dict[tuple[str, str, int], Counters]] = {}
+        self._lanes: dict[QueueChannel, _Lane] = {}
+        self._bucket_lanes: dict[int, list[_Lane]] = {}  # second -> lanes holding a bucket for it
         self._day_queues: dict[int, set[str]] = {}
         self._handled: dict[int, dict[str, list[int]]] = {}
-        self._window_sums: dict[QueueChannel, Counters] = {}
-        self._window_buckets: dict[int, dict[QueueChannel, Counters]] = {}
+        self._oldest_day_end = 0
 
         self._agents: dict[str, _Agent] = {}
         self._future: list[tuple[int, int, Event]] = []
         self._future_seq = 0
-        self._agent_fold_ms = 0
 
         self.events = 0
         self.rejected: Counter[str] = Counter()
@@ -187,7 +235,14 @@ class Engine:
             self._future_seq += 1
             heapq.heappush(self._future, (event.ts_ms, self._future_seq, event))
             return
-        self._apply_now(event)
+        self.events += 1
+        self.version += 1
+        if event.ts_ms > self._max_ts_ms:
+            self._max_ts_ms = event.ts_ms
+        if type(event) is InteractionEvent:
+            self._apply_interaction(event)
+        else:
+            self._apply_agent(event)  # type: ignore[arg-type]
 
     def apply_all(self, events: list[Event]) -> None:
         for event in events:
@@ -205,161 +260,195 @@ class Engine:
             return
         old = self._now
         self._now = now_s
+        self._window_floor = now_s - self._window
         future = self._future
         while future and future[0][0] // 1000 <= now_s:
-            self._apply_now(heapq.heappop(future)[2])
+            self.apply(heapq.heappop(future)[2])
         self._expire_window(old - self._window, now_s - self._window)
         self._prune()
 
-    def _apply_now(self, event: Event) -> None:
-        self.events += 1
-        self.version += 1
-        ts = event.ts_ms
-        if ts > self._max_ts_ms:
-            self._max_ts_ms = ts
-        if type(event) is InteractionEvent:
-            self._apply_interaction(event)
-        else:
-            self._apply_agent(event)  # type: ignore[arg-type]
-
     # ---------------------------------------------------------- interactions
+
+    def _lane(self, queue: str, channel: str) -> _Lane:
+        lane = self._lanes.get((queue, channel))
+        if lane is None:
+            cs = self.settings.channel(queue, channel)
+            lane = self._lanes[(queue, channel)] = _Lane(
+                queue, channel, round(cs.sl_threshold * 1000), round(cs.short_abandon * 1000))
+        return lane
 
     def _apply_interaction(self, ev: InteractionEvent) -> None:
         key = (ev.channel, ev.interaction_id)
         rec = self._interactions.get(key)
         ts = ev.ts_ms
-        if rec is None:
-            if ts < self._late_before_ms:
-                self.too_late += 1
-                return
-            rec = self._interactions[key] = _Interaction(ev.channel, ev.interaction_id)
-            self._orphans += 1  # a new record has no offered yet (unless this is it: fixed below)
+        if rec is None and ts < self._late_before_ms:
+            self.too_late += 1
+            return
         day = self.days.day_of(ts // 1000)
-        queues_today = self._day_queues.get(day.start)
-        if queues_today is None:
-            queues_today = self._day_queues[day.start] = set()
-        queues_today.add(ev.queue)
-
+        seen = self._day_queues.get(day.start)
+        if seen is None:
+            seen = self._day_queues[day.start] = set()
+        seen.add(ev.queue)
         phase = ev.phase
-        eid = ev.event_id
+
+        # Fast paths for events arriving in their natural order.  Each does exactly
+        # what the general path below would (tests/test_engine_order.py checks it).
+        if phase == "offered":
+            if rec is None:
+                rec = self._interactions[key] = _Interaction(ev.channel, ev.interaction_id)
+                rec.offered = (ts, ev.event_id, ev.queue)
+                rec.last_ms = ts
+                lane = self._lanes.get((ev.queue, ev.channel)) or self._lane(ev.queue, ev.channel)
+                lane.waiting[ev.interaction_id] = ts
+                self._add(lane, ts, day, OFFERED, 1)
+                return
+        elif phase == "completed":
+            if rec is not None and rec.completed is None and rec.offered is not None:
+                out = rec.outcome
+                if out is not None and out[2] == "answered":
+                    rec.completed = (ts, ev.event_id)
+                    if ts > rec.last_ms:
+                        rec.last_ms = ts
+                    lane = self._lane(rec.offered[2], ev.channel)
+                    lane.in_progress -= 1
+                    handle = ts - out[0]
+                    self._add(lane, ts, day, COMPLETED, 1, HANDLE_MS, handle if handle > 0 else 0)
+                    heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
+                    return
+        elif rec is not None and rec.outcome is None and rec.completed is None and rec.offered is not None:
+            off_ts, _, queue = rec.offered
+            rec.outcome = (ts, ev.event_id, phase, ev.agent_id)
+            if ts > rec.last_ms:
+                rec.last_ms = ts
+            lane = self._lanes.get((queue, ev.channel)) or self._lane(queue, ev.channel)
+            del lane.waiting[ev.interaction_id]
+            wait = ts - off_ts
+            if wait < 0:
+                wait = 0
+            if phase == "answered":
+                lane.in_progress += 1
+                self._add(lane, ts, day, ANSWERED, 1, ANSWERED_IN_SL, 1 if wait <= lane.threshold_ms else 0, WAIT_MS,
+                          wait)
+                self._count_handled(ev.agent_id, day, ev.channel, 1)
+            else:
+                short = wait < lane.short_ms
+                self._add(lane, ts, day, ABANDONED, 1, SHORT_ABANDONED, 1 if short else 0,
+                          ABANDONED_IN_SL, 1 if not short and wait <= lane.threshold_ms else 0)
+                heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
+            return
+        self._apply_general(ev, key, rec)
+
+    def _apply_general(self, ev: InteractionEvent, key: tuple[str, str], rec: _Interaction | None) -> None:
+        """Any arrival order: pick each slot's winner, retract the old contribution, add the new."""
+        if rec is None:
+            rec = self._interactions[key] = _Interaction(ev.channel, ev.interaction_id)
+            self._orphans += 1  # a record without offered is an orphan until its offered arrives
+        ts, eid, phase = ev.ts_ms, ev.event_id, ev.phase
         was_orphan = rec.is_orphan()
         if phase == "offered":
-            cur_off = rec.offered
-            if cur_off is not None and (cur_off[0], cur_off[1]) <= (ts, eid):
-                self.duplicates += 1
-                return
-            if cur_off is not None:
-                self.duplicates += 1
-            self._contribute(rec, -1, offer=True, outcome=True, completion=True)
-            rec.offered = (ts, eid, ev.queue)
-            self._contribute(rec, +1, offer=True, outcome=True, completion=True)
+            current: tuple[Any, ...] | None = rec.offered
+            parts = (True, True, True)
         elif phase == "completed":
-            cur_c = rec.completed
-            if cur_c is not None and (cur_c[0], cur_c[1]) <= (ts, eid):
-                self.duplicates += 1
-                return
-            if cur_c is not None:
-                self.duplicates += 1
-            self._contribute(rec, -1, offer=False, outcome=False, completion=True)
-            rec.completed = (ts, eid)
-            self._contribute(rec, +1, offer=False, outcome=False, completion=True)
+            current = rec.completed
+            parts = (False, False, True)
         else:
-            cur_o = rec.outcome
-            if cur_o is not None and (cur_o[0], cur_o[1]) <= (ts, eid):
-                self.duplicates += 1
-                return
-            if cur_o is not None:
-                self.duplicates += 1
-            self._contribute(rec, -1, offer=False, outcome=True, completion=True)
+            current = rec.outcome
+            parts = (False, True, True)
+        if current is not None:
+            self.duplicates += 1
+            if (current[0], current[1]) <= (ts, eid):
+                return  # the event already held wins (earliest ts, then smaller event_id)
+        self._contribute(rec, -1, *parts)
+        if phase == "offered":
+            rec.offered = (ts, eid, ev.queue)
+        elif phase == "completed":
+            rec.completed = (ts, eid)
+        else:
             rec.outcome = (ts, eid, phase, ev.agent_id)
-            self._contribute(rec, +1, offer=False, outcome=True, completion=True)
+        self._contribute(rec, +1, *parts)
         self._orphans += rec.is_orphan() - was_orphan
         if ts > rec.last_ms:
             rec.last_ms = ts
         heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
 
-    def _contribute(self, rec: _Interaction, sign: int, *, offer: bool, outcome: bool, completion: bool) -> None:
+    def _contribute(self, rec: _Interaction, sign: int, offer: bool, outcome: bool, completion: bool) -> None:
         """Add (sign=+1) or retract (sign=-1) the parts of an interaction's contribution that may change."""
         off = rec.offered
         if off is None:
             return
         off_ts, _, queue = off
-        channel = rec.channel
-        qc = (queue, channel)
+        lane = self._lane(queue, rec.channel)
         out = rec.outcome
         if offer:
-            self._bump(qc, off_ts, ((OFFERED, sign),))
+            self._add(lane, off_ts, None, OFFERED, sign)
         if outcome:
             if out is None:
-                waiting = self._waiting.get(qc)
-                if waiting is None:
-                    waiting = self._waiting[qc] = {}
                 if sign > 0:
-                    waiting[rec.iid] = off_ts
+                    lane.waiting[rec.iid] = off_ts
                 else:
-                    del waiting[rec.iid]
+                    del lane.waiting[rec.iid]
             else:
                 out_ts, _, phase, agent = out
                 wait = out_ts - off_ts
                 if wait < 0:
                     wait = 0
-                thr, short = self._thresholds_of(qc)
                 if phase == "answered":
-                    self._bump(qc, out_ts, ((ANSWERED, sign), (ANSWERED_IN_SL, sign if wait <= thr else 0),
-                                            (WAIT_MS, sign * wait)))
-                    self._count_handled(agent, out_ts, channel, sign)
+                    self._add(lane, out_ts, None, ANSWERED, sign, ANSWERED_IN_SL, sign if wait <= lane.threshold_ms else 0,
+                              WAIT_MS, sign * wait)
+                    self._count_handled(agent, self.days.day_of(out_ts // 1000), rec.channel, sign)
                 else:
-                    is_short = wait < short
-                    self._bump(qc, out_ts, ((ABANDONED, sign), (SHORT_ABANDONED, sign if is_short else 0),
-                                            (ABANDONED_IN_SL, sign if not is_short and wait <= thr else 0)))
+                    short = wait < lane.short_ms
+                    self._add(lane, out_ts, None, ABANDONED, sign, SHORT_ABANDONED, sign if short else 0,
+                              ABANDONED_IN_SL, sign if not short and wait <= lane.threshold_ms else 0)
         if completion and out is not None and out[2] == "answered":
             comp = rec.completed
             if comp is None:
-                self._in_progress[qc] = self._in_progress.get(qc, 0) + sign
+                lane.in_progress += sign
             else:
                 handle = comp[0] - out[0]
-                self._bump(qc, comp[0], ((COMPLETED, sign), (HANDLE_MS, sign * (handle if handle > 0 else 0))))
+                self._add(lane, comp[0], None, COMPLETED, sign, HANDLE_MS, sign * (handle if handle > 0 else 0))
 
-    def _bump(self, qc: QueueChannel, ts_ms: int, deltas: tuple[tuple[int, int], ...]) -> None:
+    def _add(self, lane: _Lane, ts_ms: int, day: Day | None, f1: int, v1: int, f2: int = 0, v2: int = 0,
+             f3: int = 0, v3: int = 0) -> None:
+        """Add up to three field deltas to the day, interval and (if inside it) window counters of a lane."""
         ts_s = ts_ms // 1000
-        day = self.days.day_of(ts_s)
-        per_day = self._day_counts.get(day.start)
-        if per_day is None:
-            per_day = self._day_counts[day.start] = {}
-            self._interval_counts[day.start] = {}
-        counters = per_day.get(qc)
+        if day is None:
+            day = self.days.day_of(ts_s)
+        counters = lane.days.get(day.start)
         if counters is None:
-            counters = per_day[qc] = new_counters()
-        ikey = (qc[0], qc[1], (ts_s - day.start) // self._interval)
-        per_interval = self._interval_counts[day.start]
-        icounters = per_interval.get(ikey)
-        if icounters is None:
-            icounters = per_interval[ikey] = new_counters()
-        in_window = ts_s > self._now - self._window
-        if in_window:
-            bucket_map = self._window_buckets.get(ts_s)
-            if bucket_map is None:
-                bucket_map = self._window_buckets[ts_s] = {}
-            bucket = bucket_map.get(qc)
-            if bucket is None:
-                bucket = bucket_map[qc] = new_counters()
-            sums = self._window_sums.get(qc)
-            if sums is None:
-                sums = self._window_sums[qc] = new_counters()
-            for field, delta in deltas:
-                counters[field] += delta
-                icounters[field] += delta
-                bucket[field] += delta
-                sums[field] += delta
-        else:
-            for field, delta in deltas:
-                counters[field] += delta
-                icounters[field] += delta
+            counters = lane.days[day.start] = new_counters()
+            if not self._oldest_day_end or day.end < self._oldest_day_end:
+                self._oldest_day_end = day.end
+        counters[f1] += v1
+        counters[f2] += v2
+        counters[f3] += v3
+        istart = ts_s - (ts_s - day.start) % self._interval
+        counters = lane.intervals.get(istart)
+        if counters is None:
+            counters = lane.intervals[istart] = new_counters()
+        counters[f1] += v1
+        counters[f2] += v2
+        counters[f3] += v3
+        if ts_s > self._window_floor:
+            counters = lane.buckets.get(ts_s)
+            if counters is None:
+                counters = lane.buckets[ts_s] = new_counters()
+                lanes = self._bucket_lanes.get(ts_s)
+                if lanes is None:
+                    self._bucket_lanes[ts_s] = [lane]
+                else:
+                    lanes.append(lane)
+            counters[f1] += v1
+            counters[f2] += v2
+            counters[f3] += v3
+            counters = lane.window
+            counters[f1] += v1
+            counters[f2] += v2
+            counters[f3] += v3
 
-    def _count_handled(self, agent: str | None, ts_ms: int, channel: str, sign: int) -> None:
+    def _count_handled(self, agent: str | None, day: Day, channel: str, sign: int) -> None:
         if agent is None:
             return
-        day = self.days.day_of(ts_ms // 1000)
         per_day = self._handled.get(day.start)
         if per_day is None:
             per_day = self._handled[day.start] = {}
@@ -367,13 +456,6 @@ class Engine:
         if counts is None:
             counts = per_day[agent] = [0] * len(CHANNELS)
         counts[_CHANNEL_INDEX[channel]] += sign
-
-    def _thresholds_of(self, qc: QueueChannel) -> tuple[int, int]:
-        found = self._thresholds.get(qc)
-        if found is None:
-            cs = self.settings.channel(qc[0], qc[1])
-            found = self._thresholds[qc] = (round(cs.sl_threshold * 1000), round(cs.short_abandon * 1000))
-        return found
 
     # ----------------------------------------------------------------- agents
 
@@ -384,39 +466,34 @@ class Engine:
         if ev.ts_ms < agent.horizon_ms:
             self.too_late += 1
             return
-        hist = agent.history
-        key = (ev.ts_ms, ev.event_id)
-        i = bisect_left(hist, key, key=lambda e: (e[0], e[1]))
-        if i < len(hist) and hist[i][0] == ev.ts_ms and hist[i][1] == ev.event_id:
+        if not agent.add(ev):
             self.duplicates += 1
             return
-        hist.insert(i, (ev.ts_ms, ev.event_id, ev.state, ev.queues, ev.name, ev.team))
-        agent.recompute()
+        # Fold lazily: only agents that keep producing events grow a history to fold.
+        if len(agent.history) > 64 and agent.history[0][0] < self._late_before_ms:
+            agent.fold_before(self._late_before_ms)
 
     # ---------------------------------------------------------------- horizon
 
     def _expire_window(self, old_edge: int, new_edge: int) -> None:
         """Drop per-second buckets that fell out of (now - window, now]."""
-        buckets = self._window_buckets
-        if not buckets:
+        index = self._bucket_lanes
+        if not index:
             return
-        if new_edge - old_edge <= len(buckets):
+        if new_edge - old_edge <= len(index):
             seconds: list[int] | range = range(old_edge + 1, new_edge + 1)
         else:
-            seconds = sorted(s for s in buckets if s <= new_edge)
-        sums = self._window_sums
+            seconds = sorted(s for s in index if s <= new_edge)
         for s in seconds:
-            bucket_map = buckets.pop(s, None)
-            if bucket_map is None:
+            lanes = index.pop(s, None)
+            if lanes is None:
                 continue
             self.version += 1
-            for qc, counters in bucket_map.items():
-                total = sums[qc]
-                for i, v in enumerate(counters):
-                    total[i] -= v
+            for lane in lanes:
+                lane.window[:] = map(sub, lane.window, lane.buckets.pop(s))
 
     def _prune(self) -> None:
-        """Forget finished interactions and agent history older than the late horizon, and old days."""
+        """Forget finished interactions older than the late horizon, and days that ended before it."""
         watermark = min(self._max_ts_ms, self._now * 1000 + 999)
         late_before = watermark - self._horizon_ms
         if late_before <= self._late_before_ms:
@@ -435,14 +512,25 @@ class Engine:
                 if rec.is_orphan():
                     self._orphans -= 1
                     self._expired_orphans += 1
-        if late_before - self._agent_fold_ms >= 60_000:
-            self._agent_fold_ms = late_before
-            for agent in self._agents.values():
-                agent.fold_before(late_before)
+        if self._oldest_day_end and self._oldest_day_end * 1000 <= late_before:
+            self._forget_days(late_before)
+
+    def _forget_days(self, late_before_ms: int) -> None:
         today = self.days.day_of(self._now).start
-        for store in (self._day_counts, self._interval_counts, self._day_queues, self._handled):
-            for start in [s for s in store if s < today and self.days.day_of(s).end * 1000 <= late_before]:
+        ends: list[int] = []
+        for lane in self._lanes.values():
+            for start in list(lane.days):
+                end = self.days.day_of(start).end
+                if start < today and end * 1000 <= late_before_ms:
+                    del lane.days[start]
+                    for istart in [i for i in lane.intervals if start <= i < end]:
+                        del lane.intervals[istart]
+                else:
+                    ends.append(end)
+        for store in (self._day_queues, self._handled):
+            for start in [s for s in store if s < today and self.days.day_of(s).end * 1000 <= late_before_ms]:
                 del store[start]
+        self._oldest_day_end = min(ends) if ends else 0
 
     # ------------------------------------------------------------------ views
 
@@ -450,31 +538,32 @@ class Engine:
         """The metrics.md snapshot at the engine clock."""
         now = self._now
         today = self.days.day_of(now)
-        day_counts = self._day_counts.get(today.start, {})
         agents_by_queue, agent_totals = self._agent_counts()
-        queue_names = self._visible_queues(today, agents_by_queue)
         queues: dict[str, Any] = {}
         total_day = {ch: new_counters() for ch in CHANNELS}
         total_window = {ch: new_counters() for ch in CHANNELS}
-        total_point = {ch: [0, None, 0] for ch in CHANNELS}  # waiting, oldest offered ms, in progress
-        for queue in queue_names:
+        total_point: dict[str, list[Any]] = {ch: [0, None, 0] for ch in CHANNELS}  # waiting, oldest, in progress
+        lanes = self._lanes
+        for queue in self._visible_queues(today, agents_by_queue):
             channels: dict[str, Any] = {}
             for ch in CHANNELS:
-                qc = (queue, ch)
+                lane = lanes.get((queue, ch))
                 formula = self.settings.channel(queue, ch).sl_formula
-                waiting = self._waiting.get(qc) or {}
+                if lane is None:
+                    channels[ch] = self._channel_view(now, 0, None, 0, EMPTY, EMPTY, formula)
+                    continue
+                waiting = lane.waiting
                 oldest = min(waiting.values()) if waiting else None
-                in_progress = self._in_progress.get(qc, 0)
-                window = self._window_sums.get(qc, EMPTY)
-                day = day_counts.get(qc, EMPTY)
-                channels[ch] = self._channel_view(now, len(waiting), oldest, in_progress, window, day, formula)
+                day = lane.days.get(today.start, EMPTY)
+                channels[ch] = self._channel_view(now, len(waiting), oldest, lane.in_progress, lane.window, day,
+                                                  formula)
                 add_into(total_day[ch], day)
-                add_into(total_window[ch], window)
+                add_into(total_window[ch], lane.window)
                 point = total_point[ch]
                 point[0] += len(waiting)
                 if oldest is not None and (point[1] is None or oldest < point[1]):
                     point[1] = oldest
-                point[2] += in_progress
+                point[2] += lane.in_progress
             queues[queue] = {"channels": channels, "agents": agents_by_queue.get(queue) or _zero_agents()}
         totals_channels = {
             ch: self._channel_view(now, total_point[ch][0], total_point[ch][1], total_point[ch][2],
@@ -517,9 +606,9 @@ class Engine:
 
     def _visible_queues(self, today: Day, agents_by_queue: dict[str, dict[str, int]]) -> list[str]:
         names = set(self._day_queues.get(today.start, ()))
-        names.update(q for q, _ in self._day_counts.get(today.start, {}))
-        names.update(q for (q, _), w in self._waiting.items() if w)
-        names.update(q for (q, _), n in self._in_progress.items() if n)
+        for (queue, _), lane in self._lanes.items():
+            if lane.waiting or lane.in_progress or today.start in lane.days:
+                names.add(queue)
         names.update(agents_by_queue)
         names.update(self.settings.queues)
         return sorted(names)
@@ -565,7 +654,6 @@ class Engine:
         today = self.days.day_of(now)
         step = self._interval
         current = (now - today.start) // step
-        per_interval = self._interval_counts.get(today.start, {})
         agents_by_queue, _ = self._agent_counts()
         starts = [today.start + i * step for i in range(current + 1)]
         intervals = [{"start": self.days.iso(s), "end": self.days.iso(min(s + step, today.end))} for s in starts]
@@ -575,9 +663,10 @@ class Engine:
             channels: dict[str, Any] = {}
             for ch in CHANNELS:
                 formula = self.settings.channel(queue, ch).sl_formula
+                lane = self._lanes.get((queue, ch))
                 series = []
-                for i in range(len(starts)):
-                    counters = per_interval.get((queue, ch, i), EMPTY)
+                for i, start in enumerate(starts):
+                    counters = lane.intervals.get(start, EMPTY) if lane is not None else EMPTY
                     add_into(totals[ch][i], counters)
                     series.append(period_metrics(counters, formula))
                 channels[ch] = series

@@ -91,8 +91,13 @@ _RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{
 _intern = sys.intern
 
 
+_tuple_new = tuple.__new__
+
+
 def parse(raw: bytes | bytearray | memoryview | str) -> Event:
     """Parse and validate one message value; raise ContractError(reason, detail) if it breaks the contract."""
+    # The hot path checks each field inline and falls back to the helpers
+    # (which raise the precise error) only when something is off.
     if len(raw) > MAX_MESSAGE_BYTES:
         raise ContractError("too_large", f"message has {len(raw)} bytes, the limit is {MAX_MESSAGE_BYTES}")
     try:
@@ -101,24 +106,52 @@ def parse(raw: bytes | bytearray | memoryview | str) -> Event:
         raise ContractError("bad_json", str(exc)) from None
     if type(obj) is not dict:
         raise ContractError("not_object", f"expected a JSON object, got {_json_kind(obj)}")
-    kind = obj.get("type")
+    get = obj.get
+    kind = get("type")
     if type(kind) is not str:
         if "type" not in obj:
             raise ContractError("missing_field", "`type` is required")
         raise ContractError("wrong_type", f"`type` must be a string, got {_json_kind(kind)}")
-    event_id = _text(obj, "event_id", 128)
-    ts_ms = _timestamp(obj)
+    event_id = get("event_id")
+    if type(event_id) is not str or not 0 < len(event_id) <= 128:
+        event_id = _text(obj, "event_id", 128)
+    ts = get("ts")
+    ts_ms = _fast_ts(ts) if type(ts) is str else None
+    if ts_ms is None:
+        ts_ms = _timestamp(obj)
     spec = INTERACTION_TYPES.get(kind)
     if spec is not None:
         channel, phase = spec
-        agent_id = _text(obj, "agent_id", 64) if phase == "answered" or phase == "completed" else None
-        return InteractionEvent(
-            event_id, ts_ms, channel, phase, _text(obj, "interaction_id", 128), _intern(_text(obj, "queue", 64)),
-            agent_id,
-        )
+        iid = get("interaction_id")
+        if type(iid) is not str or not 0 < len(iid) <= 128:
+            iid = _text(obj, "interaction_id", 128)
+        queue = get("queue")
+        if type(queue) is not str or not 0 < len(queue) <= 64:
+            queue = _text(obj, "queue", 64)
+        agent_id = None
+        if phase == "answered" or phase == "completed":
+            agent_id = get("agent_id")
+            if type(agent_id) is not str or not 0 < len(agent_id) <= 64:
+                agent_id = _text(obj, "agent_id", 64)
+        return _tuple_new(InteractionEvent, (event_id, ts_ms, channel, phase, iid, _intern(queue), agent_id))
     if kind == AGENT_TYPE:
         return _agent_state(obj, event_id, ts_ms)
     raise ContractError("unknown_type", f"unknown type {kind[:64]!r} (known: {', '.join(EVENT_TYPES)})")
+
+
+_minute_bases: dict[str, int] = {}
+
+
+def _fast_ts(text: str) -> int | None:
+    """Epoch ms for the common layouts (...:SS.mmm+HH:MM and ...:SS.mmmZ) once their minute is known, else None."""
+    n = len(text)
+    if n == 29 or n == 24:
+        base = _minute_bases.get(text[:17] + text[23:])
+        if base is not None:
+            tail = text[17:19] + text[20:23]
+            if text[19] == "." and tail.isdigit() and tail.isascii() and text[17] < "6":
+                return base + int(tail)
+    return None
 
 
 def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEvent:
@@ -136,10 +169,10 @@ def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEv
             raise ContractError("wrong_type", f"`queues` must hold strings, found {_json_kind(q)}")
         if not 1 <= len(q) <= 64:
             raise ContractError("bad_length", f"a queue name in `queues` has {len(q)} characters (1..64)")
-    return AgentStateEvent(
-        event_id, ts_ms, agent_id, _intern(state), tuple(_intern(q) for q in queues),
+    return _tuple_new(AgentStateEvent, (
+        event_id, ts_ms, agent_id, _intern(state), tuple([_intern(q) for q in queues]),
         _optional_text(obj, "name"), _optional_text(obj, "team"),
-    )
+    ))
 
 
 def _text(obj: dict[str, Any], name: str, limit: int) -> str:
@@ -188,6 +221,12 @@ def parse_rfc3339_ms(text: str) -> int:
     if seconds > 59:
         raise ContractError("bad_timestamp", f"`ts` {text!r} has seconds {ss} (leap seconds are not accepted)")
     base = _minute_ms(date, hh, mm, offset)
+    if frac is not None and len(frac) == 3 and len(text) in (24, 29) and len(_minute_bases) < 100_000:
+        # The validated minute prefix and offset, keyed for _fast_ts.  Bounded: it holds one entry per
+        # minute and offset seen, and is cleared if it ever grows large.
+        _minute_bases[text[:17] + text[23:]] = base
+    elif len(_minute_bases) >= 100_000:
+        _minute_bases.clear()
     return base + seconds * 1000 + (int((frac + "00")[:3]) if frac else 0)
 
 

@@ -63,11 +63,12 @@ def parse_time(text: str, settings: MetricSettings) -> int:
         return int(text)
     try:
         return parse_rfc3339_ms(text) // 1000
-    except ContractError as exc:
-        if exc.reason != "timestamp_without_offset":
-            raise WallboardError(f"--at {text!r}: {exc.detail}") from None
+    except ContractError:
+        pass
     try:
-        local = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise WallboardError(f"--at {text!r} is not a time (use 2026-11-29T10:15:00+08:00)") from None
-    return int(local.replace(tzinfo=settings.zone).timestamp())
+        raise WallboardError(f"--at {text!r} is not a time (use 2026-11-29T10:15:00+08:00 or 2026-11-29T10:15)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings.zone)
+    return int(moment.timestamp())

@@ -1,0 +1,121 @@
+"""Settings: the TOML layout of metrics.md, environment overrides, and a clear message for every bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wallboard.errors import SettingsError
+from wallboard.settings import load_settings, local_zone_name, parse_settings
+
+EXAMPLE = """
+timezone = "Asia/Shanghai"
+window = 1800          # seconds
+interval = 900         # seconds
+
+[channels.call]
+sl_threshold = 20
+short_abandon = 5
+sl_formula = "abandons_negative"
+sl_target = 0.80
+
+[channels.sms]
+sl_threshold = 60
+short_abandon = 0
+
+[queues."信用卡".call]  # per-queue override of any channel setting
+sl_threshold = 30
+"""
+
+
+def test_the_layout_of_metrics_md_loads(tmp_path: Path) -> None:
+    path = tmp_path / "wallboard.toml"
+    path.write_text(EXAMPLE, encoding="utf-8")
+    s = load_settings(path, environ={})
+    m = s.metrics
+    assert (m.timezone, m.window, m.interval) == ("Asia/Shanghai", 1800, 900)
+    assert m.channel("信用卡", "call").sl_threshold == 30
+    assert m.channel("信用卡", "call").short_abandon == 5       # inherited from [channels.call]
+    assert m.channel("信用卡", "sms").sl_threshold == 60
+    assert m.channel("other", "call").sl_threshold == 20
+    assert m.channels["sms"].sl_formula == "abandons_negative" and m.channels["sms"].sl_target == 0.8
+
+
+def test_defaults_follow_metrics_md() -> None:
+    m = parse_settings({"timezone": "UTC"}, environ={}).metrics
+    assert (m.window, m.interval) == (1800, 900)
+    assert (m.channels["call"].sl_threshold, m.channels["call"].short_abandon) == (20, 5)
+    assert (m.channels["sms"].sl_threshold, m.channels["sms"].short_abandon) == (60, 0)
+    assert m.channels["call"].sl_formula == "abandons_negative" and m.channels["call"].sl_target == 0.8
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(EXAMPLE, encoding="utf-8")
+    env = {"WALLBOARD_WINDOW": "900", "WALLBOARD_CHANNELS__CALL__SL_FORMULA": "abandons_ignored",
+           "WALLBOARD_KAFKA__TOPICS": "a.calls,a.agents", "WALLBOARD_WEB__PUSH_INTERVAL": "0.25",
+           "WALLBOARD_KAFKA__DEAD_LETTER": "true"}
+    s = load_settings(path, environ=env)
+    assert s.metrics.window == 900 and s.metrics.channels["call"].sl_formula == "abandons_ignored"
+    assert s.kafka.topics == ("a.calls", "a.agents") and s.web.push_interval == 0.25 and s.kafka.dead_letter
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.toml"
+    path.write_text('timezone = "Europe/Paris"\n', encoding="utf-8")
+    assert load_settings(environ={"WALLBOARD_CONFIG": str(path)}).metrics.timezone == "Europe/Paris"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone 'Mars/Olympus_Mons'"),
+    ({"window": -60}, "window: must be at least 1"),
+    ({"window": "1800"}, "window: must be an integer, got str"),
+    ({"interval": 0}, "interval: must be at least 60"),
+    ({"channels": {"call": {"sl_threshold": "20"}}}, "channels.call.sl_threshold: must be a number, got str"),
+    ({"channels": {"call": {"sl_threshold": True}}}, "channels.call.sl_threshold: must be a number, got bool"),
+    ({"channels": {"sms": {"sl_formula": "abandons_whatever"}}}, "channels.sms.sl_formula: must be one of"),
+    ({"channels": {"call": {"sl_target": 80}}}, "channels.call.sl_target: must be at most 1"),
+    ({"channels": {"fax": {}}}, "channels.fax: unknown channel"),
+    ({"queues": {"信用卡": {"call": {"sl_treshold": 30}}}}, 'queues."信用卡".call.sl_treshold: unknown setting'),
+    ({"queues": {"x": {"call": {"short_abandon": -1}}}}, 'queues."x".call.short_abandon: must be at least 0'),
+    ({"windw": 1800}, "windw: unknown setting"),
+    ({"kafka": {"security_protocol": "TLS"}}, "kafka.security_protocol: must be one of"),
+    ({"kafka": {"topics": []}}, "kafka.topics: must be a non-empty list"),
+    ({"web": {"push_interval": 0.1}}, "web.push_interval: must be at least 0.25"),
+    ({"web": {"port": 70000}}, "web.port: must be at most 65535"),
+    ({"late_horizon": 60, "window": 1800}, "late_horizon: must be at least window"),
+])
+def test_every_bad_value_gets_a_clear_message(data: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"timezone": "UTC", **data}, environ={})
+    assert any(message in p for p in info.value.problems), info.value.problems
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"timezone": "Nowhere/Town", "window": -1, "channels": {"call": {"sl_formula": "x"}}},
+                       environ={})
+    assert len(info.value.problems) == 3
+    assert "invalid settings:" in str(info.value)
+
+
+def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("window = = 3", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(bad, environ={})
+
+
+def test_secrets_are_not_in_repr() -> None:
+    s = parse_settings({"timezone": "UTC", "kafka": {"sasl_password": "hunter2", "ssl_password": "p@ss"},
+                        "web": {"supervisor_token": "tok3n"}}, environ={})
+    text = repr(s)
+    assert "hunter2" not in text and "p@ss" not in text and "tok3n" not in text
+
+
+def test_machine_zone_from_tz_variable() -> None:
+    assert local_zone_name({"TZ": "Asia/Shanghai"}) == "Asia/Shanghai"
+    assert parse_settings({}, environ={"TZ": "Europe/Berlin"}).metrics.timezone == "Europe/Berlin"
