@@ -30,9 +30,9 @@ How memory stays bounded by what is live (not by the day's volume):
 from __future__ import annotations
 
 import heapq
-from operator import sub
 from bisect import bisect_left
 from collections import Counter
+from operator import sub
 from typing import Any
 
 from wallboard.events import AGENT_STATES, CHANNELS, AgentStateEvent, Event, InteractionEvent
@@ -393,8 +393,8 @@ class Engine:
                 if wait < 0:
                     wait = 0
                 if phase == "answered":
-                    self._add(lane, out_ts, None, ANSWERED, sign, ANSWERED_IN_SL, sign if wait <= lane.threshold_ms else 0,
-                              WAIT_MS, sign * wait)
+                    in_sl = sign if wait <= lane.threshold_ms else 0
+                    self._add(lane, out_ts, None, ANSWERED, sign, ANSWERED_IN_SL, in_sl, WAIT_MS, sign * wait)
                     self._count_handled(agent, self.days.day_of(out_ts // 1000), rec.channel, sign)
                 else:
                     short = wait < lane.short_ms

@@ -11,7 +11,60 @@ from typing import Any
 
 from wallboard.settings import CHANNEL_SETTINGS, SECTIONS, TOP_SETTINGS, Setting
 
-INTRO = '# Configuration\n\nSettings come from one TOML file plus environment overrides, and are validated\nat start: every bad value is listed at once, with its key, and the command\nexits with status 1 (`wallboard: invalid settings: ...`). The tables below are\ngenerated from `wallboard/settings.py` (`scripts/gen-config-doc`), and\n`tests/test_docs.py` checks that every setting is documented here.\n\n## Where settings come from\n\n1. The file: `--config FILE`, else `$WALLBOARD_CONFIG`, else `./wallboard.toml` if it exists, else defaults.\n2. Environment overrides: `WALLBOARD_` + the key path in capitals joined by `__`:\n   `WALLBOARD_TIMEZONE=Asia/Shanghai`, `WALLBOARD_WINDOW=900`,\n   `WALLBOARD_CHANNELS__CALL__SL_THRESHOLD=20`, `WALLBOARD_KAFKA__BOOTSTRAP_SERVERS=10.1.2.3:9092`,\n   `WALLBOARD_KAFKA__TOPICS=cc.calls,cc.sms,cc.agents`, `WALLBOARD_WEB__PORT=8080`.\n   Values are read as TOML values when they are one (`20`, `0.8`, `true`, `["a","b"]`), else as text.\n   Per-queue overrides can only be set in the file.\n3. Command-line flags of `wallboard demo` / `serve` (host, port, ...) override both.\n\nSecrets (`kafka.sasl_password`, `kafka.ssl_password`, `web.supervisor_token`) are never logged or shown.\n\n## Example\n\n```toml\ntimezone = "Asia/Shanghai"\nwindow = 1800          # seconds\ninterval = 900         # seconds\n\n[channels.call]\nsl_threshold = 20\nshort_abandon = 5\nsl_formula = "abandons_negative"\nsl_target = 0.80\n\n[channels.sms]\nsl_threshold = 60\nshort_abandon = 0\n\n[queues."信用卡".call]  # per-queue override of any channel setting\nsl_threshold = 30\n\n[kafka]\nbootstrap_servers = "kafka1:9092,kafka2:9092"\ndead_letter = true\n\n[web]\nport = 8080\npush_interval = 1.0\n```\n\n## Metric settings (top level)\n\n'
+INTRO = """\
+# Configuration
+
+Settings come from one TOML file plus environment overrides, and are validated
+at start: every bad value is listed at once, with its key, and the command
+exits with status 1 (`wallboard: invalid settings: ...`). The tables below are
+generated from `wallboard/settings.py` (`scripts/gen-config-doc`), and
+`tests/test_docs.py` checks that every setting is documented here.
+
+## Where settings come from
+
+1. The file: `--config FILE`, else `$WALLBOARD_CONFIG`, else `./wallboard.toml` if it exists, else defaults.
+2. Environment overrides: `WALLBOARD_` + the key path in capitals joined by `__`:
+   `WALLBOARD_TIMEZONE=Asia/Shanghai`, `WALLBOARD_WINDOW=900`,
+   `WALLBOARD_CHANNELS__CALL__SL_THRESHOLD=20`, `WALLBOARD_KAFKA__BOOTSTRAP_SERVERS=10.1.2.3:9092`,
+   `WALLBOARD_KAFKA__TOPICS=cc.calls,cc.sms,cc.agents`, `WALLBOARD_WEB__PORT=8080`.
+   Values are read as TOML values when they are one (`20`, `0.8`, `true`, `["a","b"]`), else as text.
+   Per-queue overrides can only be set in the file.
+3. Command-line flags of `wallboard demo` / `serve` (host, port, ...) override both.
+
+Secrets (`kafka.sasl_password`, `kafka.ssl_password`, `web.supervisor_token`) are never logged or shown.
+
+## Example
+
+```toml
+timezone = "Asia/Shanghai"
+window = 1800          # seconds
+interval = 900         # seconds
+
+[channels.call]
+sl_threshold = 20
+short_abandon = 5
+sl_formula = "abandons_negative"
+sl_target = 0.80
+
+[channels.sms]
+sl_threshold = 60
+short_abandon = 0
+
+[queues."信用卡".call]  # per-queue override of any channel setting
+sl_threshold = 30
+
+[kafka]
+bootstrap_servers = "kafka1:9092,kafka2:9092"
+dead_letter = true
+
+[web]
+port = 8080
+push_interval = 1.0
+```
+
+## Metric settings (top level)
+
+"""
 
 CHANNEL_INTRO = """
 ## Channel settings: `[channels.call]`, `[channels.sms]`, and per queue `[queues."NAME".call]` / `.sms`
