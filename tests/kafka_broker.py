@@ -1,0 +1,314 @@
+"""Pytest plugin: a real Apache Kafka broker for the tests, and helpers around it.
+
+Registered from tests/conftest.py with ``pytest_plugins = ["tests.kafka_broker"]``.
+
+Fixtures:
+
+- ``kafka_bootstrap`` (session) -> ``"127.0.0.1:PORT"``: the broker to talk to. ``KAFKA_BOOTSTRAP``
+  in the environment names an existing broker; otherwise the session starts the project's own
+  (``scripts/kafka-broker``) in a pytest tmp dir, on ports picked at run time, and stops it at the
+  end. A broker that cannot start fails the tests with its log tail: it never skips them.
+- ``kafka_broker`` (session) -> ``KafkaBroker | None``: the session's own broker, None when
+  ``KAFKA_BOOTSTRAP`` names an external one.
+- ``broker_control`` -> ``KafkaBroker``: a broker a test may stop and start again on the same ports
+  and data dir (outage tests). The session broker when it is ours (restarted after the test if the
+  test left it down), else a private one for this test. Use ``broker_control.bootstrap``.
+- ``topic_prefix`` -> ``str``: unique per test, ends with a dot: ``f"{topic_prefix}cc.calls"``.
+- ``kafka_admin`` (async) -> a started ``AIOKafkaAdminClient``; ``kafka_producer`` (async) -> a
+  started ``AIOKafkaProducer``. Both are closed after the test.
+
+Helpers: ``await create_topic(bootstrap, name, partitions)`` and ``await read_topic(bootstrap, topic)``.
+
+Every test that uses the broker gets the ``kafka`` marker, so ``-m "not kafka"`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "kafka-broker"
+# The script's environment as it was when pytest started: tests that clear or patch variables
+# (KAFKA_BROKER_CACHE among them) must not send a broker restart to another cache.
+_SCRIPT_ENV = {**os.environ, "PYTHON": sys.executable}
+
+# Fixtures whose use means a test needs the broker (each pulls in `kafka_broker`).
+_BROKER_FIXTURE = "kafka_broker"
+
+
+class BrokerError(RuntimeError):
+    """scripts/kafka-broker failed; the message carries its output and the broker's log tail."""
+
+
+def _free_port(exclude: set[int]) -> int:
+    # Below the Linux ephemeral range (32768+), so that no client connection of this run can
+    # be holding the port when the broker comes back on it after a restart.
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        if port in exclude:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise BrokerError("no free port pair found on 127.0.0.1 between 20000 and 32000")
+
+
+def _run_script(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        env={**_SCRIPT_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass
+class KafkaBroker:
+    """One broker run by scripts/kafka-broker from ``directory``, always on the same two ports.
+
+    ``stop()`` then ``start()`` brings it back with its data (``start --keep``). The blocking
+    methods have ``*_async`` twins for async tests, so the event loop keeps running meanwhile.
+    """
+
+    directory: Path
+    port: int
+    controller_port: int
+
+    @classmethod
+    def on_free_ports(cls, directory: Path) -> KafkaBroker:
+        port = _free_port(set())
+        return cls(directory, port, _free_port({port}))
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, *, keep: bool = True) -> None:
+        """Start and wait until it serves; ``keep=False`` wipes the data dir first."""
+        args = ["start", "--keep"] if keep else ["start"]
+        env = {
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            # A test run that dies without its teardown takes its broker with it.
+            "KAFKA_WATCH_PID": str(os.getpid()),
+        }
+        done = _run_script(*args, str(self.directory), env=env)
+        if done.returncode != 0:
+            raise BrokerError(
+                f"scripts/kafka-broker {' '.join(args)} {self.directory} failed "
+                f"(exit {done.returncode}):\n{done.stdout}{done.stderr}"
+            )
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop it: SIGTERM (a clean shutdown) or, with ``kill=True``, SIGKILL (a crash)."""
+        args = ["stop", "--kill"] if kill else ["stop"]
+        done = _run_script(*args, str(self.directory), timeout=120)
+        if done.returncode != 0:
+            raise BrokerError(f"scripts/kafka-broker stop failed (exit {done.returncode}):\n{done.stderr}")
+
+    def restart(self, *, kill: bool = False) -> None:
+        self.stop(kill=kill)
+        self.start(keep=True)
+
+    def is_running(self) -> bool:
+        return _run_script("status", str(self.directory), timeout=30).returncode == 0
+
+    async def start_async(self) -> None:
+        await asyncio.to_thread(self.start, keep=True)
+
+    async def stop_async(self, *, kill: bool = False) -> None:
+        await asyncio.to_thread(self.stop, kill=kill)
+
+    async def restart_async(self, *, kill: bool = False) -> None:
+        await asyncio.to_thread(self.restart, kill=kill)
+
+
+def _start_or_fail(broker: KafkaBroker) -> KafkaBroker:
+    try:
+        broker.start(keep=False)
+    except (BrokerError, subprocess.TimeoutExpired) as exc:
+        error = exc
+    else:
+        return broker
+    pytest.fail(f"the Kafka test broker did not start: {error}", pytrace=False)
+
+
+# ---------------------------------------------------------------- hooks
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _BROKER_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Download the broker jars (first run only) before any test starts, so that the time it
+    # takes counts against no test's timeout. A failure here shows again, in full, at start.
+    if session.config.option.collectonly:
+        return
+    # With KAFKA_BOOTSTRAP, only broker_control still runs a broker of ours.
+    wanted = "broker_control" if os.environ.get("KAFKA_BOOTSTRAP") else _BROKER_FIXTURE
+    if any(wanted in getattr(item, "fixturenames", ()) for item in session.items):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            _run_script("fetch")
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker | None]:
+    """The session's own broker, or None when KAFKA_BOOTSTRAP names an existing one."""
+    if os.environ.get("KAFKA_BOOTSTRAP"):
+        yield None
+        return
+    broker = _start_or_fail(KafkaBroker.on_free_ports(tmp_path_factory.mktemp("kafka")))
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker | None) -> str:
+    """``host:port`` of the broker the tests use."""
+    if kafka_broker is None:
+        return os.environ["KAFKA_BOOTSTRAP"]
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture
+def broker_control(kafka_broker: KafkaBroker | None, tmp_path: Path) -> Iterator[KafkaBroker]:
+    """A broker this test may stop and start again (same ports, same data)."""
+    if kafka_broker is None:
+        # Never stop somebody else's broker: this test gets one of its own.
+        own = _start_or_fail(KafkaBroker.on_free_ports(tmp_path / "kafka"))
+        try:
+            yield own
+        finally:
+            own.stop()
+        return
+    try:
+        yield kafka_broker
+    finally:
+        if not kafka_broker.is_running():
+            kafka_broker.start(keep=True)
+
+
+@pytest.fixture
+def topic_prefix(request: pytest.FixtureRequest) -> str:
+    """Unique per test, ending with a dot: ``f"{topic_prefix}cc.calls"``."""
+    # Only [a-z0-9-] from the test name: Kafka warns about names that mix '.' and '_'.
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
+    return f"{name}-{uuid.uuid4().hex[:8]}."
+
+
+@pytest_asyncio.fixture
+async def kafka_admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+@pytest_asyncio.fixture
+async def kafka_producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def create_topic(
+    bootstrap: str,
+    name: str,
+    partitions: int = 3,
+    *,
+    configs: dict[str, str] | None = None,
+    timeout_s: float = 30,
+) -> None:
+    """Create a topic (replication factor 1) and wait until every partition has a leader."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        response = await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs or {})])
+        for topic_error in response.topic_errors:
+            topic, code = topic_error[0], topic_error[1]
+            if code != 0:
+                raise RuntimeError(f"creating topic {topic!r} failed: error code {code} {topic_error[2:]}")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            (meta,) = await admin.describe_topics([name])
+            leaders = [p["leader"] for p in meta["partitions"] if p["error_code"] == 0]
+            if meta["error_code"] == 0 and len(leaders) == partitions and min(leaders) >= 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {name!r} has no leader for every partition after {timeout_s}s: {meta}")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 30) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record now in ``topic`` (all partitions, from the beginning up to the end offsets
+    read at the start), in partition then offset order. No consumer group is involved."""
+    # The consumer only knows the partitions of topics it has fetched metadata for: ask an admin client.
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (meta,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if meta["error_code"] != 0 or not meta["partitions"]:
+        raise RuntimeError(f"topic {topic!r}: no partitions (metadata error code {meta['error_code']})")
+    tps = [TopicPartition(topic, p["partition"]) for p in sorted(meta["partitions"], key=lambda p: p["partition"])]
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in tps}
+        deadline = time.monotonic() + timeout_s
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic!r} did not reach the end offsets {end} in {timeout_s}s")
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, recs in batch.items():
+                records[tp].extend(r for r in recs if r.offset < end[tp])
+        return [r for tp in tps for r in records[tp]]
+    finally:
+        await consumer.stop()

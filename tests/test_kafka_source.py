@@ -1,0 +1,260 @@
+"""The Kafka source against the project's real Apache Kafka broker (tests/kafka_broker.py).
+
+Each test compares the Kafka-fed engine with `wallboard.replay` over the same
+messages: the offline answer a board that never missed an event would give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.conftest import make_settings
+from tests.engine_compare import numbers
+from tests.kafka_broker import create_topic, read_topic
+from tests.streams import random_stream, to_json
+from wallboard.engine import Engine
+from wallboard.ingest import ingest
+from wallboard.replay import replay
+from wallboard.settings import Settings
+from wallboard.sources.kafka import REASON_HEADER, KafkaSource, replay_start_ms
+
+pytestmark = [pytest.mark.kafka, pytest.mark.asyncio]
+
+
+def settings_for(bootstrap: str, prefix: str, **kafka: Any) -> Settings:
+    return make_settings(timezone="Asia/Shanghai", kafka={
+        "bootstrap_servers": bootstrap, "topics": [f"{prefix}calls", f"{prefix}sms", f"{prefix}agents"],
+        "dead_letter_topic": f"{prefix}deadletter", "reconnect_backoff_max": 2.0, **kafka})
+
+
+async def make_topics(bootstrap: str, s: Settings, partitions: int = 3) -> None:
+    for topic in s.kafka.topics:
+        await create_topic(bootstrap, topic, partitions)
+
+
+def topic_of(raw: bytes, s: Settings) -> str:
+    calls, sms, agents = s.kafka.topics
+    return sms if b'"sms.' in raw else agents if b'"agent.state"' in raw else calls
+
+
+async def produce(bootstrap: str, s: Settings, items: list[tuple[bytes, int]], rng: random.Random,
+                  keyed: bool = True) -> None:
+    """Publish (raw message, record timestamp) pairs; keys as events.md says unless keyed=False."""
+    import json
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        futures = []
+        for raw, ts_ms in items:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            key = b"poison"
+            if isinstance(body, dict):
+                key = str(body.get("interaction_id") or body.get("agent_id") or "poison").encode()
+            if not keyed:
+                key = str(rng.random()).encode()
+            futures.append(await producer.send(topic_of(raw, s), value=raw, key=key, timestamp_ms=ts_ms))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+class Board:
+    """A Kafka source feeding an engine in the background, the way the app runs it."""
+
+    def __init__(self, s: Settings, now: Callable[[], float]) -> None:
+        self.source = KafkaSource(s.kafka, s.metrics, clock=now)
+        self.engine = Engine(s.metrics, int(now()))
+        self.now = now
+        self.task: asyncio.Task[None] | None = None
+
+    async def _pump(self) -> None:
+        async for batch in self.source.batches():
+            await self.source.handle_rejected(ingest(self.engine, batch))
+
+    async def __aenter__(self) -> Board:
+        self.task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        await self.source.close()
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.task is not None
+            if self.task.done():
+                self.task.result()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what or condition}: {self.source.status()}")
+            await asyncio.sleep(0.1)
+
+    def snapshot(self) -> dict[str, Any]:
+        self.engine.advance(int(self.now()))
+        return numbers(self.engine.snapshot())
+
+
+def day_of_events(now_s: int, seed: int, interactions: int = 400) -> tuple[list[bytes], list[tuple[bytes, int]]]:
+    """Raw messages of a generated stream ending at now, and (raw, ts) pairs in ts order to publish."""
+    rng = random.Random(seed)
+    events = random_stream(rng, now_s - 4 * 3600, 4 * 3600 - 5, interactions=interactions)
+    events.sort(key=lambda e: e.ts_ms)
+    items = [(to_json(e, rng), e.ts_ms) for e in events]
+    return [raw for raw, _ in items], items
+
+
+async def test_a_generated_day_fed_through_kafka_equals_the_replay(kafka_bootstrap: str, topic_prefix: str) -> None:
+    s = settings_for(kafka_bootstrap, topic_prefix)
+    await make_topics(kafka_bootstrap, s)
+    now = int(time.time())
+    raws, items = day_of_events(now, seed=11)
+    await produce(kafka_bootstrap, s, items, random.Random(1))
+    async with Board(s, lambda: now) as board:
+        await board.until(lambda: board.source.status().ready, what="catch-up")
+        expected = replay(raws, s.metrics, now)
+        assert board.snapshot() == numbers(expected.snapshot())
+        assert board.engine.agents() == expected.agents()
+        status = board.source.status()
+        assert status.catch_up == 1.0 and status.connected and status.lag == 0
+        assert status.details["partitions"] == 9
+
+
+async def test_replay_starts_at_midnight_minus_the_lookback(kafka_bootstrap: str, topic_prefix: str) -> None:
+    s = settings_for(kafka_bootstrap, topic_prefix, lookback=3600)
+    await make_topics(kafka_bootstrap, s, partitions=1)
+    now = int(time.time())
+    start_ms = replay_start_ms(now, s.metrics, 3600)
+    old = [(b'{"type":"call.offered","event_id":"old-%d","ts":%d,"interaction_id":"o%d","queue":"q"}'
+            % (i, start_ms - 60_000, i), start_ms - 60_000) for i in range(5)]
+    new = [(b'{"type":"call.offered","event_id":"new-%d","ts":%d,"interaction_id":"n%d","queue":"q"}'
+            % (i, start_ms + 1000, i), start_ms + 1000) for i in range(3)]
+    await produce(kafka_bootstrap, s, old + new, random.Random(2))
+    async with Board(s, lambda: now) as board:
+        await board.until(lambda: board.source.status().ready and board.engine.events == 3, what="3 events")
+        await asyncio.sleep(0.5)
+        assert board.engine.events == 3  # the 5 records before midnight - lookback were never read
+        assert board.source.status().details["consumed"] == 3
+
+
+async def test_a_restart_mid_day_reproduces_the_snapshot(kafka_bootstrap: str, topic_prefix: str) -> None:
+    s = settings_for(kafka_bootstrap, topic_prefix)
+    await make_topics(kafka_bootstrap, s)
+    now = int(time.time())
+    raws, items = day_of_events(now, seed=12)
+    half = len(items) // 2
+    await produce(kafka_bootstrap, s, items[:half], random.Random(3))
+    async with Board(s, lambda: now) as never_restarted:
+        await never_restarted.until(lambda: never_restarted.source.status().ready)
+        async with Board(s, lambda: now) as first_life:
+            await first_life.until(lambda: first_life.source.status().ready)
+        # The first instance is gone ("killed"); more traffic arrives; a new instance starts from scratch.
+        await produce(kafka_bootstrap, s, items[half:], random.Random(4))
+        async with Board(s, lambda: now) as restarted:
+            await restarted.until(lambda: restarted.source.status().ready)
+            await never_restarted.until(
+                lambda: never_restarted.source.status().details["consumed"] == len(items), what="all messages")
+            assert restarted.snapshot() == never_restarted.snapshot()
+            assert restarted.engine.agents() == never_restarted.engine.agents()
+            assert restarted.engine.intraday() == never_restarted.engine.intraday()
+            assert restarted.snapshot() == numbers(replay(raws, s.metrics, now).snapshot())
+
+
+async def test_a_broker_outage_loses_nothing_and_doubles_nothing(broker_control: Any, topic_prefix: str) -> None:
+    bootstrap = broker_control.bootstrap
+    s = settings_for(bootstrap, topic_prefix)
+    await make_topics(bootstrap, s)
+    now = int(time.time())
+    raws, items = day_of_events(now, seed=13)
+    third = len(items) // 3
+    await produce(bootstrap, s, items[:third], random.Random(5))
+    async with Board(s, lambda: now) as board:
+        await board.until(lambda: board.source.status().ready)
+        await broker_control.stop_async()
+        await board.until(lambda: not board.source.status().connected, timeout=30, what="the outage to show")
+        assert board.source.status().last_error
+        await broker_control.start_async()
+        await produce(bootstrap, s, items[third:], random.Random(6))
+        await board.until(lambda: board.source.status().details["consumed"] == len(items), timeout=90,
+                          what="every message after the outage")
+        await board.until(lambda: board.source.status().connected, timeout=30, what="reconnection")
+        assert board.snapshot() == numbers(replay(raws, s.metrics, now).snapshot())
+        assert board.engine.events == len(raws)  # each message applied exactly once
+
+
+async def test_poison_messages_go_to_the_dead_letter_topic(kafka_bootstrap: str, topic_prefix: str) -> None:
+    s = settings_for(kafka_bootstrap, topic_prefix, dead_letter=True)
+    await make_topics(kafka_bootstrap, s, partitions=2)
+    await create_topic(kafka_bootstrap, s.kafka.dead_letter_topic, 1)
+    now = int(time.time())
+    good = [(b'{"type":"call.offered","event_id":"g%d","ts":%d,"interaction_id":"c%d","queue":"q"}'
+             % (i, now * 1000 - 5000, i), now * 1000 - 5000) for i in range(10)]
+    poison = [
+        b"{not json",
+        b"[1,2,3]",
+        b'{"type":"call.offered","event_id":"p1","ts":"2026-11-29T10:00:00","interaction_id":"x","queue":"q"}',
+        b'{"type":"call.exploded","event_id":"p2","ts":1,"interaction_id":"x","queue":"q"}',
+        b'{"type":"call.offered","event_id":"p3","ts":1,"interaction_id":"x","queue":"' + b"q" * 100 + b'"}',
+        b'{"pad":"' + b"x" * 70_000 + b'"}',
+    ]
+    items = good[:5] + [(p, now * 1000 - 4000) for p in poison] + good[5:]
+    await produce(kafka_bootstrap, s, items, random.Random(7))
+    async with Board(s, lambda: now) as board:
+        await board.until(lambda: board.source.status().ready and board.source.dead_lettered == len(poison),
+                          what="dead letters delivered")
+        assert board.engine.events == 10  # consumption went on past every poison message
+        assert dict(board.engine.rejected) == {"bad_json": 1, "not_object": 1, "timestamp_without_offset": 1,
+                                               "unknown_type": 1, "bad_length": 1, "too_large": 1}
+    records = await read_topic(kafka_bootstrap, s.kafka.dead_letter_topic)
+    assert sorted(r.value for r in records) == sorted(poison)  # unchanged
+    reasons = sorted(dict(r.headers)[REASON_HEADER].decode() for r in records)
+    assert reasons == sorted(["bad_json", "not_object", "timestamp_without_offset", "unknown_type", "bad_length",
+                              "too_large"])
+
+
+async def test_one_interaction_spread_over_partitions_counts_once(kafka_bootstrap: str, topic_prefix: str) -> None:
+    s = settings_for(kafka_bootstrap, topic_prefix)
+    await make_topics(kafka_bootstrap, s, partitions=6)
+    now = int(time.time())
+    raws, items = day_of_events(now, seed=14, interactions=300)
+    rng = random.Random(8)
+    # Random keys (a producer that ignores the keying rule) and every message sent twice (retries).
+    doubled = items + rng.sample(items, len(items))
+    await produce(kafka_bootstrap, s, doubled, rng, keyed=False)
+    async with Board(s, lambda: now) as board:
+        await board.until(lambda: board.source.status().ready)
+        assert board.snapshot() == numbers(replay(raws, s.metrics, now).snapshot())
+        assert board.engine.duplicates >= len(items)
+
+
+async def test_messages_from_kcat_a_producer_we_did_not_write(kafka_bootstrap: str, topic_prefix: str) -> None:
+    s = settings_for(kafka_bootstrap, topic_prefix)
+    await make_topics(kafka_bootstrap, s, partitions=3)
+    now = int(time.time())
+    lines = [
+        f'c1:{{"type":"call.offered","event_id":"k1","ts":{now * 1000 - 30_000},"interaction_id":"c1","queue":"信用卡"}}',
+        f'c1:{{"type":"call.answered","event_id":"k2","ts":{now * 1000 - 20_000},"interaction_id":"c1",'
+        f'"queue":"信用卡","agent_id":"A1"}}',
+    ]
+    subprocess.run(["kcat", "-P", "-b", kafka_bootstrap, "-t", s.kafka.topics[0], "-K:"],
+                   input="\n".join(lines).encode(), check=True, timeout=30)
+    async with Board(s, lambda: now) as board:
+        await board.until(lambda: board.source.status().ready and board.engine.events == 2)
+        call = board.snapshot()["queues"]["信用卡"]["channels"]["call"]
+        assert call["today"]["answered"] == 1 and call["today"]["asa_s"] == 10.0
