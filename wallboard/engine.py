@@ -88,9 +88,10 @@ class _Interaction:
 class _Agent:
     """An agent's state events within the late horizon, and what older ones left behind."""
 
-    __slots__ = ("base", "current", "history", "horizon_ms")
+    __slots__ = ("base", "current", "fold_at", "history", "horizon_ms")
 
     def __init__(self) -> None:
+        self.fold_at = 64  # fold when the history grows past this (then doubles: amortised O(1) per event)
         # history: sorted (ts_ms, event_id, state, queues, name, team)
         self.history: list[tuple[int, str, str, tuple[str, ...], str | None, str | None]] = []
         # base and current: (state, since_ms, queues, name, team)
@@ -101,8 +102,10 @@ class _Agent:
     def add(self, ev: AgentStateEvent) -> bool:
         """Insert one event; False if it is a duplicate (same ts and event_id)."""
         hist = self.history
-        entry = (ev.ts_ms, ev.event_id, ev.state, ev.queues, ev.name, ev.team)
-        if not hist or (hist[-1][0], hist[-1][1]) < (ev.ts_ms, ev.event_id):
+        ts = ev.ts_ms
+        entry = (ts, ev.event_id, ev.state, ev.queues, ev.name, ev.team)
+        last = hist[-1] if hist else None
+        if last is None or ts > last[0] or (ts == last[0] and ev.event_id > last[1]):
             # In order (the common case): the new event is the latest.
             hist.append(entry)
             cur = self.current
@@ -285,10 +288,6 @@ class Engine:
             self.too_late += 1
             return
         day = self.days.day_of(ts // 1000)
-        seen = self._day_queues.get(day.start)
-        if seen is None:
-            seen = self._day_queues[day.start] = set()
-        seen.add(ev.queue)
         phase = ev.phase
 
         # Fast paths for events arriving in their natural order.  Each does exactly
@@ -306,6 +305,8 @@ class Engine:
             if rec is not None and rec.completed is None and rec.offered is not None:
                 out = rec.outcome
                 if out is not None and out[2] == "answered":
+                    if ev.queue != rec.offered[2]:
+                        self._see(ev.queue, day)
                     rec.completed = (ts, ev.event_id)
                     if ts > rec.last_ms:
                         rec.last_ms = ts
@@ -317,6 +318,8 @@ class Engine:
                     return
         elif rec is not None and rec.outcome is None and rec.completed is None and rec.offered is not None:
             off_ts, _, queue = rec.offered
+            if ev.queue != queue:
+                self._see(ev.queue, day)
             rec.outcome = (ts, ev.event_id, phase, ev.agent_id)
             if ts > rec.last_ms:
                 rec.last_ms = ts
@@ -340,6 +343,9 @@ class Engine:
 
     def _apply_general(self, ev: InteractionEvent, key: tuple[str, str], rec: _Interaction | None) -> None:
         """Any arrival order: pick each slot's winner, retract the old contribution, add the new."""
+        # Every queue seen today is listed, even one that only ever appears on an ignored event.
+        # (The fast paths need no such note: their counters put the queue into today.)
+        self._see(ev.queue, self.days.day_of(ev.ts_ms // 1000))
         if rec is None:
             rec = self._interactions[key] = _Interaction(ev.channel, ev.interaction_id)
             self._orphans += 1  # a record without offered is an orphan until its offered arrives
@@ -370,6 +376,12 @@ class Engine:
         if ts > rec.last_ms:
             rec.last_ms = ts
         heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
+
+    def _see(self, queue: str, day: Day) -> None:
+        seen = self._day_queues.get(day.start)
+        if seen is None:
+            seen = self._day_queues[day.start] = set()
+        seen.add(queue)
 
     def _contribute(self, rec: _Interaction, sign: int, offer: bool, outcome: bool, completion: bool) -> None:
         """Add (sign=+1) or retract (sign=-1) the parts of an interaction's contribution that may change."""
@@ -470,8 +482,9 @@ class Engine:
             self.duplicates += 1
             return
         # Fold lazily: only agents that keep producing events grow a history to fold.
-        if len(agent.history) > 64 and agent.history[0][0] < self._late_before_ms:
+        if len(agent.history) > agent.fold_at:
             agent.fold_before(self._late_before_ms)
+            agent.fold_at = max(64, 2 * len(agent.history))
 
     # ---------------------------------------------------------------- horizon
 
