@@ -1,9 +1,10 @@
 """The ``wallboard`` command: thin click wrappers over the library.
 
-Every flag can also be given as an environment variable (``WALLBOARD_<FLAG>``
-through click's auto_envvar_prefix); settings proper come from the settings
-file and ``WALLBOARD_*`` overrides (wallboard/settings.py).  Start-up errors
-become one clear message and exit status 2, never a traceback.
+Settings come from the settings file and ``WALLBOARD_*`` environment overrides
+(wallboard/settings.py); flags override both for one run.  (click's
+auto_envvar_prefix is deliberately not used: its ``WALLBOARD_<COMMAND>_<FLAG>``
+names would collide with the settings' own variables.)  Start-up errors become
+one clear message and a non-zero exit status, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from wallboard import __version__
 from wallboard.errors import SettingsError, WallboardError
 from wallboard.settings import Settings, load_settings
 
-CONTEXT = {"auto_envvar_prefix": "WALLBOARD", "help_option_names": ["-h", "--help"]}
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 def _settings(config: str | None) -> Settings:
@@ -73,3 +74,68 @@ def replay(events_file: str, at: str, config: str | None, view: str | None) -> N
 
 
 # Further commands (demo, serve, simulate) are registered below this line.
+
+
+@main.command()
+@config_option
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Write the day's events to this file (replay format).")
+@click.option("--bootstrap",
+              help="Publish to this Kafka broker (host:port[,host:port]); overrides [kafka] bootstrap_servers.")
+@click.option("--scenario", help="Scenario name (seeds/) or path. Default: [simulator] scenario.")
+@click.option("--seed", type=int, help="Random seed. Default: [simulator] seed.")
+@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="Multiply the traffic and the staff.")
+@click.option("--date", "day", help="The day to simulate, YYYY-MM-DD (default: today in the configured zone).")
+@click.option("--speed", type=click.FloatRange(min=0), help="Kafka only: simulated seconds per real second after the "
+              "day so far has been sent (0 = all at once). Default: [simulator] speed.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
+@click.option("--duplicates", type=click.FloatRange(0, 1), default=0.0, help="Noise: share of messages re-sent.")
+@click.option("--late", type=click.FloatRange(0, 1), default=0.0, help="Noise: share of messages delivered late.")
+@click.option("--invalid", type=click.FloatRange(0, 1), default=0.0, help="Noise: share of broken messages added.")
+def simulate(config: str | None, out: str | None, bootstrap: str | None, scenario: str | None, seed: int | None,
+             scale: float, day: str | None, speed: float | None, count: int | None, duplicates: float, late: float,
+             invalid: float) -> None:
+    """Generate a simulated contact-centre day: write it to a file (--out) or publish it to Kafka (--bootstrap)."""
+    import asyncio
+    import itertools
+    from datetime import date, datetime
+
+    from wallboard.settings import with_overrides
+    from wallboard.simulator import Noise, Simulator, load_scenario, write_events_file
+    from wallboard.simulator.publish import publish
+
+    if (out is None) == (bootstrap is None):
+        raise click.UsageError("give exactly one of --out FILE or --bootstrap HOST:PORT")
+    settings = _settings(config)
+    zone = settings.metrics.zone
+    try:
+        the_day = date.fromisoformat(day) if day else datetime.now(zone).date()
+    except ValueError:
+        raise click.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    try:
+        loaded = load_scenario(scenario or settings.simulator.scenario)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    noise = Noise(duplicate_rate=duplicates, reorder_rate=late, invalid_rate=invalid) \
+        if duplicates or late or invalid else None
+    sim = Simulator(loaded, seed=settings.simulator.seed if seed is None else seed, day=the_day, tz=zone,
+                    scale=scale, noise=noise)
+    if out is not None:
+        events = sim.events()
+        written = write_events_file(out, itertools.islice(events, count) if count else events)
+        click.echo(f"wrote {written:,} messages of {loaded.name} on {the_day} to {out}", err=True)
+        return
+    kafka = with_overrides(settings, kafka={"bootstrap_servers": bootstrap}).kafka
+
+    def progress(sent: int, ts_ms: int) -> None:
+        click.echo(f"sent {sent:,} messages, up to {datetime.fromtimestamp(ts_ms / 1000, zone):%H:%M:%S}", err=True)
+
+    try:
+        sent = asyncio.run(publish(sim.stream(), kafka, speed=settings.simulator.speed if speed is None else speed,
+                                   limit=count, progress=progress))
+    except KeyboardInterrupt:
+        return
+    except Exception as exc:  # noqa: BLE001 - one clear line for the user, not a traceback
+        raise click.ClickException(f"publishing to {kafka.bootstrap_servers} failed: {exc!r}") from None
+    click.echo(f"sent {sent:,} messages to {kafka.bootstrap_servers}", err=True)
