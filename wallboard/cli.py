@@ -139,3 +139,66 @@ def simulate(config: str | None, out: str | None, bootstrap: str | None, scenari
     except Exception as exc:  # noqa: BLE001 - one clear line for the user, not a traceback
         raise click.ClickException(f"publishing to {kafka.bootstrap_servers} failed: {exc!r}") from None
     click.echo(f"sent {sent:,} messages to {kafka.bootstrap_servers}", err=True)
+
+
+def _web_options(f):  # type: ignore[no-untyped-def]
+    f = click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on. Default: [web] port (8080).")(f)
+    f = click.option("--host", help="Address to listen on. Default: [web] host (127.0.0.1).")(f)
+    return config_option(f)
+
+
+def _run_web(settings: Settings, source: object, clock: Any, host: str | None, port: int | None, what: str) -> None:
+    import uvicorn
+
+    from wallboard.settings import with_overrides
+    from wallboard.web.app import create_app
+
+    web: dict[str, Any] = {}
+    if host is not None:
+        web["host"] = host
+    if port is not None:
+        web["port"] = port
+    if web:
+        settings = with_overrides(settings, web=web)
+    app = create_app(settings, source, clock=clock)  # type: ignore[arg-type]
+    base = f"http://{settings.web.host}:{settings.web.port}"
+    click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)",
+               err=True)
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info", ws="websockets")
+
+
+@main.command()
+@_web_options
+@click.option("--scenario", help="Scenario name (seeds/) or path. Default: [simulator] scenario (bank-hotline).")
+@click.option("--seed", type=int, help="Random seed. Default: [simulator] seed.")
+@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="Multiply the traffic and the staff.")
+@click.option("--speed", type=click.FloatRange(min=0.01, max=10000),
+              help="Simulated seconds per real second. Default: [simulator] speed (1).")
+def demo(config: str | None, host: str | None, port: int | None, scenario: str | None, seed: int | None,
+         scale: float, speed: float | None) -> None:
+    """Run the board fed by the built-in traffic simulator (no Kafka needed)."""
+    from wallboard.simulator import load_scenario
+    from wallboard.sources.simulated import SimulatorSource
+
+    settings = _settings(config)
+    try:
+        loaded = load_scenario(scenario or settings.simulator.scenario)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    source = SimulatorSource(loaded, tz=settings.metrics.zone, seed=settings.simulator.seed if seed is None else seed,
+                             scale=scale, speed=settings.simulator.speed if speed is None else speed)
+    _run_web(settings, source, source.clock, host, port, f"demo ({loaded.name})")
+
+
+@main.command()
+@_web_options
+def serve(config: str | None, host: str | None, port: int | None) -> None:
+    """Run the board fed by Kafka ([kafka] settings; see docs/kafka.md)."""
+    import time
+
+    from wallboard.sources.kafka import KafkaSource
+
+    settings = _settings(config)
+    source = KafkaSource(settings.kafka, settings.metrics)
+    _run_web(settings, source, time.time, host, port, f"serve (Kafka {settings.kafka.bootstrap_servers})")
