@@ -16,6 +16,10 @@ Fixtures:
 - ``topic_prefix`` -> ``str``: unique per test, ends with a dot: ``f"{topic_prefix}cc.calls"``.
 - ``kafka_admin`` (async) -> a started ``AIOKafkaAdminClient``; ``kafka_producer`` (async) -> a
   started ``AIOKafkaProducer``. Both are closed after the test.
+- ``secure_broker`` (session) -> ``SecureKafkaBroker``: a broker of its own (``start --secure``) with
+  SASL_PLAINTEXT, SSL, SASL_SSL and MTLS (SSL with a client certificate required) listeners besides
+  PLAINTEXT, on free ports; its addresses, users, CA and client certificate files. Always ours, even
+  with ``KAFKA_BOOTSTRAP`` set.
 
 Helpers: ``await create_topic(bootstrap, name, partitions)`` and ``await read_topic(bootstrap, topic)``.
 
@@ -37,6 +41,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
@@ -50,6 +55,8 @@ _SCRIPT_ENV = {**os.environ, "PYTHON": sys.executable}
 
 # Fixtures whose use means a test needs the broker (each pulls in `kafka_broker`).
 _BROKER_FIXTURE = "kafka_broker"
+# The secure broker is a separate one: its tests need Kafka too.
+_SECURE_FIXTURE = "secure_broker"
 
 
 class BrokerError(RuntimeError):
@@ -70,6 +77,13 @@ def _free_port(exclude: set[int]) -> int:
                 continue
             return port
     raise BrokerError("no free port pair found on 127.0.0.1 between 20000 and 32000")
+
+
+def _free_ports(count: int) -> list[int]:
+    ports: list[int] = []
+    for _ in range(count):
+        ports.append(_free_port(set(ports)))
+    return ports
 
 
 def _run_script(
@@ -114,6 +128,7 @@ class KafkaBroker:
             "KAFKA_CONTROLLER_PORT": str(self.controller_port),
             # A test run that dies without its teardown takes its broker with it.
             "KAFKA_WATCH_PID": str(os.getpid()),
+            **self._env(),
         }
         done = _run_script(*args, str(self.directory), env=env)
         if done.returncode != 0:
@@ -121,6 +136,10 @@ class KafkaBroker:
                 f"scripts/kafka-broker {' '.join(args)} {self.directory} failed "
                 f"(exit {done.returncode}):\n{done.stdout}{done.stderr}"
             )
+
+    def _env(self) -> dict[str, str]:
+        """Extra environment for `start` (the secure broker's ports and users)."""
+        return {}
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop it: SIGTERM (a clean shutdown) or, with ``kill=True``, SIGKILL (a crash)."""
@@ -146,7 +165,77 @@ class KafkaBroker:
         await asyncio.to_thread(self.restart, kill=kill)
 
 
-def _start_or_fail(broker: KafkaBroker) -> KafkaBroker:
+@dataclass
+class SecureKafkaBroker(KafkaBroker):
+    """A broker started with ``--secure``: SASL and TLS listeners besides PLAINTEXT (see docs/kafka-test-broker.md).
+
+    Every user in ``users`` can log in with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, on SASL_PLAINTEXT
+    and SASL_SSL. The broker's certificate (for 127.0.0.1 and localhost) is signed by ``ca_file``;
+    the MTLS listener also requires a client certificate signed by it (``client_cert``, ``client_key``,
+    the key encrypted with ``client_key_password``). There is no authorizer: any authenticated
+    client may do anything.
+    """
+
+    sasl_port: int = 0
+    ssl_port: int = 0
+    sasl_ssl_port: int = 0
+    mtls_port: int = 0
+    users: tuple[tuple[str, str], ...] = (("alice", "alice-secret"),)
+    client_key_password: str = "client-key-secret"
+
+    @classmethod
+    def on_free_ports(cls, directory: Path) -> SecureKafkaBroker:
+        port, cport, sasl, ssl, sasl_ssl, mtls = _free_ports(6)
+        return cls(directory, port, cport, sasl, ssl, sasl_ssl, mtls)
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "KAFKA_SECURITY": "1",
+            "KAFKA_SASL_PORT": str(self.sasl_port),
+            "KAFKA_SSL_PORT": str(self.ssl_port),
+            "KAFKA_SASL_SSL_PORT": str(self.sasl_ssl_port),
+            "KAFKA_MTLS_PORT": str(self.mtls_port),
+            "KAFKA_SASL_USERS": " ".join(f"{name}:{password}" for name, password in self.users),
+            "KAFKA_TLS_KEY_PASSWORD": self.client_key_password,
+        }
+
+    @property
+    def sasl_bootstrap(self) -> str:
+        """SASL_PLAINTEXT listener."""
+        return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def ssl_bootstrap(self) -> str:
+        """SSL listener (server certificate only)."""
+        return f"127.0.0.1:{self.ssl_port}"
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str:
+        """SASL_SSL listener."""
+        return f"127.0.0.1:{self.sasl_ssl_port}"
+
+    @property
+    def mtls_bootstrap(self) -> str:
+        """SSL listener that requires a client certificate."""
+        return f"127.0.0.1:{self.mtls_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.directory / "tls" / "ca.pem"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.directory / "tls" / "client.crt"
+
+    @property
+    def client_key(self) -> Path:
+        return self.directory / "tls" / "client.key"
+
+
+_Broker = TypeVar("_Broker", bound=KafkaBroker)
+
+
+def _start_or_fail(broker: _Broker) -> _Broker:
     try:
         broker.start(keep=False)
     except (BrokerError, subprocess.TimeoutExpired) as exc:
@@ -162,7 +251,8 @@ def _start_or_fail(broker: KafkaBroker) -> KafkaBroker:
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if _BROKER_FIXTURE in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if _BROKER_FIXTURE in names or _SECURE_FIXTURE in names:
             item.add_marker(pytest.mark.kafka)
 
 
@@ -172,8 +262,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
     # With KAFKA_BOOTSTRAP, only broker_control still runs a broker of ours.
-    wanted = "broker_control" if os.environ.get("KAFKA_BOOTSTRAP") else _BROKER_FIXTURE
-    if any(wanted in getattr(item, "fixturenames", ()) for item in session.items):
+    wanted = {"broker_control", _SECURE_FIXTURE} if os.environ.get("KAFKA_BOOTSTRAP") else {
+        _BROKER_FIXTURE, _SECURE_FIXTURE}
+    if any(wanted.intersection(getattr(item, "fixturenames", ())) for item in session.items):
         with contextlib.suppress(subprocess.TimeoutExpired):
             _run_script("fetch")
 
@@ -218,6 +309,16 @@ def broker_control(kafka_broker: KafkaBroker | None, tmp_path: Path) -> Iterator
     finally:
         if not kafka_broker.is_running():
             kafka_broker.start(keep=True)
+
+
+@pytest.fixture(scope="session")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafkaBroker]:
+    """A session broker of its own with SASL and TLS listeners (``scripts/kafka-broker start --secure``)."""
+    broker = _start_or_fail(SecureKafkaBroker.on_free_ports(tmp_path_factory.mktemp("kafka-secure")))
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture

@@ -256,10 +256,18 @@ class Engine:
         self.rejected[reason] += 1
         self.version += 1
 
-    def advance(self, now_s: int) -> None:
-        """Move the clock forward: release held events, slide the window, forget what is past the horizon."""
+    def advance(self, now_s: int, *, prune: bool = True) -> None:
+        """Move the clock forward: release held events, slide the window, forget what is past the horizon.
+
+        ``prune=False`` while a source is still catching up: its partitions then
+        progress at different speeds in event time, hours apart, and the newest
+        event seen says nothing about how late the laggards' events are.  Nothing
+        is forgotten (and nothing counts as too late) until pruning resumes.
+        """
         now_s = int(now_s)
         if now_s <= self._now:
+            if prune:
+                self._prune()
             return
         old = self._now
         self._now = now_s
@@ -268,7 +276,8 @@ class Engine:
         while future and future[0][0] // 1000 <= now_s:
             self.apply(heapq.heappop(future)[2])
         self._expire_window(old - self._window, now_s - self._window)
-        self._prune()
+        if prune:
+            self._prune()
 
     # ---------------------------------------------------------- interactions
 

@@ -51,6 +51,23 @@ PROBE_INTERVAL_S = 2.0
 PROBE_TIMEOUT_S = 3.0
 
 
+class _HideSaslAuthBytes(logging.Filter):
+    """aiokafka logs every request at DEBUG, SASL PLAIN's too, whose bytes hold the password: log it without them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(_is_sasl_authenticate(a) for a in record.args):
+            record.args = tuple("SaslAuthenticateRequest(<hidden>)" if _is_sasl_authenticate(a) else a
+                                for a in record.args)
+        return True
+
+
+def _is_sasl_authenticate(value: object) -> bool:
+    return type(value).__name__.startswith("SaslAuthenticateRequest")
+
+
+logging.getLogger("aiokafka.conn").addFilter(_HideSaslAuthBytes())
+
+
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
     """The connection and security keyword arguments shared by the consumer and the producer."""
     options: dict[str, Any] = {
