@@ -272,6 +272,8 @@ class Engine:
         old = self._now
         self._now = now_s
         self._window_floor = now_s - self._window
+        if self.days.day_of(old).start != self.days.day_of(now_s).start:
+            self.version += 1  # a new day: "today" starts again from zero
         future = self._future
         while future and future[0][0] // 1000 <= now_s:
             self.apply(heapq.heappop(future)[2])

@@ -1,0 +1,411 @@
+"""Fan-out benchmark: one wallboard server, N WebSocket boards, on 127.0.0.1.
+
+    python bench/fanout.py                       # N = 100, 1000, 5000; 20 s each
+    python bench/fanout.py --clients 100,500 --duration 10 --deflate
+
+For each N a fresh server (uvicorn, one process, fed by the simulator's
+bank-hotline scenario at real speed, so the snapshot changes every tick like a
+busy centre's) is started in a subprocess and, once it has caught up with
+today, N clients connect from ``--procs`` separate processes and subscribe to
+the snapshot.  The clients are the ``websockets`` library's sans-I/O protocol
+on plain asyncio transports (its asyncio client costs ~170 us a message, which
+at 5,000 clients starves the client processes and measures them, not the
+server).  Measured over ``--duration`` seconds:
+
+* delay: receipt time minus ``server_time`` of the message (taken at the start
+  of the tick), p50 / p99 / max over every message every client got;
+* missed: seq gaps seen by the clients (messages conflated away);
+* server CPU per tick: utime + stime from /proc/<pid>/stat over the window,
+  divided by the ticks in it (includes ingesting the simulator's events);
+* server RSS per client: (RSS with N clients - RSS before any) / N, from /proc;
+* server side, from /metrics: mean tick build time, push latency p99 (bucket).
+
+Goal (docs/performance.md): 5,000 clients on one process, p99 < 100 ms at a
+1 s cadence.  Clients and server share this machine's CPUs: when the client
+processes are busier than the server, the delays are the clients'.  The
+header prints the load average: other work on the machine shows in the delays.
+uvicorn uses uvloop when it is importable (``uvicorn[standard]`` installs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TZ = "Asia/Shanghai"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def raise_nofile() -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1_048_576
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+# ------------------------------------------------------------------ server
+
+
+def run_server(args: argparse.Namespace) -> None:
+    import logging
+    from zoneinfo import ZoneInfo
+
+    import uvicorn
+
+    from wallboard.settings import parse_settings
+    from wallboard.sources.simulated import SimulatorSource
+    from wallboard.web import create_app
+
+    raise_nofile()
+    logging.basicConfig(level=logging.WARNING)
+    if args.gc == "off":
+        import gc
+
+        gc.disable()
+    settings = parse_settings({"timezone": TZ, "web": {"push_interval": args.push_interval}}, environ={})
+    source = SimulatorSource(args.scenario, tz=ZoneInfo(TZ), scale=args.scale)
+    app = create_app(settings, source)
+    def run() -> None:
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=8192,
+                    ws_per_message_deflate=args.deflate, ws_ping_interval=None)
+
+    if args.profile:
+        import cProfile
+        import signal
+
+        prof = cProfile.Profile()
+
+        def dump(*_: object) -> None:
+            prof.disable()
+            prof.dump_stats(args.profile)
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, dump)
+        prof.enable()
+    run()
+
+
+# ----------------------------------------------------------------- clients
+
+
+class Stats:
+    """What the client processes measure, over the window [start, end] (wall clock)."""
+
+    def __init__(self) -> None:
+        self.start = float("inf")
+        self.end = float("inf")
+        self.latencies: list[float] = []
+        self.messages = self.missed = self.closed = 0
+        self.parsed: dict[bytes, float] = {}
+
+
+HEAD_B = re.compile(rb'^\{"type":"(\w+)","seq":(\d+),"server_time":"([^"]+)"')
+
+
+class Board(asyncio.Protocol):
+    """One board: the websockets library's sans-I/O client protocol over an asyncio transport.
+
+    Lighter than ``websockets.asyncio`` (no task, queue or future per message), so
+    that two client processes can take 5,000 messages a second on the CPUs the
+    server also needs: the delays measured are the server's, not the clients'.
+    """
+
+    def __init__(self, uri: str, stats: Stats, deflate: bool, opened: asyncio.Future[None]) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+        from websockets.uri import parse_uri
+
+        self.ws = ClientProtocol(parse_uri(uri), max_size=None,
+                                 extensions=[ClientPerMessageDeflateFactory()] if deflate else None)
+        self.stats = stats
+        self.opened = opened
+        self.last_seq = -1
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+
+        now = time.time()
+        self.ws.receive_data(data)
+        st = self.stats
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if not self.opened.done():
+                    self.opened.set_result(None)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT and st.start <= now <= st.end:
+                m = HEAD_B.match(event.data[:160])
+                if m is None or m.group(1) not in (b"snapshot", b"heartbeat"):
+                    continue
+                seq = int(m.group(2))
+                if self.last_seq >= 0 and seq > self.last_seq + 1:
+                    st.missed += seq - self.last_seq - 1
+                self.last_seq = max(self.last_seq, seq)
+                sent = st.parsed.get(m.group(3))
+                if sent is None:
+                    sent = st.parsed[m.group(3)] = datetime.fromisoformat(m.group(3).decode()).timestamp()
+                st.latencies.append(now - sent)
+                st.messages += 1
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
+        elif time.time() <= self.stats.end:
+            self.stats.closed += 1
+
+
+async def clients_main(args: argparse.Namespace) -> None:
+    raise_nofile()
+    loop = asyncio.get_running_loop()
+    uri = f"ws://127.0.0.1:{args.port}/ws?views=snapshot"
+    stats = Stats()
+    boards: list[Board] = []
+    sem = asyncio.Semaphore(100)
+    failed = 0
+
+    async def open_one() -> None:
+        nonlocal failed
+        async with sem:
+            opened: asyncio.Future[None] = loop.create_future()
+            try:
+                _, board = await loop.create_connection(lambda: Board(uri, stats, args.deflate, opened),
+                                                        "127.0.0.1", args.port)
+                await asyncio.wait_for(opened, 60)
+                boards.append(board)
+            except (OSError, TimeoutError):
+                failed += 1
+
+    await asyncio.gather(*(open_one() for _ in range(args.count)))
+    print(f"connected {len(boards)} {failed}", flush=True)
+    line = await loop.run_in_executor(None, sys.stdin.readline)  # "go <start> <end>"
+    _, start, end = line.split()
+    stats.start, stats.end = float(start), float(end)
+    await asyncio.sleep(max(0.0, stats.end - time.time()) + 0.5)
+    for board in boards:
+        if board.transport is not None:
+            board.transport.abort()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print("result " + json.dumps({"messages": stats.messages, "missed": stats.missed, "closed": stats.closed,
+                                  "latencies": [round(x, 5) for x in stats.latencies],
+                                  "cpu_s": ru.ru_utime + ru.ru_stime}), flush=True)
+
+
+# ------------------------------------------------------------- coordinator
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def proc_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scrape(port: int) -> dict[str, float]:
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("wallboard_tick_duration_seconds_", "wallboard_push_latency_seconds_", "wallboard_seq ",
+                            "wallboard_ws_clients ")):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def bucket_p99(before: dict[str, float], after: dict[str, float], prefix: str) -> float | None:
+    """The upper bound of the histogram bucket holding the 99th percentile, over the window."""
+    total = after.get(prefix + "_count", 0) - before.get(prefix + "_count", 0)
+    if total <= 0:
+        return None
+    buckets = []
+    for name, value in after.items():
+        m = re.match(re.escape(prefix) + r'_bucket\{le="([^"]+)"\}', name)
+        if m:
+            buckets.append((float(m.group(1)), value - before.get(name, 0)))
+    for le, cum in sorted(buckets):
+        if cum >= 0.99 * total:
+            return le
+    return None
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    port = free_port()
+    base = [sys.executable, __file__, "--port", str(port), "--scale", str(args.scale), "--scenario", args.scenario,
+            "--push-interval", str(args.push_interval), "--gc", args.gc] + (["--deflate"] if args.deflate else []) \
+        + (["--profile", args.profile] if args.profile else [])
+    server = subprocess.Popen([*base, "--role", "server"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # ready = the simulator has replayed today up to now
+            if server.poll() is not None:
+                raise RuntimeError(f"server exited: {server.stderr.read() if server.stderr else ''}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server not ready in 180 s")
+            time.sleep(0.5)
+        time.sleep(3 * args.push_interval)
+        rss0 = proc_rss_kb(server.pid)
+        shares = [n // args.procs + (1 if i < n % args.procs else 0) for i in range(args.procs)]
+        t_connect = time.monotonic()
+        for share in shares:
+            if share:
+                procs.append(subprocess.Popen([*base, "--role", "clients", "--count", str(share)],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        connected = failed = 0
+        for p in procs:
+            assert p.stdout is not None
+            _, ok, bad = p.stdout.readline().split()
+            connected, failed = connected + int(ok), failed + int(bad)
+        connect_s = time.monotonic() - t_connect
+        time.sleep(max(2.0, 3 * args.push_interval))  # settle: the initial messages are out
+        m0, cpu0, start = scrape(port), proc_cpu_s(server.pid), time.time()
+        end = start + args.duration
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write(f"go {start} {end}\n")
+            p.stdin.flush()
+        time.sleep(args.duration / 2)
+        rss_n = proc_rss_kb(server.pid)
+        time.sleep(max(0.0, end - time.time()))
+        cpu1, m1 = proc_cpu_s(server.pid), scrape(port)
+        latencies: list[float] = []
+        counts = {"messages": 0, "missed": 0, "closed": 0, "client_cpu_s": 0.0}
+        for p in procs:
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            result = json.loads(line.split(" ", 1)[1])
+            latencies.extend(result["latencies"])
+            for k in ("messages", "missed", "closed"):
+                counts[k] += result[k]
+            counts["client_cpu_s"] += result["cpu_s"]
+            p.wait(30)
+        latencies.sort()
+        ticks = m1.get("wallboard_seq", 0) - m0.get("wallboard_seq", 0)
+        tick_n = m1.get("wallboard_tick_duration_seconds_count", 0) - m0.get("wallboard_tick_duration_seconds_count", 0)
+        tick_sum = m1.get("wallboard_tick_duration_seconds_sum", 0) - m0.get("wallboard_tick_duration_seconds_sum", 0)
+        return {
+            "n": n, "connected": connected, "failed": failed, "connect_s": connect_s,
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+            "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
+            "expected": int(connected * ticks), **counts,
+            "cpu_ms_per_tick": (cpu1 - cpu0) * 1000 / ticks if ticks else float("nan"),
+            "rss0_mb": rss0 / 1024, "rss_kb_per_client": (rss_n - rss0) / n if n else float("nan"),
+            "tick_build_ms": tick_sum * 1000 / tick_n if tick_n else float("nan"),
+            "server_push_p99_ms": (lambda v: v * 1000 if v is not None else float("nan"))(
+                bucket_p99(m0, m1, "wallboard_push_latency_seconds")),
+            "client_cpu_pct": counts["client_cpu_s"] / args.duration * 100,
+        }
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", default="100,1000,5000", help="comma-separated N")
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds measured per N")
+    ap.add_argument("--procs", type=int, default=2, help="client processes")
+    ap.add_argument("--push-interval", type=float, default=1.0)
+    ap.add_argument("--scale", type=float, default=1.0, help="simulator traffic scale")
+    ap.add_argument("--scenario", default="bank-hotline")
+    ap.add_argument("--deflate", action="store_true", help="permessage-deflate on (browsers ask for it)")
+    ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    ap.add_argument("--gc", choices=("auto", "off"), default="auto", help="'off': gc.disable() in the server")
+    ap.add_argument("--profile", default="", help="write the server's cProfile stats to this file")
+    ap.add_argument("--role", choices=("bench", "server", "clients"), default="bench", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.role == "server":
+        run_server(args)
+        return
+    if args.role == "clients":
+        asyncio.run(clients_main(args))
+        return
+    raise_nofile()
+    rows = []
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    print(f"fanout: scenario {args.scenario} x{args.scale}, push every {args.push_interval:g} s, "
+          f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
+          f"server loop {loop}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    header = (f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+              f"{'cpu ms/tick':>11} {'tick ms':>7} {'srv p99':>7} {'RSS MB':>7} {'KB/client':>9} {'cli CPU%':>8}")
+    print(header, flush=True)
+    for n in [int(x) for x in args.clients.split(",") if x.strip()]:
+        r = measure(n, args)
+        rows.append(r)
+        print(f"{r['n']:>6} {r['connected']:>6} {r['messages']:>8} {r['missed']:>6} {r['p50_ms']:>7.1f} "
+              f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['cpu_ms_per_tick']:>11.1f} {r['tick_build_ms']:>7.2f} "
+              f"{'<=' + format(r['server_push_p99_ms'], 'g'):>7} {r['rss0_mb']:>7.0f} {r['rss_kb_per_client']:>9.1f} "
+              f"{r['client_cpu_pct']:>8.0f}", flush=True)
+    print("conn: connected clients; missed: seq gaps (conflated); tick ms: build+serialise+publish; "
+          "srv p99: server-side push latency bucket; RSS MB: server with 0 clients; cli CPU%: client processes")
+    if args.json:
+        print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

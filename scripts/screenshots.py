@@ -1,0 +1,149 @@
+"""Take the screenshots of docs/ (docs/screenshots/tv.png, supervisor.png) from a simulator-fed board.
+
+    python scripts/screenshots.py                     # the bank-hotline scenario at 09:05 today (Asia/Shanghai)
+    python scripts/screenshots.py --at 15:10 --lang zh-CN --out /tmp/shots
+    python scripts/screenshots.py --url http://127.0.0.1:8080   # or shoot a board that is already running
+
+Without --url it runs the real app (``create_app``) in a subprocess, fed by the built-in
+simulator (``SimulatorSource``) started at a fixed time of day, so the pictures show the morning
+ramp (some tiles amber or red) whenever the script is run.  Needs the ``playwright`` Python
+package and a Chromium (default /usr/bin/chromium, or --chromium PATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+BROADCAST = ("Team leads: storm warning for Shanghai — expect heavy call volume 14:00–17:00"
+             " · 台风预警：下午来电量将大幅增加")
+
+LAUNCHER = textwrap.dedent('''
+    import sys, datetime, zoneinfo
+    import uvicorn
+    from wallboard.settings import parse_settings
+    from wallboard.sources.simulated import SimulatorSource
+    from wallboard.web.app import create_app
+
+    port, scenario, zone, at, seed = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    tz = zoneinfo.ZoneInfo(zone)
+    hh, mm = (int(x) for x in at.split(":"))
+    start = datetime.datetime.now(tz).replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+    settings = parse_settings({"timezone": zone}, environ={})
+    source = SimulatorSource(scenario, tz=tz, seed=seed, start_at=start)
+    uvicorn.run(create_app(settings, source, clock=source.clock), host="127.0.0.1", port=port, log_level="warning")
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@contextlib.contextmanager
+def simulated_board(scenario: str, zone: str, at: str, seed: int) -> Iterator[str]:
+    """The real app fed by the simulator, in a subprocess, until it has replayed the day up to `at`."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLBOARD_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(port), scenario, zone, at, str(seed)],
+                            cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the board exited with {proc.returncode}")
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                if get_json(url + "/api/snapshot")["source"]["ready"]:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit("the simulator did not catch up within 300 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def post_broadcast(url: str, text: str, token: str) -> None:
+    req = urllib.request.Request(url + "/api/broadcast", data=json.dumps({"text": text}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=5):
+        pass
+
+
+def shoot(url: str, out: Path, lang: str, chromium: str, token: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    post_broadcast(url, BROADCAST, token)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
+            page = ctx.new_page()
+            page.goto(f"{url}/tv?lang={lang}")
+            page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
+            page.wait_for_function("() => document.querySelector('#ticker').dataset.active === '1'", timeout=10_000)
+            page.wait_for_timeout(5000)  # let the ticker scroll in far enough to be read
+            page.screenshot(path=str(out / "tv.png"))
+            page.goto(f"{url}/supervisor?lang={lang}")
+            page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
+            page.wait_for_selector("#agent-table tbody tr")
+            page.wait_for_selector("#intraday-chart canvas")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(out / "supervisor.png"), full_page=True)  # every section
+            ctx.close()
+        finally:
+            browser.close()
+    print(f"wrote {out / 'tv.png'} and {out / 'supervisor.png'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", help="a running board to shoot, instead of starting a simulated one")
+    ap.add_argument("--scenario", default="bank-hotline", help="simulator scenario (seeds/<name>.toml)")
+    ap.add_argument("--timezone", default="Asia/Shanghai")
+    ap.add_argument("--at", default="09:05", help="local time of day the simulated board shows (HH:MM, today)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--lang", default="en", choices=["en", "zh-CN"])
+    ap.add_argument("--chromium", default=os.environ.get("WALLBOARD_CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument("--token", default="", help="the board's supervisor token, if it has one (with --url)")
+    args = ap.parse_args()
+    if args.url:
+        shoot(args.url.rstrip("/"), Path(args.out), args.lang, args.chromium, args.token)
+        return
+    with simulated_board(args.scenario, args.timezone, args.at, args.seed) as url:
+        shoot(url, Path(args.out), args.lang, args.chromium, "")
+
+
+if __name__ == "__main__":
+    main()

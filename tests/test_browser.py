@@ -1,0 +1,882 @@
+"""The TV and supervisor pages in real headless Chromium (Playwright), against the real app.
+
+Each board runs `create_app` under uvicorn in a subprocess on 127.0.0.1 (so that a test can
+stop it and start it again on the same port), fed by a fixed set of events through the
+in-memory source, with the clock frozen: every snapshot has the same `as_of`, so the pages
+and /api/snapshot can be compared number for number.
+
+The expected texts are computed here from the JSON API with the display rules of
+docs/board.md (rounding, dashes), independently of the pages' JavaScript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from random import Random
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, WebSocketRoute, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("WALLBOARD_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+ZONE = "Asia/Shanghai"
+NOW = int(datetime(2026, 11, 29, 10, 15, 0, tzinfo=ZoneInfo(ZONE)).timestamp())
+EVIL = "<img src=x onerror=alert(1)>"
+TOKEN = "s3cret-token"
+DASH = "\u2013"
+STATES = ("available", "busy", "wrap_up", "break", "offline")
+EN_STATE = {"available": "Available", "busy": "Busy", "wrap_up": "Wrap-up", "break": "Break", "offline": "Offline"}
+
+SETTINGS: dict[str, Any] = {
+    "timezone": ZONE,
+    "channels": {
+        "call": {"sl_threshold": 20, "short_abandon": 5, "sl_target": 0.8, "waiting_warn": 2, "waiting_alarm": 5,
+                 "longest_wait_warn": 20, "longest_wait_alarm": 60},
+        "sms": {"sl_threshold": 60, "short_abandon": 0, "sl_formula": "abandons_positive"},
+    },
+    "queues": {"信用卡": {"call": {"sl_threshold": 30, "sl_formula": "abandons_ignored"}}},
+    "web": {"push_interval": 0.5, "stale_after": 4, "supervisor_token": TOKEN},
+}
+
+
+# ---------------------------------------------------------------------------------------------- the events
+
+
+def make_events() -> list[dict[str, Any]]:
+    """A morning of a small contact centre, up to NOW: every case the pages must show right.
+
+    - credit-card: calls and SMS, answered inside and outside SL, short and long abandons,
+      two calls waiting (35 s and 12 s);
+    - 信用卡: calls only, with its own SL threshold and formula; one waiting;
+    - loans: two calls; SMS never seen (every SMS rate undefined);
+    - EVIL: a queue named like markup, one call waiting;
+    - quiet: served by an agent, no interaction at all (every rate undefined, nothing waiting).
+    """
+    rng = Random(20261129)
+    events: list[dict[str, Any]] = []
+    n = 0
+
+    def add(**fields: Any) -> None:
+        nonlocal n
+        n += 1
+        fields.setdefault("event_id", f"ev-{n:05d}")
+        events.append(fields)
+
+    def interaction(channel: str, queue: str, offered: float, wait: float | None, outcome: str,
+                    handle: float | None, agent: str) -> None:
+        iid = f"{channel}-{queue}-{len(events)}"
+        add(type=f"{channel}.offered", ts=int(offered * 1000), interaction_id=iid, queue=queue)
+        if outcome == "waiting" or wait is None:
+            return
+        at = offered + wait
+        if outcome == "abandoned":
+            add(type=f"{channel}.abandoned", ts=int(at * 1000), interaction_id=iid, queue=queue)
+            return
+        add(type=f"{channel}.answered", ts=int(at * 1000), interaction_id=iid, queue=queue, agent_id=agent)
+        if handle is not None and at + handle <= NOW:
+            add(type=f"{channel}.completed", ts=int((at + handle) * 1000), interaction_id=iid, queue=queue,
+                agent_id=agent)
+
+    start = NOW - 2 * 3600 - 15 * 60  # 08:00 local
+    for queue, rate, agents in (("credit-card", 1 / 40, ["a01", "a02", "a03"]), ("信用卡", 1 / 70, ["a03", "a04"])):
+        t = float(start)
+        while True:
+            t += rng.expovariate(rate)
+            wait = rng.choice([3.2, 8.0, 14.7, 19.9, 20.0, 24.5, 31.0, 47.3, 75.0])
+            if t + wait >= NOW - 40:
+                break
+            outcome = "abandoned" if rng.random() < 0.12 else "answered"
+            if outcome == "abandoned":
+                wait = rng.choice([1.5, 4.9, 12.0, 28.0, 66.0])
+            interaction("call", queue, t, wait, outcome, rng.uniform(60, 420), rng.choice(agents))
+    t = float(start)
+    while True:
+        t += rng.expovariate(1 / 300)
+        wait = rng.choice([25.0, 55.0, 61.0, 140.0])
+        if t + wait >= NOW - 40:
+            break
+        outcome = "abandoned" if rng.random() < 0.15 else "answered"
+        interaction("sms", "credit-card", t, wait, outcome, rng.uniform(100, 900), "a02")
+    interaction("call", "loans", NOW - 1500, 9.0, "answered", 200.0, "a05")
+    interaction("call", "loans", NOW - 5000, 42.0, "answered", 300.0, "a05")
+    interaction("call", EVIL, NOW - 1200, 5.5, "answered", 100.0, "x1")
+    interaction("call", EVIL, NOW - 900, 30.0, "abandoned", None, "x1")
+    # Waiting now.
+    interaction("call", "credit-card", NOW - 35.4, None, "waiting", None, "")
+    interaction("call", "credit-card", NOW - 12.0, None, "waiting", None, "")
+    interaction("call", "信用卡", NOW - 8.25, None, "waiting", None, "")
+    interaction("call", EVIL, NOW - 65.0, None, "waiting", None, "")
+
+    roster = [
+        ("a01", "Wang Fang", "Team A", ["credit-card"], "busy", 400),
+        ("a02", "李娜", "Team A", ["credit-card"], "available", 95),
+        ("a03", "Zhang Wei", "Team B", ["credit-card", "信用卡"], "wrap_up", 20),
+        ("a04", "刘洋", "Team B", ["信用卡"], "break", 700),
+        ("a05", "Chen Jie", "Team B", ["loans", "credit-card"], "available", 3700),
+        ("a06", None, None, ["quiet"], "offline", 5000),
+        ("x1", EVIL, "<b>team</b>", [EVIL, "credit-card"], "busy", 61),
+        # The newest event, a second before NOW: the source counts as live (no "no_recent_events").
+        ("a07", "Zhou Min", "Team A", ["loans"], "available", 1),
+    ]
+    for agent_id, name, team, queues, state, ago in roster:
+        fields: dict[str, Any] = {"type": "agent.state", "ts": (NOW - ago) * 1000, "agent_id": agent_id,
+                                  "state": state, "queues": queues}
+        if name is not None:
+            fields["name"] = name
+        if team is not None:
+            fields["team"] = team
+        add(**fields)
+    return events
+
+
+# ---------------------------------------------------------------------------------------------- the server
+
+LAUNCHER = textwrap.dedent('''
+    """Run the real wallboard app on a fixed port, fed by a file of events, with a frozen clock."""
+    import json, sys
+    import uvicorn
+    from wallboard.settings import parse_settings
+    from wallboard.sources.memory import ListSource
+    from wallboard.web.app import create_app
+
+    cfg = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    settings = parse_settings(cfg["settings"], environ={})
+    with open(cfg["events"], "rb") as fh:
+        messages = [line.rstrip(b"\\n") for line in fh if line.strip()]
+    source = ListSource([messages])
+    now = float(cfg["now"])
+    app = create_app(settings, source, clock=lambda: now)
+    uvicorn.run(app, host="127.0.0.1", port=cfg["port"], log_level="warning")
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Board:
+    """The real app in a subprocess; stop() and start() again keep the port."""
+
+    def __init__(self, workdir: Path, settings: dict[str, Any] = SETTINGS) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir
+        events = workdir / "events.jsonl"
+        made = make_events()
+        self.events = len(made)
+        events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in made), encoding="utf-8")
+        self.config = workdir / "board.json"
+        self.config.write_text(json.dumps({"settings": settings, "events": str(events), "now": NOW,
+                                           "port": self.port}), encoding="utf-8")
+        self.launcher = workdir / "launch_board.py"
+        self.launcher.write_text(LAUNCHER, encoding="utf-8")
+        self.log = workdir / "board.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WALLBOARD_")}
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([sys.executable, str(self.launcher), str(self.config)], cwd=ROOT, env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the board exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            with contextlib.suppress(OSError):
+                # Up once every event is in (the pump feeds the engine after the server starts).
+                if self.get("/api/snapshot")["status"]["events"] >= self.events:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the board did not come up:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def post(self, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+    b = Board(tmp_path_factory.mktemp("board"))
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        br = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield br
+        br.close()
+
+
+class Watched:
+    """A page whose script errors, console errors and dialogs are recorded (a dialog means injected code ran)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.allowed: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", self._console)
+        page.on("dialog", self._dialog)
+
+    def _console(self, msg: ConsoleMessage) -> None:
+        # A refused WebSocket while the server is down is expected; anything else is not.
+        if msg.type == "error" and "WebSocket" not in msg.text and "ERR_CONNECTION_REFUSED" not in msg.text \
+                and not any(a in msg.text for a in self.allowed):
+            self.errors.append(msg.text)
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def check(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.dialogs == [], f"injected script ran: {self.dialogs}"
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Any]:
+    contexts = []
+    watched: list[Watched] = []
+
+    def opener(url: str, *, locale: str = "en-US", width: int = 1920, height: int = 1080) -> Watched:
+        ctx = browser.new_context(locale=locale, viewport={"width": width, "height": height},
+                                  timezone_id="Europe/London")
+        contexts.append(ctx)
+        w = Watched(ctx.new_page())
+        watched.append(w)
+        w.page.goto(url)
+        return w
+
+    yield opener
+    for ctx in contexts:
+        ctx.close()
+    for w in watched:
+        w.check()
+
+
+def wait_state(page: Page, state: str, timeout: float = 10_000) -> None:
+    page.wait_for_function("s => document.body.dataset.state === s", arg=state, timeout=timeout)
+
+
+def snapshot_at_page_as_of(board: Board, page: Page) -> dict[str, Any]:
+    """/api/snapshot at the as_of the page shows (the clock is frozen, so they meet at once)."""
+    for _ in range(50):
+        as_of = page.evaluate("document.body.dataset.asOf")
+        snap = board.get("/api/snapshot")
+        if snap["as_of"] == as_of:
+            return dict(snap)
+        time.sleep(0.1)
+    raise AssertionError(f"page as_of {as_of} never met the API's {snap['as_of']}")
+
+
+# ---------------------------------------------------------------------------------------------- display rules
+
+
+def js_round(x: float) -> int:
+    return math.floor(x + 0.5)  # Math.round: half up
+
+
+def fmt_pct(v: float | None) -> str:
+    return DASH if v is None else f"{js_round(v * 100)}%"
+
+
+def fmt_count(v: int | None) -> str:
+    return DASH if v is None else str(v)
+
+
+def fmt_clock(s: int) -> str:
+    h, m, sec = s // 3600, (s % 3600) // 60, s % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def fmt_wait(v: float | None) -> str:
+    if v is None:
+        return DASH
+    s = js_round(max(0.0, v))
+    return f"{s} s" if s < 60 else fmt_clock(s)
+
+
+def fmt_mss(v: float | None) -> str:
+    return DASH if v is None else fmt_clock(js_round(max(0.0, v)))
+
+
+def parse_wait(text: str) -> int:
+    text = text.replace(" s", "").replace(" 秒", "")
+    parts = [int(p) for p in text.split(":")]
+    total = 0
+    for p in parts:
+        total = total * 60 + p
+    return total
+
+
+def channel_settings(queue: str | None, channel: str) -> dict[str, Any]:
+    defaults = {"call": {"sl_threshold": 20, "sl_formula": "abandons_negative", "sl_target": 0.8},
+                "sms": {"sl_threshold": 60, "sl_formula": "abandons_negative", "sl_target": 0.8}}[channel]
+    out = {**defaults, **SETTINGS["channels"].get(channel, {})}
+    if queue is not None:
+        out.update(SETTINGS["queues"].get(queue, {}).get(channel, {}))
+    return out
+
+
+def service_level(c: dict[str, Any], formula: str) -> float | None:
+    handled = c["answered"] + c["abandoned"] - c["short_abandoned"]
+    num, den = c["answered_in_sl"], handled
+    if formula == "abandons_ignored":
+        den = handled - c["abandoned_in_sl"]
+    elif formula == "abandons_positive":
+        num = c["answered_in_sl"] + c["abandoned_in_sl"]
+    return num / den if den > 0 else None
+
+
+COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "abandoned_in_sl", "completed")
+
+
+def sum_periods(periods: list[dict[str, Any]], formula: str) -> dict[str, Any]:
+    """Several queues' period objects added: counts summed, rates recomputed from the sums."""
+    out: dict[str, Any] = dict.fromkeys(COUNTS, 0)
+    wait_sum = handle_sum = 0.0
+    for p in periods:
+        for f in COUNTS:
+            out[f] += p[f]
+        if p["answered"] > 0 and p["asa_s"] is not None:
+            wait_sum += p["asa_s"] * p["answered"]
+        if p["completed"] > 0 and p["aht_s"] is not None:
+            handle_sum += p["aht_s"] * p["completed"]
+    counted = out["answered"] + out["abandoned"] - out["short_abandoned"]
+    out["service_level"] = service_level(out, formula)
+    out["asa_s"] = wait_sum / out["answered"] if out["answered"] else None
+    out["aht_s"] = handle_sum / out["completed"] if out["completed"] else None
+    out["abandon_rate"] = (out["abandoned"] - out["short_abandoned"]) / counted if counted > 0 else None
+    return out
+
+
+def tv_expected(chan: dict[str, Any]) -> dict[str, str]:
+    w, t = chan["window"], chan["today"]
+    return {
+        "waiting": fmt_count(chan["waiting"]),
+        "sl_window": fmt_pct(w["service_level"]),
+        "sl_today": fmt_pct(t["service_level"]),
+        "asa_window": fmt_wait(w["asa_s"]),
+        "abandon_window": fmt_pct(w["abandon_rate"]),
+        "offered_today": fmt_count(t["offered"]),
+        "answered_today": fmt_count(t["answered"]),
+        "abandoned_today": fmt_count(t["abandoned"]),
+    }
+
+
+def tv_tiles(page: Page, channel: str) -> dict[str, str]:
+    return dict(page.evaluate(
+        """ch => Object.fromEntries(Array.from(
+               document.querySelectorAll('.channel[data-channel="' + ch + '"] .tile')).map(
+               t => [t.dataset.metric, t.querySelector('.tile-value').textContent]))""", channel))
+
+
+def assert_longest_wait(shown: str, api_value: float | None) -> None:
+    if api_value is None:
+        assert shown == DASH
+        return
+    # It ticks from `since` in the browser: at least the API's value, at most a few seconds more.
+    assert math.floor(api_value) <= parse_wait(shown) <= api_value + 3, (shown, api_value)
+
+
+# ---------------------------------------------------------------------------------------------- TV
+
+
+def test_tv_numbers_equal_the_api(board: Board, open_page: Any) -> None:
+    w = open_page(board.url + "/tv?lang=en")
+    page = w.page
+    wait_state(page, "fresh")
+    snap = snapshot_at_page_as_of(board, page)
+    for channel in ("call", "sms"):
+        chan = snap["totals"]["channels"][channel]
+        tiles = tv_tiles(page, channel)
+        expected = tv_expected(chan)
+        assert {k: tiles[k] for k in expected} == expected, channel
+        assert_longest_wait(tiles["longest_wait"], chan["longest_wait_s"])
+    for state in ("available", "busy", "wrap_up", "break"):
+        shown = page.text_content(f'#agents-strip [data-agent-state="{state}"] .agent-value')
+        assert shown == str(snap["totals"]["agents"][state])
+    # The formula in force is stated on each channel.
+    call_formula = page.text_content('.channel[data-channel="call"] [data-role="formula"]') or ""
+    assert "SL = answered ≤20 s / (answered + abandoned − short abandons)" in call_formula
+    sms_formula = page.text_content('.channel[data-channel="sms"] [data-role="formula"]') or ""
+    assert sms_formula.startswith("SL = (answered ≤60 s + abandoned ≤60 s)")
+    assert page.is_hidden("#stale-banner")
+    assert page.text_content("#status-pill") == "LIVE"
+    # Times are the centre's (Asia/Shanghai), whatever the browser's zone (Europe/London here).
+    assert page.text_content("#as-of") == "Data as of 10:15:00"
+
+
+def test_tv_colours_follow_the_thresholds(board: Board, open_page: Any) -> None:
+    page = open_page(board.url + "/tv?lang=en&queues=credit-card").page
+    wait_state(page, "fresh")
+    snap = snapshot_at_page_as_of(board, page)
+    chan = snap["queues"]["credit-card"]["channels"]["call"]
+    target = channel_settings("credit-card", "call")["sl_target"]
+
+    def sl_level(v: float | None) -> str:
+        if v is None:
+            return "none"
+        shown, goal = js_round(v * 100), target * 100  # as the board shows it: whole percent
+        return "ok" if shown >= goal else "warn" if shown >= goal - 5 else "alarm"
+
+    level = dict(page.evaluate("""() => Object.fromEntries(Array.from(
+        document.querySelectorAll('.channel[data-channel="call"] .tile'))
+        .map(t => [t.dataset.metric, t.dataset.level]))"""))
+    assert level["sl_window"] == sl_level(chan["window"]["service_level"])
+    assert level["sl_today"] == sl_level(chan["today"]["service_level"])
+    # Two waiting, warn at 2, alarm at 5: amber.  Longest 35 s, warn at 20, alarm at 60: amber.
+    assert chan["waiting"] == 2
+    assert level["waiting"] == "warn"
+    assert level["longest_wait"] == "warn"
+    # The EVIL queue's call has waited 65 s: past the alarm limit.
+    page.goto(board.url + "/tv?lang=en&channel=call&queues=" + quote(EVIL))
+    wait_state(page, "fresh")
+    assert page.get_attribute('.tile[data-metric="longest_wait"]', "data-level") == "alarm"
+    assert page.text_content('.tile[data-metric="longest_wait"] .tile-value', timeout=1000).startswith("1:0")
+
+
+def test_tv_several_queues_are_summed_with_rates_recomputed(board: Board, open_page: Any) -> None:
+    queues = ["credit-card", "信用卡"]
+    page = open_page(board.url + "/tv?lang=en&channel=call&queues=" + quote(",".join(queues))).page
+    wait_state(page, "fresh")
+    snap = snapshot_at_page_as_of(board, page)
+    parts = [snap["queues"][q]["channels"]["call"] for q in queues]
+    formula = channel_settings(None, "call")["sl_formula"]
+    summed = {
+        "waiting": sum(p["waiting"] for p in parts),
+        "window": sum_periods([p["window"] for p in parts], formula),
+        "today": sum_periods([p["today"] for p in parts], formula),
+    }
+    tiles = tv_tiles(page, "call")
+    expected = tv_expected(summed)
+    assert {k: tiles[k] for k in expected} == expected
+    # The unrounded value too: the rates are recomputed, not averaged.
+    raw = page.get_attribute('.tile[data-metric="sl_today"] .tile-value', "data-raw")
+    assert float(raw or "nan") == pytest.approx(summed["today"]["service_level"], rel=1e-12)
+    assert_longest_wait(tiles["longest_wait"], max(p["longest_wait_s"] or 0 for p in parts))
+    # Only the call channel is shown, at full width.
+    assert page.is_hidden('.channel[data-channel="sms"]')
+    # Agents serving both queues count once (a03 serves both).
+    agents = board.get("/api/agents")["agents"]
+    expected_agents = {s: 0 for s in STATES}
+    for a in agents:
+        if set(a["queues"]) & set(queues):
+            expected_agents[a["state"]] += 1
+    page.wait_for_function("() => document.querySelector('#agents-strip .agent-value').dataset.raw !== 'null'")
+    for state in ("available", "busy", "wrap_up", "break"):
+        assert page.text_content(f'#agents-strip [data-agent-state="{state}"] .agent-value') == \
+            str(expected_agents[state])
+    assert sum(snap["queues"][q]["agents"]["wrap_up"] for q in queues) > expected_agents["wrap_up"], \
+        "the data should hold an agent in both queues, or this test proves nothing"
+    assert page.text_content("#selection-label") == "Queues: credit-card, 信用卡"
+
+
+def test_tv_undefined_values_show_a_dash(board: Board, open_page: Any) -> None:
+    page = open_page(board.url + "/tv?lang=en&queues=quiet").page
+    wait_state(page, "fresh")
+    snap = snapshot_at_page_as_of(board, page)
+    assert snap["queues"]["quiet"]["channels"]["call"]["window"]["service_level"] is None
+    for channel in ("call", "sms"):
+        tiles = tv_tiles(page, channel)
+        for metric in ("longest_wait", "sl_window", "sl_today", "asa_window", "abandon_window"):
+            assert tiles[metric] == DASH, (channel, metric)
+        assert tiles["waiting"] == "0"
+        assert tiles["offered_today"] == "0"
+    levels = page.eval_on_selector_all(".tile[data-metric^=sl]", "ts => ts.map(t => t.dataset.level)")
+    assert set(levels) == {"none"}
+    # A queue that does not exist is named in the header, and nothing is made up for it.
+    page.goto(board.url + "/tv?lang=en&queues=nosuchqueue")
+    wait_state(page, "fresh")
+    assert "nosuchqueue" in (page.text_content("#selection-missing") or "")
+    assert set(tv_tiles(page, "call").values()) == {DASH}
+
+
+def test_markup_in_names_is_shown_as_text(board: Board, open_page: Any) -> None:
+    w = open_page(board.url + "/tv?lang=en&queues=" + quote(EVIL + ",credit-card"))
+    page = w.page
+    wait_state(page, "fresh")
+    assert EVIL in (page.text_content("#selection-label") or "")
+    sup = open_page(board.url + "/supervisor?lang=en").page
+    wait_state(sup, "fresh")
+    sup.wait_for_selector('#agent-table tr[data-agent-id="x1"]')
+    assert sup.text_content(f'#queue-table tr[data-queue="{EVIL}"][data-channel="call"] [data-col="queue"]') == EVIL
+    assert sup.text_content('#agent-table tr[data-agent-id="x1"] [data-col="name"]') == EVIL
+    assert sup.text_content('#agent-table tr[data-agent-id="x1"] [data-col="team"]') == "<b>team</b>"
+    assert EVIL in [o.strip() for o in sup.eval_on_selector_all("#agent-queue-filter option",
+                                                                "os => os.map(o => o.textContent)")]
+    for p in (page, sup):
+        assert p.evaluate("document.querySelectorAll('img').length") == 0
+        assert p.evaluate("document.querySelectorAll('b').length") == 0
+    # w.check() (at teardown) fails the test if an alert() dialog fired.
+
+
+# ---------------------------------------------------------------------------------------------- supervisor
+
+
+def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
+    page = open_page(board.url + "/supervisor?lang=en").page
+    wait_state(page, "fresh")
+    page.wait_for_selector("#agent-table tbody tr")
+    snap = snapshot_at_page_as_of(board, page)
+    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tbody tr, #queue-table tfoot tr'))
+        .map(tr => ({queue: tr.dataset.queue || null, channel: tr.dataset.channel,
+                     cells: Object.fromEntries(Array.from(tr.querySelectorAll('[data-col]'))
+                                  .map(c => [c.dataset.col, c.textContent]))}))""")
+    rows = {(r["queue"], r["channel"]): r["cells"] for r in cells}
+    expected_keys = {(q, ch) for q in snap["queues"] for ch in ("call", "sms")} | {(None, "call"), (None, "sms")}
+    assert set(rows) == expected_keys
+
+    def fmt(field: str, v: Any) -> str:
+        if field in ("service_level", "abandon_rate"):
+            return fmt_pct(v)
+        if field == "asa_s":
+            return fmt_wait(v)
+        if field == "aht_s":
+            return fmt_mss(v)
+        return fmt_count(v)
+
+    for (queue, channel), shown in rows.items():
+        node = snap["totals"] if queue is None else snap["queues"][queue]
+        chan = node["channels"][channel]
+        assert shown["queue"] == ("All queues" if queue is None else queue)
+        assert shown["channel"] == {"call": "Calls", "sms": "SMS"}[channel]
+        assert shown["waiting"] == fmt_count(chan["waiting"])
+        assert shown["in_progress"] == fmt_count(chan["in_progress"])
+        assert_longest_wait(shown["longest_wait_s"], chan["longest_wait_s"])
+        for period in ("window", "today"):
+            for field, value in chan[period].items():
+                assert shown[f"{period}.{field}"] == fmt(field, value), (queue, channel, period, field)
+        for state in STATES:
+            assert shown[f"agents.{state}"] == str(node["agents"][state]), (queue, state)
+
+    agents = board.get("/api/agents")
+    assert agents["as_of"] == snap["as_of"]
+    shown_agents = page.evaluate("""() => Object.fromEntries(
+        Array.from(document.querySelectorAll('#agent-table tbody tr'))
+        .map(tr => [tr.dataset.agentId, Object.fromEntries(Array.from(tr.querySelectorAll('[data-col]'))
+                                                .map(c => [c.dataset.col, c.textContent]))]))""")
+    assert set(shown_agents) == {a["agent_id"] for a in agents["agents"]}
+    as_of = datetime.fromisoformat(agents["as_of"]).timestamp()
+    for a in agents["agents"]:
+        row = shown_agents[a["agent_id"]]
+        assert row["name"] == (a["name"] or DASH)
+        assert row["team"] == (a["team"] or DASH)
+        assert row["state"] == EN_STATE[a["state"]]
+        assert row["queues"] == ", ".join(a["queues"])
+        assert row["handled_call"] == str(a["handled_today"]["call"])
+        assert row["handled_sms"] == str(a["handled_today"]["sms"])
+        in_state = as_of - datetime.fromisoformat(a["since"]).timestamp()
+        assert math.floor(in_state) <= parse_wait(row["time_in_state"]) <= in_state + 3, (a, row)
+    # The formula in force, per channel, with the target.
+    formulas = page.text_content("#sl-formulas") or ""
+    assert "SL = answered ≤20 s / (answered + abandoned − short abandons)" in formulas
+    assert "target 80%" in formulas
+    # The chart drew today's intervals.
+    assert page.is_visible("#intraday-chart canvas")
+
+
+def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
+    page = open_page(board.url + "/supervisor?lang=en").page
+    wait_state(page, "fresh")
+    page.wait_for_selector("#agent-table tbody tr")
+    page.click('#queue-table th[data-sort="today.offered"]')  # numbers sort largest first
+
+    def column(col: str) -> list[str]:
+        return list(page.eval_on_selector_all(
+            f'#queue-table tbody tr:not([hidden]) [data-col="{col}"]', "cs => cs.map(c => c.dataset.raw)"))
+
+    offered = [int(v) for v in column("today.offered")]
+    assert offered == sorted(offered, reverse=True)
+    page.click('#queue-table th[data-sort="today.offered"]')
+    assert [int(v) for v in column("today.offered")] == sorted(offered)
+    # Undefined values sort last in both directions.
+    page.click('#queue-table th[data-sort="window.service_level"]')
+    sl = column("window.service_level")
+    assert "null" in sl
+    assert sl[sl.index("null"):] == ["null"] * (len(sl) - sl.index("null"))
+    page.select_option("#queue-channel-filter", "sms")
+    channels = page.eval_on_selector_all("#queue-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.channel)")
+    assert set(channels) == {"sms"}
+    # Agents: by queue and team.
+    page.select_option("#agent-queue-filter", "信用卡")
+    visible = page.eval_on_selector_all("#agent-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.agentId)")
+    assert sorted(visible) == ["a03", "a04"]
+    page.select_option("#agent-queue-filter", "")
+    page.select_option("#agent-team-filter", "Team A")
+    visible = page.eval_on_selector_all("#agent-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.agentId)")
+    assert sorted(visible) == ["a01", "a02", "a07"]
+
+
+# ---------------------------------------------------------------------------------------------- languages
+
+
+def test_languages(board: Board, open_page: Any) -> None:
+    waiting_label = '.channel[data-channel="call"] .tile[data-metric="waiting"] .tile-label'
+    zh = open_page(board.url + "/tv?lang=zh-CN").page
+    wait_state(zh, "fresh")
+    assert zh.text_content(waiting_label) == "排队数"
+    assert zh.text_content('.channel[data-channel="sms"] .channel-name') == "短信"
+    assert zh.text_content("#status-pill") == "实时"
+    assert zh.evaluate("document.documentElement.lang") == "zh-CN"
+    en = open_page(board.url + "/tv?lang=en", locale="zh-CN").page  # the parameter wins over the browser
+    wait_state(en, "fresh")
+    assert en.text_content(waiting_label) == "Waiting"
+    # Without the parameter the page follows the browser's language.
+    browser_zh = open_page(board.url + "/tv", locale="zh-CN").page
+    assert browser_zh.text_content(waiting_label) == "排队数"
+    browser_en = open_page(board.url + "/tv", locale="en-GB").page
+    assert browser_en.text_content(waiting_label) == "Waiting"
+    # The supervisor page switches in place.
+    sup = open_page(board.url + "/supervisor?lang=en").page
+    wait_state(sup, "fresh")
+    sup.wait_for_selector('#agent-table tr[data-agent-id="a01"]')
+    assert sup.text_content("#queues-title") == "Queues"
+    assert sup.text_content('#agent-table tr[data-agent-id="a01"] [data-col="state"]') == "Busy"
+    sup.select_option("#lang-select", "zh-CN")
+    assert sup.text_content("#queues-title") == "队列"
+    assert sup.text_content('#agent-table tr[data-agent-id="a01"] [data-col="state"]') == "忙碌"
+    assert sup.text_content('#queue-table tfoot tr[data-channel="call"] [data-col="queue"]') == "全部队列"
+    assert "lang=zh-CN" in sup.url
+
+
+# ---------------------------------------------------------------------------------------------- broadcast
+
+
+def test_broadcast_reaches_the_ticker(board: Board, open_page: Any) -> None:
+    tv = open_page(board.url + "/tv?lang=en").page
+    wait_state(tv, "fresh")
+    w = open_page(board.url + "/supervisor?lang=en")
+    w.allowed.append("status of 403")  # the refused post below
+    sup = w.page
+    wait_state(sup, "fresh")
+    message = "Storm warning: expect heavy volume 14:00–16:00 · 台风预警 " + EVIL
+    # Without the token the server refuses, and the page says why.
+    sup.fill("#broadcast-text", message)
+    sup.fill("#broadcast-token", "wrong")
+    sup.click("#broadcast-send")
+    sup.wait_for_selector('#broadcast-status[data-result="error"]')
+    assert "token" in (sup.text_content("#broadcast-status") or "")
+    assert tv.text_content("#ticker .ticker-text") == ""
+    sup.fill("#broadcast-token", TOKEN)
+    sup.click("#broadcast-send")
+    sup.wait_for_selector('#broadcast-status[data-result="ok"]')
+    tv.wait_for_function("m => document.querySelector('#ticker .ticker-text').textContent === m", arg=message)
+    assert tv.evaluate("document.querySelectorAll('img').length") == 0
+    assert sup.text_content("#broadcast-current") == message
+    assert board.get("/api/broadcast")["text"] == message
+    sup.click("#broadcast-clear")
+    tv.wait_for_function("() => document.querySelector('#ticker .ticker-text').textContent === ''")
+
+
+# ---------------------------------------------------------------------------------------------- staleness
+
+
+def test_stale_when_the_server_stops_and_fresh_when_it_returns(tmp_path: Path, open_page: Any) -> None:
+    b = Board(tmp_path)
+    b.start()
+    try:
+        tv = open_page(b.url + "/tv?lang=en").page
+        sup = open_page(b.url + "/supervisor?lang=en").page
+        for page in (tv, sup):
+            wait_state(page, "fresh")
+        sl_before = tv.text_content('.channel[data-channel="call"] .tile[data-metric="sl_today"] .tile-value')
+        b.stop()
+        for page in (tv, sup):
+            wait_state(page, "stale", timeout=3000)  # the socket closed: at once, not after stale_after
+            assert page.is_visible("#stale-banner")
+            assert (page.text_content("#stale-banner .banner-headline") or "").startswith("DATA STALE — last update ")
+            assert page.get_attribute("body", "data-stale-reason") == "socket"
+        value = '.channel[data-channel="call"] .tile[data-metric="sl_today"] .tile-value'
+        style = tv.eval_on_selector(value, "e => [getComputedStyle(e).textDecorationLine, getComputedStyle(e).color]")
+        assert style[0] == "line-through"
+        assert style[1] == "rgb(93, 102, 117)"  # grey, whatever the level colour was
+        assert tv.text_content(value) == sl_before  # the last numbers stay, marked stale
+        assert tv.text_content("#status-pill") == "STALE"
+        b.start()  # same port
+        for page in (tv, sup):
+            wait_state(page, "fresh", timeout=20_000)  # backoff is at most 15 s
+            assert page.is_hidden("#stale-banner")
+    finally:
+        b.stop()
+
+
+def test_ageing_timeout_source_stale_and_seq_gaps(board: Board, browser: Browser) -> None:
+    """Messages held back, marked stale or skipped between the real server and the page."""
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 720})
+    try:
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        control = {"hold": False, "mark_stale": False, "skip_seq": 0}
+        sent_by_page: list[dict[str, Any]] = []
+        connections: list[WebSocketRoute] = []
+
+        def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+            connections.append(ws)
+
+            def to_server(message: str | bytes) -> None:
+                sent_by_page.append(json.loads(message))
+                server.send(message)
+
+            def to_page(message: str | bytes) -> None:
+                if control["hold"]:
+                    return
+                msg = json.loads(message)
+                if control["mark_stale"] and "source" in msg:
+                    msg["source"] = {**(msg["source"] or {}), "stale": True}
+                if control["skip_seq"] and "seq" in msg and msg["type"] != "hello":
+                    msg["seq"] += control["skip_seq"]
+                ws.send(json.dumps(msg))
+
+            ws.on_message(to_server)
+            server.on_message(to_page)
+
+        page.route_web_socket("**/ws*", route)
+        page.goto(board.url + "/tv?lang=en")
+        wait_state(page, "fresh")
+        # Two missed pushes (push_interval 0.5 s): amber.
+        control["hold"] = True
+        wait_state(page, "ageing", timeout=3000)
+        assert page.is_visible("#stale-banner")
+        assert (page.text_content("#stale-banner .banner-headline") or "").startswith("Update delayed")
+        assert page.text_content("#status-pill") == "DELAYED"
+        # The page probes the quiet socket.
+        page.wait_for_timeout(600)
+        assert any(m.get("type") == "ping" for m in sent_by_page)
+        # stale_after (4 s) without a message: red, and the page opens a new socket.
+        wait_state(page, "stale", timeout=6000)
+        assert page.get_attribute("body", "data-stale-reason") in ("timeout", "resync")
+        control["hold"] = False
+        wait_state(page, "fresh", timeout=10_000)
+        assert len(connections) >= 2
+        # The server says its source is stale: red at once.
+        control["mark_stale"] = True
+        wait_state(page, "stale", timeout=3000)
+        assert page.get_attribute("body", "data-stale-reason") == "source"
+        assert "not delivering" in (page.text_content("#stale-banner .banner-reason") or "")
+        control["mark_stale"] = False
+        wait_state(page, "fresh", timeout=3000)
+        # A gap in seq: the page asks for the full state.
+        sent_by_page.clear()
+        control["skip_seq"] = 5
+        deadline = time.monotonic() + 4  # resyncs are at most one per 2 s
+        while {"type": "resync"} not in sent_by_page and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert {"type": "resync"} in sent_by_page
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_display_rules_edge_cases(board: Board, open_page: Any) -> None:
+    """The pages' rounding, colour and summing functions on the values where they could go wrong."""
+    page = open_page(board.url + "/tv?lang=en").page
+    cases = page.evaluate("""() => ({
+        pct: [WB.fmtPct(null), WB.fmtPct(0), WB.fmtPct(0.0049), WB.fmtPct(0.005), WB.fmtPct(0.9426), WB.fmtPct(1)],
+        wait: [WB.fmtWait(null), WB.fmtWait(0), WB.fmtWait(7.49), WB.fmtWait(59.4), WB.fmtWait(59.5), WB.fmtWait(61),
+               WB.fmtWait(3725)],
+        tick: [WB.fmtTicking(59.99), WB.fmtTicking(60)],
+        mss: [WB.fmtMSS(null), WB.fmtMSS(5), WB.fmtMSS(212.4), WB.fmtMSS(3725)],
+        sl: [WB.levelSL(null, 0.8), WB.levelSL(0.7996, 0.8), WB.levelSL(0.7949, 0.8), WB.levelSL(0.75, 0.8),
+             WB.levelSL(0.7449, 0.8), WB.levelSL(0.85, 0.855), WB.levelSL(0.806, 0.855), WB.levelSL(0.8, 0.855),
+             WB.levelSL(0.855, 0.855)],
+        above: [WB.levelAbove(null, 10, 30), WB.levelAbove(9, 10, 30), WB.levelAbove(10, 10, 30),
+                WB.levelAbove(29, 10, 30), WB.levelAbove(30, 10, 30)],
+        sum: WB.sumPeriods([
+            {offered: 10, answered: 8, abandoned: 2, short_abandoned: 1, answered_in_sl: 6, abandoned_in_sl: 1,
+             completed: 4, service_level: 0, asa_s: 10, aht_s: 100, abandon_rate: 0},
+            {offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_in_sl: 0, abandoned_in_sl: 0,
+             completed: 0, service_level: null, asa_s: null, aht_s: null, abandon_rate: null},
+            {offered: 5, answered: 2, abandoned: 0, short_abandoned: 0, answered_in_sl: 1, abandoned_in_sl: 0,
+             completed: 1, service_level: 0.5, asa_s: 25, aht_s: 40, abandon_rate: 0}], "abandons_ignored"),
+        empty: WB.sumPeriods([], "abandons_negative"),
+    })""")
+    assert cases["pct"] == [DASH, "0%", "0%", "1%", "94%", "100%"]
+    assert cases["wait"] == [DASH, "0 s", "7 s", "59 s", "1:00", "1:01", "1:02:05"]
+    assert cases["tick"] == ["59 s", "1:00"]
+    assert cases["mss"] == [DASH, "0:05", "3:32", "1:02:05"]
+    assert cases["sl"] == ["none", "ok", "warn", "warn", "alarm", "warn", "warn", "alarm", "ok"]
+    assert cases["above"] == ["none", "ok", "warn", "warn", "alarm"]
+    total = cases["sum"]
+    assert {k: total[k] for k in COUNTS} == {"offered": 15, "answered": 10, "abandoned": 2, "short_abandoned": 1,
+                                             "answered_in_sl": 7, "abandoned_in_sl": 1, "completed": 5}
+    assert total["service_level"] == pytest.approx(7 / (10 + 2 - 1 - 1))  # abandons_ignored
+    assert total["asa_s"] == pytest.approx((10 * 8 + 25 * 2) / 10)
+    assert total["aht_s"] == pytest.approx((100 * 4 + 40 * 1) / 5)
+    assert total["abandon_rate"] == pytest.approx(1 / 11)
+    empty = cases["empty"]
+    assert [empty[k] for k in ("service_level", "asa_s", "aht_s", "abandon_rate")] == [None] * 4
+
+
+# ---------------------------------------------------------------------------------------------- layout
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+def test_tv_fits_the_screen(board: Board, open_page: Any, width: int, height: int) -> None:
+    page = open_page(board.url + "/tv?lang=en", width=width, height=height).page
+    wait_state(page, "fresh")
+    # Nothing scrolls, and every number fits inside its tile.
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
+    overflowing = page.evaluate("""() => Array.from(document.querySelectorAll('.tile-value, .agent-value'))
+        .filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.closest('[data-metric],[data-agent-state]').outerHTML.slice(0, 80))""")
+    assert overflowing == []
+    # Big numbers: the hero tiles' digits are at least 6 % of the screen height.
+    size = page.eval_on_selector('.tile[data-metric="waiting"] .tile-value',
+                                 "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 0.06 * height

@@ -1,0 +1,243 @@
+"""The fan-out hub: shared serialisation, conflation, slow-client drop, subscribe/unsubscribe."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing, Subscriber
+
+
+def msg(slot: str, seq: int, born: float = 1.0) -> Outgoing:
+    return Outgoing(slot, f'{{"type":"{slot}","seq":{seq}}}', seq, born)
+
+
+def drain(sub: Subscriber) -> list[Outgoing]:
+    """Everything pending, in send order, without waiting."""
+    out = []
+    while sub.pending:
+        out.append(sub._pending.pop(next(iter(sub._pending))))
+    return out
+
+
+@pytest.mark.asyncio
+async def test_subscribe_registers_and_always_unregisters() -> None:
+    hub = Hub(slow_client_timeout=1)
+    assert len(hub) == 0 and not hub.wants("agents")
+    with pytest.raises(RuntimeError, match="boom"):
+        async with hub.subscribe(["snapshot", "agents"]) as sub:
+            assert len(hub) == 1
+            assert hub.wants("agents") and hub.count("agents") == 1 and not hub.wants("intraday")
+            assert sub.views == frozenset({"snapshot", "agents"})
+            raise RuntimeError("boom")
+    assert len(hub) == 0 and not hub.wants("agents") and hub.count("snapshot") == 0
+    # The subscriber is closed on the way out: its stream ends.
+    assert await sub.get() is None
+    assert hub.publish(msg("heartbeat", 1)) == 0
+
+
+@pytest.mark.asyncio
+async def test_unknown_views_are_refused() -> None:
+    hub = Hub(slow_client_timeout=1)
+    with pytest.raises(ValueError, match="unknown views: bogus"):
+        async with hub.subscribe(["snapshot", "bogus"]):
+            pass  # pragma: no cover
+    assert len(hub) == 0
+    assert hub.count("bogus") == 0 and not hub.wants("bogus")
+
+
+@pytest.mark.asyncio
+async def test_data_views_go_to_their_subscribers_control_messages_to_all() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as a, hub.subscribe(["snapshot", "agents", "intraday"]) as b:
+        assert hub.publish(msg("snapshot", 1)) == 2
+        assert hub.publish(msg("agents", 1)) == 1
+        assert hub.publish(msg("intraday", 1)) == 1
+        assert hub.publish(msg("heartbeat", 2)) == 2
+        assert hub.publish(msg("broadcast", 2)) == 2
+        assert [m.slot for m in drain(a)] == ["snapshot", "heartbeat", "broadcast"]
+        assert [m.slot for m in drain(b)] == ["snapshot", "agents", "intraday", "heartbeat", "broadcast"]
+
+
+@pytest.mark.asyncio
+async def test_one_serialisation_is_shared_by_every_client() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as a, hub.subscribe(["snapshot"]) as b:
+        m = msg("snapshot", 7)
+        hub.publish(m)
+        got_a, got_b = await a.get(), await b.get()
+        assert got_a is m and got_b is m
+        assert got_a is not None and got_b is not None and got_a.text is got_b.text
+
+
+@pytest.mark.asyncio
+async def test_conflation_keeps_only_the_newest_unsent_message_per_slot() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot", "agents"]) as sub:
+        for seq in range(1, 101):  # a stalled client: 100 ticks, nothing taken
+            hub.publish(msg("snapshot", seq))
+            hub.publish(msg("agents", seq))
+            hub.publish(msg("heartbeat", seq))
+        assert sub.pending == 3  # bounded by the slots, not by the ticks
+        assert [(m.slot, m.seq) for m in drain(sub)] == [("snapshot", 100), ("agents", 100), ("heartbeat", 100)]
+
+
+@pytest.mark.asyncio
+async def test_messages_leave_in_the_order_of_their_newest_version() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as sub:
+        hub.publish(msg("snapshot", 6))
+        hub.publish(msg("heartbeat", 7))
+        hub.publish(msg("snapshot", 8))  # replaces 6 and goes behind the heartbeat: seq never goes back
+        assert [m.seq for m in drain(sub)] == [7, 8]
+
+
+@pytest.mark.asyncio
+async def test_initial_messages_come_first() -> None:
+    hub = Hub(slow_client_timeout=1)
+    hello, snap = msg("hello", 3), msg("snapshot", 3)
+    async with hub.subscribe(["snapshot"], [hello, snap]) as sub:
+        hub.publish(msg("heartbeat", 4))
+        assert [m.slot for m in drain(sub)] == ["hello", "snapshot", "heartbeat"]
+
+
+@pytest.mark.asyncio
+async def test_get_waits_for_a_message_and_close_ends_the_stream() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as sub:
+        waiter = asyncio.create_task(sub.get())
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        m = msg("snapshot", 1)
+        hub.publish(m)
+        assert await waiter is m
+        got: list[Outgoing] = []
+
+        async def consume() -> None:
+            async for item in sub:
+                got.append(item)
+
+        consumer = asyncio.create_task(consume())
+        hub.publish(msg("snapshot", 2))
+        await asyncio.sleep(0)
+        hub.close()  # server shutdown: the None sentinel ends the iteration
+        await asyncio.wait_for(consumer, 1)
+        assert [g.seq for g in got] == [2]
+        assert await sub.get() is None
+
+
+@pytest.mark.asyncio
+async def test_serve_sends_in_order_and_reports_latency() -> None:
+    seen: list[tuple[int, float]] = []
+    hub = Hub(slow_client_timeout=1, on_sent=lambda m, s: seen.append((m.seq, s)))
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    async with hub.subscribe(["snapshot"]) as sub:
+        writer = asyncio.create_task(hub.serve(sub, send))
+        hub.publish(msg("snapshot", 1, born=0.0))
+        hub.publish(msg("heartbeat", 2, born=0.0))
+        await asyncio.sleep(0.01)
+        sub.close()
+        await asyncio.wait_for(writer, 1)
+    assert sent == ['{"type":"snapshot","seq":1}', '{"type":"heartbeat","seq":2}']
+    assert [s for s, _ in seen] == [1, 2] and all(lat >= 0 for _, lat in seen)
+
+
+@pytest.mark.asyncio
+async def test_serve_without_a_latency_hook() -> None:
+    hub = Hub(slow_client_timeout=1)
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    async with hub.subscribe(["snapshot"], [msg("hello", 1)]) as sub:
+        writer = asyncio.create_task(hub.serve(sub, send))
+        await asyncio.sleep(0)
+        hub.close()
+        await asyncio.wait_for(writer, 1)
+    assert sent == ['{"type":"hello","seq":1}']
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_takes_nothing_for_the_timeout_is_dropped() -> None:
+    hub = Hub(slow_client_timeout=0.05)
+    stuck = asyncio.Event()
+    drops: list[str] = []
+
+    async def send(text: str) -> None:
+        await stuck.wait()  # the socket's buffer is full and the browser reads nothing
+
+    async with hub.subscribe(["snapshot"]) as sub, hub.subscribe(["snapshot"]) as idle:
+        sub.on_drop = lambda: drops.append("slow")
+        writer = asyncio.create_task(hub.serve(sub, send))
+        for seq in range(1, 50):  # the ticks keep coming meanwhile: conflated, and reaped once a tick
+            hub.publish(msg("snapshot", seq))
+            hub.reap()
+            await asyncio.sleep(0.002)
+            if sub.dropped:
+                break
+        assert sub.dropped and drops == ["slow"]
+        assert not idle.dropped  # never sent anything, so never slow
+        assert sub.sending_since is not None
+        assert hub.reap(sub.sending_since + 3600) == 0  # dropped once only
+        writer.cancel()  # what the endpoint's on_drop does
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+        assert await sub.get() is None
+    assert hub.dropped == 1
+    assert len(hub) == 0
+
+
+@pytest.mark.asyncio
+async def test_reap_without_a_drop_hook_closes_the_subscriber() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as sub:
+        sub.sending_since = 100.0
+        assert hub.reap(100.5) == 0  # within the timeout
+        assert hub.reap(101.5) == 1
+        assert sub.dropped and await sub.get() is None
+
+
+@pytest.mark.asyncio
+async def test_a_slow_but_moving_client_is_kept_and_gets_the_newest_state() -> None:
+    hub = Hub(slow_client_timeout=0.2)
+    sent: list[int] = []
+
+    async def send(text: str) -> None:
+        await asyncio.sleep(0.02)  # slower than the ticks, faster than the timeout
+        sent.append(int(text.split('"seq":')[1].rstrip("}")))
+
+    async with hub.subscribe(["snapshot"]) as sub:
+        writer = asyncio.create_task(hub.serve(sub, send))
+        for seq in range(1, 31):
+            hub.publish(msg("snapshot", seq))
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)
+        hub.close()
+        await asyncio.wait_for(writer, 2)
+    assert hub.dropped == 0
+    assert sent[-1] == 30  # the newest state always arrives
+    assert len(sent) < 30  # older ones were conflated away
+    assert sent == sorted(sent)
+
+
+@pytest.mark.asyncio
+async def test_a_failing_socket_ends_the_writer_with_its_error() -> None:
+    hub = Hub(slow_client_timeout=1)
+
+    async def send(text: str) -> None:
+        raise ConnectionResetError("gone")
+
+    async with hub.subscribe(["snapshot"], [msg("hello", 1)]) as sub:
+        with pytest.raises(ConnectionResetError):
+            await hub.serve(sub, send)
+    assert hub.dropped == 0
+
+
+def test_the_data_views() -> None:
+    assert DATA_VIEWS == ("snapshot", "agents", "intraday")

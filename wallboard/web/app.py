@@ -1,0 +1,90 @@
+"""``create_app``: one engine, one source, one hub, wired into a Starlette app.  Wiring only.
+
+The lifespan starts two tasks and stops them on shutdown:
+
+* the pump: ``source.batches()`` -> ``ingest`` -> engine (wallboard/web/live.py);
+* the tick: every ``push_interval``, advance the engine clock to ``clock()``
+  and publish the changed views, serialised once, or a heartbeat.  Advancing on
+  every tick is what rolls the day over at midnight when no event comes.
+
+If the pump dies it is logged once, and from then on /readyz answers 503 and
+every message says ``source.stale`` (reason ``pump_failed``): the board never
+keeps showing old numbers as fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.templating import Jinja2Templates
+
+from wallboard.errors import SourceError
+from wallboard.resources import static_dir
+from wallboard.settings import Settings
+from wallboard.sources.base import EventSource
+from wallboard.web.live import Clock, Live, scheduled_gc
+from wallboard.web.metrics import WebMetrics
+from wallboard.web.routes import StaticUrls, http_error, make_templates, routes, server_error
+
+log = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    """What every request and WebSocket sees as ``request.state``."""
+
+    live: Live
+    templates: Jinja2Templates
+    static_urls: StaticUrls
+
+
+def create_app(settings: Settings, source: EventSource, *, clock: Clock = time.time) -> Starlette:
+    """The web app over ``source``.
+
+    ``clock`` gives the server's time in Unix seconds: ``time.time`` in
+    production, the simulator's clock (``SimulatorSource.clock``) when it runs
+    faster than real time, a controllable one in tests.  It drives the engine
+    clock, ``server_time`` and staleness; the tick cadence itself is real time.
+    """
+    metrics = WebMetrics()
+    live = Live(settings, source, clock=clock, metrics=metrics)
+    metrics.watch(live)
+    state: State = {"live": live, "templates": make_templates(), "static_urls": StaticUrls(static_dir())}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        live.tick()  # a snapshot exists before the first client connects
+        with scheduled_gc():
+            tasks = [
+                asyncio.create_task(live.pump(), name="wallboard-pump"),
+                asyncio.create_task(live.tick_loop(), name="wallboard-tick"),
+            ]
+            log.info("wallboard web started: push every %g s, source %s", live.push_interval, source.status().kind)
+            try:
+                yield state
+            finally:
+                # Writers end first (clients get 1012 "server restarting"), then the tasks, then the source.
+                live.hub.close()
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    # The pump's own failure was logged when it happened; here it is only collected.
+                    with contextlib.suppress(asyncio.CancelledError, SourceError):
+                        await task
+                await source.close()
+                log.info("wallboard web stopped")
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.state.live = live  # for tests and benchmarks; requests use the lifespan state
+    return app

@@ -1,0 +1,195 @@
+"""Fan-out of serialised messages to WebSocket clients (docs/protocol.md "Slow clients").
+
+A message is serialised once per tick and the same ``Outgoing`` object (and so
+the same ``str``) is handed to every client that gets it.  Each client holds
+at most one unsent message per slot (view): a newer message replaces an unsent
+older one, so a stalled browser costs a handful of references, never a queue
+that grows, and the tick loop never waits for any client.
+
+The writer side (``Hub.serve``) notes when each send starts; once per tick
+``Hub.reap`` drops every client whose send has been pending for more than
+``slow_client_timeout`` (its endpoint then closes it with 1013, "try again
+later", and the page reconnects to a full state).  One pass per tick costs
+less than a timer per send, which at 5,000 clients is most of a tick's budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+DATA_VIEWS = ("snapshot", "agents", "intraday")
+"""The views a client may ask for (``/ws?views=...``); every other slot goes to every client."""
+
+CLOSE_SLOW_CLIENT = 1013
+"""WebSocket close code for a client that could not keep up ("try again later")."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Outgoing:
+    """One message, serialised once and shared by every client that is sent it."""
+
+    slot: str
+    """Conflation slot: a data view name, or 'hello', 'broadcast', 'heartbeat'."""
+    text: str
+    """The JSON text frame (ASCII, so that each socket's UTF-8 encode is a plain copy)."""
+    seq: int
+    """The server tick this message belongs to."""
+    born: float
+    """time.perf_counter() at the start of the tick that made it (for the push-latency histogram)."""
+
+
+class Subscriber:
+    """One connected client: its views and at most one unsent message per slot."""
+
+    __slots__ = ("_closed", "_pending", "_wake", "dropped", "on_drop", "sending_since", "views")
+
+    def __init__(self, views: frozenset[str]) -> None:
+        self.views = views
+        self._pending: dict[str, Outgoing] = {}
+        self._wake = asyncio.Event()
+        self._closed = False
+        self.sending_since: float | None = None
+        """time.monotonic() when the send in progress began; None between sends."""
+        self.dropped = False
+        """True once the hub gave up on this client for being slow."""
+        self.on_drop: Callable[[], None] | None = None
+        """Called once when the client is dropped (its endpoint stops the writer and closes the socket)."""
+
+    def offer(self, msg: Outgoing) -> None:
+        """Queue ``msg``, replacing an unsent message of the same slot (conflation)."""
+        pending = self._pending
+        # Re-inserting moves the slot to the end, so messages go out in the order they were made.
+        pending.pop(msg.slot, None)
+        pending[msg.slot] = msg
+        wake = self._wake
+        if not wake.is_set():
+            wake.set()
+
+    @property
+    def pending(self) -> int:
+        """How many messages wait to be sent (never more than the number of slots)."""
+        return len(self._pending)
+
+    def close(self) -> None:
+        """End this subscriber's stream: ``get`` returns None from now on."""
+        self._closed = True
+        self._wake.set()
+
+    async def get(self) -> Outgoing | None:
+        """The oldest unsent message, waiting for one; None once closed (the end-of-stream sentinel)."""
+        while not self._closed:
+            pending = self._pending
+            if pending:
+                return pending.pop(next(iter(pending)))
+            self._wake.clear()
+            await self._wake.wait()
+        return None
+
+    def __aiter__(self) -> AsyncIterator[Outgoing]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Outgoing]:
+        while (msg := await self.get()) is not None:
+            yield msg
+
+
+SentHook = Callable[[Outgoing, float], None]
+"""Called after each message a socket took, with the message and the seconds since its tick began."""
+
+
+class Hub:
+    """The set of connected clients, and the fan-out of each tick's messages to them."""
+
+    def __init__(self, *, slow_client_timeout: float, on_sent: SentHook | None = None) -> None:
+        self.slow_client_timeout = slow_client_timeout
+        self._on_sent = on_sent
+        self._all: set[Subscriber] = set()
+        self._by_view: dict[str, set[Subscriber]] = {view: set() for view in DATA_VIEWS}
+        self.dropped = 0
+        """Clients dropped for being slow, since start."""
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def wants(self, view: str) -> bool:
+        """Does any client subscribe to ``view``? (The tick skips building views nobody watches.)"""
+        return bool(self._by_view.get(view))
+
+    def count(self, view: str) -> int:
+        """Clients subscribed to ``view``."""
+        return len(self._by_view.get(view, ()))
+
+    @asynccontextmanager
+    async def subscribe(self, views: Iterable[str], initial: Iterable[Outgoing] = ()) -> AsyncIterator[Subscriber]:
+        """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister."""
+        wanted = frozenset(views)
+        unknown = wanted.difference(DATA_VIEWS)
+        if unknown:
+            raise ValueError(f"unknown views: {', '.join(sorted(unknown))}")
+        sub = Subscriber(wanted)
+        # Queue the initial messages before the subscriber is visible to publish(), with no await
+        # in between, so that hello comes first and nothing published meanwhile is missed.
+        for msg in initial:
+            sub.offer(msg)
+        self._all.add(sub)
+        for view in wanted:
+            self._by_view[view].add(sub)
+        try:
+            yield sub
+        finally:
+            sub.close()
+            self._all.discard(sub)
+            for view in wanted:
+                self._by_view[view].discard(sub)
+
+    def publish(self, msg: Outgoing) -> int:
+        """Offer ``msg`` to every client that gets its slot; return how many."""
+        targets = self._by_view.get(msg.slot, self._all)
+        for sub in targets:
+            sub.offer(msg)
+        return len(targets)
+
+    async def serve(self, sub: Subscriber, send: Callable[[str], Awaitable[None]]) -> None:
+        """The writer loop of one client: send each message as it comes, noting when each send began.
+
+        Returns when the subscriber is closed (server shutdown, or dropped by
+        ``reap``); a failing ``send`` (the socket went away) propagates.
+        """
+        on_sent = self._on_sent
+        perf = time.perf_counter
+        clock = time.monotonic
+        while (msg := await sub.get()) is not None:
+            sub.sending_since = clock()
+            await send(msg.text)
+            sub.sending_since = None
+            if on_sent is not None:
+                on_sent(msg, perf() - msg.born)
+
+    def reap(self, now: float | None = None) -> int:
+        """Drop every client whose current send began more than slow_client_timeout ago; return how many.
+
+        Called once per tick.  A dropped subscriber is closed and its ``on_drop``
+        called; it leaves the hub when its ``subscribe`` block ends.
+        """
+        now = time.monotonic() if now is None else now
+        limit = self.slow_client_timeout
+        dropped = 0
+        for sub in self._all:
+            since = sub.sending_since
+            if since is not None and now - since > limit and not sub.dropped:
+                sub.dropped = True
+                sub.close()
+                if sub.on_drop is not None:
+                    sub.on_drop()
+                dropped += 1
+        self.dropped += dropped
+        return dropped
+
+    def close(self) -> None:
+        """Close every subscriber (server shutdown): their writer loops end."""
+        for sub in list(self._all):
+            sub.close()

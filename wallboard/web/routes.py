@@ -1,0 +1,333 @@
+"""The HTTP and WebSocket endpoints: thin, over ``Live`` (wallboard/web/live.py).
+
+Every error answer is JSON ``{"error": code, "detail": sentence}``; nothing a
+client sends can produce a 500.  docs/api.md lists the endpoints,
+docs/protocol.md the WebSocket messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from wallboard.resources import static_dir, templates_dir
+from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Subscriber
+from wallboard.web.live import Live
+
+log = logging.getLogger(__name__)
+
+LANGS = ("zh-CN", "en")
+MAX_BODY = 64 * 1024
+"""Longest POST body read (a broadcast is at most 5,000 characters)."""
+MAX_CLIENT_MESSAGE = 4096
+"""Longest WebSocket message a client may send (it only ever sends {"type": "resync"} and ping)."""
+CLOSE_GRACE = 1.0
+"""Seconds a dropped client gets to take the close frame before the server just cuts the connection."""
+
+# Pages hold no inline script or style (docs/board.md "Security"); the socket is same-origin.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_SPACE = re.compile(r"\s+")
+
+
+class JSONResponse(Response):
+    """JSON with orjson (non-ASCII kept as UTF-8)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one shape of every error answer."""
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+# ------------------------------------------------------------------ pages
+
+
+def choose_lang(request: Request) -> str:
+    """?lang=zh-CN|en, else the best of zh/en in Accept-Language (zh* -> zh-CN), else en."""
+    asked = _norm_lang(request.query_params.get("lang", ""))
+    if asked:
+        return asked
+    best, best_q = "en", -1.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        lang = _norm_lang(tag.strip())
+        if lang is None:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0  # a malformed weight ranks last
+        if q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+def _norm_lang(tag: str) -> str | None:
+    tag = tag.lower()
+    if tag == "zh" or tag.startswith(("zh-", "zh_")):
+        return "zh-CN"
+    if tag == "en" or tag.startswith(("en-", "en_")):
+        return "en"
+    return None
+
+
+class StaticUrls:
+    """``static_url(path)`` for the templates: /static/<path>?v=<content hash>, so browsers never run stale JS."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._cache: dict[str, tuple[int, int, str]] = {}
+
+    def version(self, path: str) -> str | None:
+        file = (self.root / path).resolve()
+        if not file.is_relative_to(self.root) or not file.is_file():
+            return None
+        st = file.stat()
+        cached = self._cache.get(path)
+        if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
+            return cached[2]
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+        self._cache[path] = (st.st_mtime_ns, st.st_size, digest)
+        return digest
+
+    def url_for(self, request: Request) -> Callable[[str], str]:
+        prefix = str(request.scope.get("root_path", "")) + "/static/"
+
+        def static_url(path: str) -> str:
+            v = self.version(path)
+            return prefix + path + (f"?v={v}" if v else "")
+
+        return static_url
+
+
+def _page(name: str) -> Callable[[Request], Any]:
+    async def page(request: Request) -> Response:
+        live: Live = request.state.live
+        ctx = {
+            "lang": choose_lang(request),
+            "static_url": request.state.static_urls.url_for(request),
+            "push_interval_s": live.push_interval,
+            "stale_after_s": live.stale_after,
+            "settings_json": orjson.dumps(live.settings_json).decode(),
+        }
+        templates: Jinja2Templates = request.state.templates
+        return templates.TemplateResponse(request, name, ctx, headers=PAGE_HEADERS)
+
+    return page
+
+
+async def root(request: Request) -> Response:
+    query = request.url.query
+    return RedirectResponse("tv" + (f"?{query}" if query else ""), status_code=302)
+
+
+# -------------------------------------------------------------------- API
+
+
+def _view(name: str) -> Callable[[Request], Any]:
+    async def view(request: Request) -> Response:
+        live: Live = request.state.live
+        return JSONResponse(live.api_view(name))
+
+    return view
+
+
+async def get_broadcast(request: Request) -> Response:
+    live: Live = request.state.live
+    return JSONResponse({"text": live.broadcast_text, "set_at": live.broadcast_set_at})
+
+
+async def post_broadcast(request: Request) -> Response:
+    """Set or clear the broadcast; JSON {"text": "..."}, Bearer token when one is configured."""
+    live: Live = request.state.live
+    web = live.settings.web
+    if web.supervisor_token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            return error(401, "unauthorized", "posting a broadcast needs the header 'Authorization: Bearer <token>'",
+                         {"WWW-Authenticate": 'Bearer realm="wallboard"'})
+        if not hmac.compare_digest(given.strip().encode(), web.supervisor_token.encode()):
+            return error(403, "forbidden", "the supervisor token is wrong")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return error(413, "too_large", f"the request body is over {MAX_BODY} bytes")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return error(400, "bad_json", f'the body is not JSON ({exc}); send {{"text": "..."}}')
+    if not isinstance(data, dict) or "text" not in data:
+        return error(400, "bad_request", 'the body must be a JSON object with a "text" field: {"text": "..."}')
+    text = data["text"]
+    if not isinstance(text, str):
+        return error(400, "bad_type", f'"text" must be a string, got {type(text).__name__}')
+    if _CONTROL.search(text):
+        return error(400, "bad_text", '"text" holds control characters; send plain text')
+    text = _SPACE.sub(" ", text).strip()  # one line on the ticker
+    if len(text) > web.broadcast_max_length:
+        return error(400, "too_long", f'"text" has {len(text)} characters; at most {web.broadcast_max_length}')
+    result = live.set_broadcast(text)
+    log.info("broadcast %s (%d characters)", "set" if text else "cleared", len(text))
+    return JSONResponse(result)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    live: Live = request.state.live
+    ok, body = live.readiness()
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def metrics(request: Request) -> Response:
+    live: Live = request.state.live
+    return Response(generate_latest(live.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+# -------------------------------------------------------------- WebSocket
+
+
+async def ws_endpoint(websocket: WebSocket) -> None:
+    """docs/protocol.md: hello + full state on connect, then one message per tick; reader and writer together."""
+    live: Live = websocket.state.live
+    raw = websocket.query_params.get("views", "")
+    views = list(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip())) or ["snapshot"]
+    await websocket.accept()
+    unknown = [v for v in views if v not in DATA_VIEWS]
+    if unknown:
+        reason = f"unknown view {unknown[0][:40]!r}; known: {', '.join(DATA_VIEWS)}"
+        await websocket.close(1008, reason)
+        return
+    live.metrics.ws_connections.inc()
+    closing: list[tuple[int, str]] = []  # what the server closes with, if it is the one closing
+    async with live.hub.subscribe(views, [live.hello(views), *live.current(views)]) as sub:
+        async with anyio.create_task_group() as tg:
+            sub.on_drop = tg.cancel_scope.cancel  # Hub.reap: this client took nothing for slow_client_timeout
+
+            async def writer() -> None:
+                try:
+                    await live.hub.serve(sub, websocket.send_text)
+                    if not sub.dropped:
+                        closing.append((1012, "server restarting"))  # the hub closed: shutdown
+                except WebSocketDisconnect:
+                    pass
+                finally:
+                    tg.cancel_scope.cancel()
+
+            async def reader() -> None:
+                try:
+                    problem = await _read(websocket, live, sub)
+                    if problem is not None:
+                        closing.append(problem)
+                        live.metrics.ws_dropped.labels("protocol").inc()
+                finally:
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(writer)
+            tg.start_soon(reader)
+    if sub.dropped:
+        closing.insert(0, (CLOSE_SLOW_CLIENT, f"took no message for {live.hub.slow_client_timeout:g} s"))
+        live.metrics.ws_dropped.labels("slow").inc()
+    if closing:
+        code, reason = closing[0]
+        # A stalled socket may never take the close frame: give it CLOSE_GRACE, then let the server cut it.
+        with anyio.move_on_after(CLOSE_GRACE), contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.close(code, reason)
+
+
+async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int, str] | None:
+    """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            return 1003, "only JSON text messages are accepted"
+        if len(text) > MAX_CLIENT_MESSAGE:
+            return 1009, f"client messages are at most {MAX_CLIENT_MESSAGE} characters"
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return 1007, 'client messages are JSON objects like {"type": "resync"}'
+        if not isinstance(msg, dict):
+            return 1007, 'client messages are JSON objects like {"type": "resync"}'
+        kind = msg.get("type")
+        if kind == "resync":
+            for out in live.current(sub.views):
+                sub.offer(out)
+        elif kind == "ping":
+            sub.offer(live.heartbeat())
+        else:
+            log.debug("ignoring a client message of type %r", kind)  # newer clients may send more
+
+
+# -------------------------------------------------------------- wiring
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTPException (404, 405...) as the JSON error shape."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    return error(500, "internal", "the server failed on this request; the log has the details")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", root, methods=["GET"]),
+        Route("/tv", _page("tv.html"), methods=["GET"], name="tv"),
+        Route("/supervisor", _page("supervisor.html"), methods=["GET"], name="supervisor"),
+        Route("/api/snapshot", _view("snapshot"), methods=["GET"]),
+        Route("/api/agents", _view("agents"), methods=["GET"]),
+        Route("/api/intraday", _view("intraday"), methods=["GET"]),
+        Route("/api/broadcast", get_broadcast, methods=["GET"]),
+        Route("/api/broadcast", post_broadcast, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        WebSocketRoute("/ws", ws_endpoint),
+        Mount("/static", StaticFiles(directory=static_dir()), name="static"),
+    ]
+
+
+def make_templates() -> Jinja2Templates:
+    return Jinja2Templates(directory=str(templates_dir()))
