@@ -98,8 +98,8 @@ class Board:
             pass
         await self.source.close()
 
-    async def until(self, condition: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
+    async def until(self, condition: Callable[[], bool], limit_s: float = 60, what: str = "") -> None:
+        deadline = time.monotonic() + limit_s
         while not condition():
             assert self.task is not None
             if self.task.done():
@@ -189,13 +189,13 @@ async def test_a_broker_outage_loses_nothing_and_doubles_nothing(broker_control:
     async with Board(s, lambda: now) as board:
         await board.until(lambda: board.source.status().ready)
         await broker_control.stop_async()
-        await board.until(lambda: not board.source.status().connected, timeout=30, what="the outage to show")
+        await board.until(lambda: not board.source.status().connected, limit_s=30, what="the outage to show")
         assert board.source.status().last_error
         await broker_control.start_async()
         await produce(bootstrap, s, items[third:], random.Random(6))
-        await board.until(lambda: board.source.status().details["consumed"] == len(items), timeout=90,
+        await board.until(lambda: board.source.status().details["consumed"] == len(items), limit_s=90,
                           what="every message after the outage")
-        await board.until(lambda: board.source.status().connected, timeout=30, what="reconnection")
+        await board.until(lambda: board.source.status().connected, limit_s=30, what="reconnection")
         assert board.snapshot() == numbers(replay(raws, s.metrics, now).snapshot())
         assert board.engine.events == len(raws)  # each message applied exactly once
 
@@ -250,12 +250,13 @@ async def test_messages_from_kcat_a_producer_we_did_not_write(kafka_bootstrap: s
     await make_topics(kafka_bootstrap, s, partitions=3)
     now = int(time.time())
     lines = [
-        f'c1:{{"type":"call.offered","event_id":"k1","ts":{now * 1000 - 30_000},"interaction_id":"c1","queue":"信用卡"}}',
+        f'c1:{{"type":"call.offered","event_id":"k1","ts":{now * 1000 - 30_000},"interaction_id":"c1",'
+        f'"queue":"信用卡"}}',
         f'c1:{{"type":"call.answered","event_id":"k2","ts":{now * 1000 - 20_000},"interaction_id":"c1",'
         f'"queue":"信用卡","agent_id":"A1"}}',
     ]
-    subprocess.run(["kcat", "-P", "-b", kafka_bootstrap, "-t", s.kafka.topics[0], "-K:"],
-                   input="\n".join(lines).encode(), check=True, timeout=30)
+    await asyncio.to_thread(subprocess.run, ["kcat", "-P", "-b", kafka_bootstrap, "-t", s.kafka.topics[0], "-K:"],
+                            input="\n".join(lines).encode(), check=True, timeout=30)
     async with Board(s, lambda: now) as board:
         await board.until(lambda: board.source.status().ready and board.engine.events == 2)
         call = board.snapshot()["queues"]["信用卡"]["channels"]["call"]
