@@ -155,7 +155,7 @@ class Board(asyncio.Protocol):
                     self.opened.set_result(None)
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT and st.start <= now <= st.end:
                 m = HEAD_B.match(event.data[:160])
-                if m is None or m.group(1) not in (b"snapshot", b"heartbeat"):
+                if m is None or m.group(1) not in (b"snapshot", b"summary", b"heartbeat"):
                     continue
                 seq = int(m.group(2))
                 if self.last_seq >= 0 and seq > self.last_seq + 1:
@@ -186,7 +186,7 @@ class Board(asyncio.Protocol):
 async def clients_main(args: argparse.Namespace) -> None:
     raise_nofile()
     loop = asyncio.get_running_loop()
-    uri = f"ws://127.0.0.1:{args.port}/ws?views=snapshot"
+    uri = f"ws://127.0.0.1:{args.port}/ws?views={args.view}"
     stats = Stats()
     boards: list[Board] = []
     sem = asyncio.Semaphore(100)
@@ -280,7 +280,8 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
 
     port = free_port()
     base = [sys.executable, __file__, "--port", str(port), "--scale", str(args.scale), "--scenario", args.scenario,
-            "--push-interval", str(args.push_interval), "--gc", args.gc] + (["--deflate"] if args.deflate else []) \
+            "--push-interval", str(args.push_interval), "--gc", args.gc, "--view", args.view] \
+        + (["--deflate"] if args.deflate else []) \
         + (["--profile", args.profile] if args.profile else [])
     server = subprocess.Popen([*base, "--role", "server"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
@@ -369,6 +370,9 @@ def main() -> None:
     ap.add_argument("--push-interval", type=float, default=1.0)
     ap.add_argument("--scale", type=float, default=1.0, help="simulator traffic scale")
     ap.add_argument("--scenario", default="bank-hotline")
+    ap.add_argument("--view", choices=("summary", "snapshot"), default="summary",
+                    help="what each client subscribes to: 'summary' (a TV showing the whole centre) or "
+                         "'snapshot' (every queue, as the supervisor page and queue-filtered TVs)")
     ap.add_argument("--deflate", action="store_true", help="permessage-deflate on (browsers ask for it)")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
     ap.add_argument("--gc", choices=("auto", "off"), default="auto", help="'off': gc.disable() in the server")
@@ -388,7 +392,7 @@ def main() -> None:
     import importlib.util
 
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    print(f"fanout: scenario {args.scenario} x{args.scale}, push every {args.push_interval:g} s, "
+    print(f"fanout: view {args.view}, scenario {args.scenario} x{args.scale}, push every {args.push_interval:g} s, "
           f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
           f"server loop {loop}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     header = (f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "

@@ -582,7 +582,8 @@
     if (src.stale !== true && src.ready !== false && this.lastServerMs !== null) {
       this.lastGoodServerMs = this.lastServerMs; // what "last update" means in the banner
     }
-    var isData = msg.type === "snapshot" || msg.type === "agents" || msg.type === "intraday";
+    var isData = msg.type === "snapshot" || msg.type === "summary" || msg.type === "agents" ||
+      msg.type === "intraday";
     if (isData && WB.isNum(msg.seq)) {
       if (this.maxDataSeq === null || msg.seq > this.maxDataSeq) this.maxDataSeq = msg.seq;
     }
@@ -590,7 +591,7 @@
         msg.data_seq > this.maxDataSeq) {
       this.resync(); // the server sent data we never got (conflated or lost)
     }
-    if (msg.type === "snapshot") {
+    if (msg.type === "snapshot" || msg.type === "summary") {
       this.dataConnId = this.connId;
       this.lastDataAt = now;
     }

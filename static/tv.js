@@ -29,7 +29,9 @@
 
   // Several queues: agents serving more than one of them must be counted once, which needs
   // the agent list (the snapshot's per-queue counts would count them twice).
-  var views = ["snapshot"];
+  // The whole centre needs only the totals: the compact "summary" view (no per-queue detail),
+  // a fraction of the bytes per push; a queue selection needs the full snapshot.
+  var views = [selection.length ? "snapshot" : "summary"];
   if (selection.length > 1) views.push("agents");
 
   var conn = new WB.Connection({
@@ -44,7 +46,7 @@
     if (msg.type === "hello") {
       if (msg.settings && typeof msg.settings === "object") settings = msg.settings;
       if (snapshot) render();
-    } else if (msg.type === "snapshot" && msg.data) {
+    } else if ((msg.type === "snapshot" || msg.type === "summary") && msg.data) {
       snapshot = msg.data;
       render();
     } else if (msg.type === "agents" && msg.data) {

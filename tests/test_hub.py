@@ -240,4 +240,4 @@ async def test_a_failing_socket_ends_the_writer_with_its_error() -> None:
 
 
 def test_the_data_views() -> None:
-    assert DATA_VIEWS == ("snapshot", "agents", "intraday")
+    assert DATA_VIEWS == ("snapshot", "summary", "agents", "intraday")

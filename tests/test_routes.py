@@ -465,6 +465,25 @@ def test_hello_then_full_state_then_broadcast(board: Board) -> None:
     assert all(m["seq"] <= hello["seq"] for m in msgs[1:])
 
 
+def test_summary_is_the_same_snapshot_without_the_queues(board: Board) -> None:
+    with board.client.websocket_connect("/ws?views=snapshot,summary") as ws:
+        msgs = recv_initial(ws)
+        assert msgs["hello"]["views"] == ["snapshot", "summary"]
+        full, summary = msgs["snapshot"]["data"], msgs["summary"]["data"]
+        assert "queues" not in summary and full["queues"]
+        assert summary == {k: v for k, v in full.items() if k != "queues"}
+        board.tick()  # a tick with changes pushes both, cut from one snapshot
+        pushed = {}
+        while len(pushed) < 2:
+            m = recv(ws)
+            if m["type"] in ("snapshot", "summary"):
+                pushed[m["type"]] = m
+        assert pushed["summary"]["seq"] == pushed["snapshot"]["seq"]
+        assert pushed["summary"]["data"] == {k: v for k, v in pushed["snapshot"]["data"].items() if k != "queues"}
+    with board.client.websocket_connect("/ws?views=summary") as ws:
+        assert [recv(ws)["type"] for _ in range(3)] == ["hello", "summary", "broadcast"]
+
+
 def test_default_view_is_the_snapshot(board: Board) -> None:
     with board.client.websocket_connect("/ws") as ws:
         assert [recv(ws)["type"] for _ in range(3)] == ["hello", "snapshot", "broadcast"]
@@ -477,7 +496,7 @@ def test_unknown_view_is_closed_with_1008(board: Board) -> None:
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_text()
     assert info.value.code == 1008
-    assert "bogus" in info.value.reason and "snapshot, agents, intraday" in info.value.reason
+    assert "bogus" in info.value.reason and "snapshot, summary, agents, intraday" in info.value.reason
 
 
 def test_ticks_send_data_when_it_changed_else_a_heartbeat(board: Board) -> None:

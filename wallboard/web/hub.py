@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-DATA_VIEWS = ("snapshot", "agents", "intraday")
+DATA_VIEWS = ("snapshot", "summary", "agents", "intraday")
 """The views a client may ask for (``/ws?views=...``); every other slot goes to every client."""
 
 CLOSE_SLOW_CLIENT = 1013
