@@ -12,18 +12,15 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.conftest import make_settings
+from tests.kafka_board import Board
 from tests.kafka_broker import SecureKafkaBroker, create_topic
-from wallboard.engine import Engine
 from wallboard.errors import SourceError
-from wallboard.ingest import ingest
 from wallboard.settings import Settings
 from wallboard.sources.kafka import KafkaSource, client_options
 
@@ -56,46 +53,6 @@ async def produce(s: Settings, raws: list[bytes]) -> None:
         await producer.stop()
 
 
-class Board:
-    """A KafkaSource pumping into an engine in the background, as the app runs it."""
-
-    def __init__(self, s: Settings, now_s: int) -> None:
-        self.source = KafkaSource(s.kafka, s.metrics, clock=lambda: now_s)
-        self.engine = Engine(s.metrics, now_s)
-        self.task: asyncio.Task[None] | None = None
-
-    async def _pump(self) -> None:
-        async for batch in self.source.batches():
-            await self.source.handle_rejected(ingest(self.engine, batch))
-
-    async def until(self, condition: Callable[[], bool], what: str, within_s: float = 45) -> None:
-        """Wait for ``condition``; fail with the source's status after ``within_s`` or if the pump died."""
-        try:
-            async with asyncio.timeout(within_s):
-                while not condition():
-                    assert self.task is not None
-                    if self.task.done():
-                        self.task.result()
-                    await asyncio.sleep(0.05)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}: {self.source.status()}") from None
-
-
-@asynccontextmanager
-async def board(s: Settings, now_s: int) -> AsyncIterator[Board]:
-    b = Board(s, now_s)
-    b.task = asyncio.create_task(b._pump())
-    try:
-        yield b
-    finally:
-        b.task.cancel()
-        try:
-            await b.task
-        except asyncio.CancelledError:
-            pass
-        await b.source.close()
-
-
 def assert_never_shown(secret: str, s: Settings, source: KafkaSource, caplog: pytest.LogCaptureFixture) -> None:
     """The secret is in no log record (message, arguments or traceback), status, or settings repr."""
     assert caplog.records, "no log records were captured: the check would prove nothing"
@@ -116,8 +73,8 @@ async def read_over(s: Settings, broker: SecureKafkaBroker, prefix: str, caplog:
     await create_topic(broker.bootstrap, s.kafka.topics[0], 2)
     now = int(time.time())
     await produce(s, events(prefix, 5, now))
-    async with board(s, now) as b:
-        await b.until(lambda: b.source.status().ready and b.engine.events == 5, "5 events")
+    async with Board(s, lambda: now) as b:
+        await b.until(lambda: b.source.status().ready and b.engine.events == 5, what="5 events")
         status = b.source.status()
         assert status.connected and status.last_error is None and status.lag == 0
         assert_never_shown(secret, s, b.source, caplog)
@@ -166,8 +123,9 @@ async def test_mutual_tls_with_an_encrypted_client_key(secure_broker: SecureKafk
 async def not_connected(s: Settings, caplog: pytest.LogCaptureFixture) -> KafkaSource:
     """Run a board on ``s`` until the source says it is not connected; return its source (still usable)."""
     caplog.set_level(logging.DEBUG)
-    async with board(s, int(time.time())) as b:
-        await b.until(lambda: b.source.status().last_error is not None, "a connection error", within_s=30)
+    started = int(time.time())
+    async with Board(s, lambda: started) as b:
+        await b.until(lambda: b.source.status().last_error is not None, limit_s=30, what="a connection error")
         status = b.source.status()
         assert not status.connected and not status.ready
         assert s.kafka.bootstrap_servers in (status.last_error or "")

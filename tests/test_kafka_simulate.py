@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from tests.engine_compare import numbers
+from tests.kafka_board import Board
 from tests.kafka_broker import create_topic, read_topic
-from tests.test_kafka_source import Board
 from wallboard.cli import main
 from wallboard.replay import read_lines, replay
 from wallboard.settings import load_settings

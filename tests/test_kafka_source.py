@@ -10,7 +10,6 @@ import asyncio
 import random
 import subprocess
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,13 +17,12 @@ from aiokafka import AIOKafkaProducer
 
 from tests.conftest import make_settings
 from tests.engine_compare import numbers
+from tests.kafka_board import Board
 from tests.kafka_broker import create_topic, read_topic
 from tests.streams import random_stream, to_json
-from wallboard.engine import Engine
-from wallboard.ingest import ingest
 from wallboard.replay import replay
 from wallboard.settings import Settings
-from wallboard.sources.kafka import REASON_HEADER, KafkaSource, replay_start_ms
+from wallboard.sources.kafka import REASON_HEADER, replay_start_ms
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio]
 
@@ -68,49 +66,6 @@ async def produce(bootstrap: str, s: Settings, items: list[tuple[bytes, int]], r
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-
-
-class Board:
-    """A Kafka source feeding an engine in the background, the way the app runs it."""
-
-    def __init__(self, s: Settings, now: Callable[[], float]) -> None:
-        self.source = KafkaSource(s.kafka, s.metrics, clock=now)
-        self.engine = Engine(s.metrics, int(now()))
-        self.now = now
-        self.task: asyncio.Task[None] | None = None
-
-    async def _pump(self) -> None:
-        async for batch in self.source.batches():
-            await self.source.handle_rejected(ingest(self.engine, batch))
-            # As the app's tick does: the clock moves, pruning only once the source has caught up.
-            self.engine.advance(int(self.now()), prune=self.source.status().ready)
-
-    async def __aenter__(self) -> Board:
-        self.task = asyncio.create_task(self._pump())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.task is not None
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
-        await self.source.close()
-
-    async def until(self, condition: Callable[[], bool], limit_s: float = 60, what: str = "") -> None:
-        deadline = time.monotonic() + limit_s
-        while not condition():
-            assert self.task is not None
-            if self.task.done():
-                self.task.result()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or condition}: {self.source.status()}")
-            await asyncio.sleep(0.1)
-
-    def snapshot(self) -> dict[str, Any]:
-        self.engine.advance(int(self.now()))
-        return numbers(self.engine.snapshot())
 
 
 def day_of_events(now_s: int, seed: int, interactions: int = 400) -> tuple[list[bytes], list[tuple[bytes, int]]]:
