@@ -44,6 +44,14 @@ def _approx(value: Any) -> Any:
     return None if value is None else pytest.approx(value, rel=1e-9, abs=1e-6)
 
 
+def fed(settings: Any, events: list[Any], now_s: int) -> Engine:
+    """An engine at ``now_s`` with every event applied, in the order given, the clock never moving."""
+    engine = Engine(settings.metrics, now_s)
+    for e in events:
+        engine.apply(e)
+    return engine
+
+
 def numbers(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A snapshot without its ingestion status (which counts arrivals, not the set of events)."""
     return {k: v for k, v in snapshot.items() if k != "status"}

@@ -12,7 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import make_settings
-from tests.engine_compare import numbers
+from tests.engine_compare import fed, numbers
 from tests.streams import partitioned, random_stream, shuffled_with_duplicates
 from wallboard.engine import Engine
 
@@ -21,10 +21,7 @@ SPAN = 6 * 3600
 
 
 def _views(events, at, **settings):
-    s = make_settings(**settings)
-    engine = Engine(s.metrics, at)
-    for e in events:
-        engine.apply(e)
+    engine = fed(make_settings(**settings), events, at)
     return numbers(engine.snapshot()), engine.agents(), engine.intraday()
 
 

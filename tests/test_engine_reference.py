@@ -13,20 +13,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import make_settings
-from tests.engine_compare import assert_matches_reference
+from tests.engine_compare import assert_matches_reference, fed
 from tests.reference import reference
 from tests.streams import random_stream
 from wallboard.engine import Engine
 
 BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00: two hours before midnight, so streams cross it
 SPAN = 8 * 3600
-
-
-def _fed(settings, events, now_s):
-    engine = Engine(settings.metrics, now_s)
-    for e in events:
-        engine.apply(e)
-    return engine
 
 
 @given(seed=st.integers(0, 2**32), offset=st.integers(0, SPAN + 3600),
@@ -39,7 +32,7 @@ def test_engine_equals_reference_at_any_time(seed: int, offset: int, formula: st
                       queues={"信用卡": {"call": {"sl_threshold": 30, "short_abandon": 2}}})
     events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 120))
     at = BASE + offset
-    assert_matches_reference(_fed(s, events, at), reference(events, s.metrics, at))
+    assert_matches_reference(fed(s, events, at), reference(events, s.metrics, at))
 
 
 @given(seed=st.integers(0, 2**32))
@@ -66,7 +59,7 @@ def test_future_events_are_held_until_the_clock_reaches_them(seed: int) -> None:
     events = random_stream(rng, BASE, SPAN, interactions=80)
     t1 = BASE + rng.randrange(0, SPAN)
     t2 = t1 + rng.randrange(1, SPAN)
-    engine = _fed(s, events, t1)
+    engine = fed(s, events, t1)
     assert_matches_reference(engine, reference(events, s.metrics, t1))
     engine.advance(t2)
     assert_matches_reference(engine, reference(events, s.metrics, t2))
@@ -83,4 +76,4 @@ def test_dst_days_match_reference(zone: str, day_start_local: str) -> None:
     rng = random.Random(day_start_local + zone)
     events = random_stream(rng, start - 3600, 27 * 3600, interactions=200)
     for at in (start + 2 * 3600 + 1800, start + 23 * 3600 - 1, start + 24 * 3600 + 600):
-        assert_matches_reference(_fed(s, events, at), reference(events, s.metrics, at))
+        assert_matches_reference(fed(s, events, at), reference(events, s.metrics, at))
