@@ -81,7 +81,7 @@ def run_server(args: argparse.Namespace) -> None:
     app = create_app(settings, source)
     def run() -> None:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=8192,
-                    ws_per_message_deflate=args.deflate, ws_ping_interval=None)
+                    ws_per_message_deflate=args.deflate, ws_ping_interval=None, ws=args.ws)
 
     if args.profile:
         import cProfile
@@ -280,7 +280,7 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
 
     port = free_port()
     base = [sys.executable, __file__, "--port", str(port), "--scale", str(args.scale), "--scenario", args.scenario,
-            "--push-interval", str(args.push_interval), "--gc", args.gc, "--view", args.view] \
+            "--push-interval", str(args.push_interval), "--gc", args.gc, "--view", args.view, "--ws", args.ws] \
         + (["--deflate"] if args.deflate else []) \
         + (["--profile", args.profile] if args.profile else [])
     server = subprocess.Popen([*base, "--role", "server"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -373,6 +373,8 @@ def main() -> None:
     ap.add_argument("--view", choices=("summary", "snapshot"), default="summary",
                     help="what each client subscribes to: 'summary' (a TV showing the whole centre) or "
                          "'snapshot' (every queue, as the supervisor page and queue-filtered TVs)")
+    ap.add_argument("--ws", choices=("websockets", "websockets-sansio", "wsproto"), default="websockets",
+                    help="uvicorn's WebSocket implementation (wallboard serve/demo use 'websockets')")
     ap.add_argument("--deflate", action="store_true", help="permessage-deflate on (browsers ask for it)")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
     ap.add_argument("--gc", choices=("auto", "off"), default="auto", help="'off': gc.disable() in the server")
@@ -392,7 +394,8 @@ def main() -> None:
     import importlib.util
 
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    print(f"fanout: view {args.view}, scenario {args.scenario} x{args.scale}, push every {args.push_interval:g} s, "
+    print(f"fanout: view {args.view}, ws {args.ws}, scenario {args.scenario} x{args.scale}, "
+          f"push every {args.push_interval:g} s, "
           f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
           f"server loop {loop}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     header = (f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "

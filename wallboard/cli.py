@@ -10,7 +10,8 @@ one clear message and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 import orjson
@@ -141,7 +142,10 @@ def simulate(config: str | None, out: str | None, bootstrap: str | None, scenari
     click.echo(f"sent {sent:,} messages to {kafka.bootstrap_servers}", err=True)
 
 
-def _web_options(f):  # type: ignore[no-untyped-def]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _web_options(f: _F) -> _F:
     f = click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on. Default: [web] port (8080).")(f)
     f = click.option("--host", help="Address to listen on. Default: [web] host (127.0.0.1).")(f)
     return config_option(f)
