@@ -69,6 +69,7 @@ def run_server(args: argparse.Namespace) -> None:
     from wallboard.settings import parse_settings
     from wallboard.sources.simulated import SimulatorSource
     from wallboard.web import create_app
+    from wallboard.web.frames import FrameWritingProtocol
 
     raise_nofile()
     logging.basicConfig(level=logging.WARNING)
@@ -81,7 +82,8 @@ def run_server(args: argparse.Namespace) -> None:
     app = create_app(settings, source)
     def run() -> None:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=8192,
-                    ws_per_message_deflate=args.deflate, ws_ping_interval=None, ws=args.ws)
+                    ws_per_message_deflate=args.deflate, ws_ping_interval=None,
+                    ws=FrameWritingProtocol if args.ws == "wallboard" else args.ws)
 
     if args.profile:
         import cProfile
@@ -373,8 +375,9 @@ def main() -> None:
     ap.add_argument("--view", choices=("summary", "snapshot"), default="summary",
                     help="what each client subscribes to: 'summary' (a TV showing the whole centre) or "
                          "'snapshot' (every queue, as the supervisor page and queue-filtered TVs)")
-    ap.add_argument("--ws", choices=("websockets", "websockets-sansio", "wsproto"), default="websockets",
-                    help="uvicorn's WebSocket implementation (wallboard serve/demo use 'websockets')")
+    ap.add_argument("--ws", choices=("wallboard", "websockets", "websockets-sansio", "wsproto"), default="wallboard",
+                    help="WebSocket implementation: 'wallboard' (what serve/demo run: uvicorn's sans-I/O one "
+                         "with direct frame writes) or one of uvicorn's own")
     ap.add_argument("--deflate", action="store_true", help="permessage-deflate on (browsers ask for it)")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
     ap.add_argument("--gc", choices=("auto", "off"), default="auto", help="'off': gc.disable() in the server")

@@ -241,3 +241,64 @@ async def test_a_failing_socket_ends_the_writer_with_its_error() -> None:
 
 def test_the_data_views() -> None:
     assert DATA_VIEWS == ("snapshot", "summary", "agents", "intraday")
+
+
+# ------------------------------------------------------------- direct frames
+
+
+def framed(slot: str, seq: int, born: float = 1.0) -> Outgoing:
+    m = msg(slot, seq, born)
+    return Outgoing(m.slot, m.text, m.seq, m.born, b"FRAME:" + m.text.encode())
+
+
+@pytest.mark.asyncio
+async def test_an_idle_client_with_a_direct_writer_gets_the_frame_at_once() -> None:
+    seen: list[int] = []
+    hub = Hub(slow_client_timeout=1, on_sent=lambda m, s: seen.append(m.seq))
+    written: list[bytes] = []
+    async with hub.subscribe(["snapshot"]) as sub:
+        sub.direct = lambda frame: written.append(frame) is None
+        hub.publish(framed("snapshot", 1))
+        assert written == [b'FRAME:{"type":"snapshot","seq":1}'] and sub.pending == 0
+        assert hub.direct_writes == 1 and seen == [1]
+
+
+@pytest.mark.asyncio
+async def test_direct_writes_never_overtake_queued_messages() -> None:
+    """A client with messages still queued (its initial state, say) gets the new one queued behind them."""
+    hub = Hub(slow_client_timeout=1)
+    written: list[bytes] = []
+    async with hub.subscribe(["snapshot"], [msg("hello", 0)]) as sub:
+        sub.direct = lambda frame: written.append(frame) is None
+        hub.publish(framed("snapshot", 1))
+        assert written == [] and [m.seq for m in drain(sub)] == [0, 1]
+        sub.sending_since = 123.0  # a send under way: queue, don't write past it
+        hub.publish(framed("snapshot", 2))
+        assert written == [] and [m.seq for m in drain(sub)] == [2]
+        sub.sending_since = None
+        hub.publish(framed("snapshot", 3))
+        assert len(written) == 1 and sub.pending == 0
+    assert hub.direct_writes == 1
+
+
+@pytest.mark.asyncio
+async def test_a_refused_direct_write_falls_back_to_the_conflating_slot() -> None:
+    """A backed-up socket refuses: the message waits in the slot, newer ones replace it (never a queue)."""
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as sub:
+        sub.direct = lambda frame: False
+        hub.publish(framed("snapshot", 1))
+        hub.publish(framed("snapshot", 2))
+        assert [m.seq for m in drain(sub)] == [2] and hub.direct_writes == 0
+        sub.close()
+        hub.publish(framed("snapshot", 3))  # a closed client is never written to
+        assert hub.direct_writes == 0
+
+
+@pytest.mark.asyncio
+async def test_messages_without_a_frame_always_use_the_writer() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["snapshot"]) as sub:
+        sub.direct = lambda frame: pytest.fail("no frame, no direct write")  # type: ignore[return-value]
+        hub.publish(msg("snapshot", 1))
+        assert [m.seq for m in drain(sub)] == [1]

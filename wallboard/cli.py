@@ -156,6 +156,7 @@ def _run_web(settings: Settings, source: object, clock: Any, host: str | None, p
 
     from wallboard.settings import with_overrides
     from wallboard.web.app import create_app
+    from wallboard.web.frames import FrameWritingProtocol
 
     web: dict[str, Any] = {}
     if host is not None:
@@ -170,7 +171,9 @@ def _run_web(settings: Settings, source: object, clock: Any, host: str | None, p
                err=True)
     # No per-message deflate: it compresses each message once per client (the hub serialises once for
     # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info", ws="websockets",
+    # FrameWritingProtocol: uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle
+    # sockets (wallboard/web/frames.py).
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info", ws=FrameWritingProtocol,
                 ws_per_message_deflate=False)
 
 

@@ -30,6 +30,7 @@ from wallboard.errors import SourceError
 from wallboard.ingest import Rejected, ingest
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
+from wallboard.web.frames import text_frame
 from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing
 from wallboard.web.metrics import WebMetrics
 
@@ -159,7 +160,8 @@ class Live:
               now: float | None = None) -> Outgoing:
         s = self.seq if seq is None else seq
         head = {"type": slot, "seq": s, "server_time": self.server_time(now)}
-        return Outgoing(slot, dumps_ascii({**head, **body}), s, born)
+        text = dumps_ascii({**head, **body})
+        return Outgoing(slot, text, s, born, text_frame(text))
 
     def _state_key(self) -> tuple[int, int, int]:
         """What makes the views change: the engine's version, the local day and the intraday interval."""
@@ -392,4 +394,5 @@ class Live:
             "ready": int(st.ready), "connected": int(st.connected), "stale": int(block["stale"]),
             "catch_up": st.catch_up, "pump_up": int(self.pump_state in ("starting", "running")),
             "clients": len(self.hub), "last_event_age_s": self.last_event_age(now, status), "seq": self.seq,
+            "direct_writes": self.hub.direct_writes,
         }

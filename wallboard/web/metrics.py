@@ -90,6 +90,8 @@ class _LiveCollector(Collector):
             "wallboard_events": ("Valid events applied to the engine since start.", s["events"]),
             "wallboard_duplicates": ("Events dropped as duplicates of one already applied.", s["duplicates"]),
             "wallboard_too_late": ("Events dropped for arriving more than late_horizon late.", s["too_late"]),
+            "wallboard_ws_direct_writes": ("Messages written straight to an idle client's socket as a pre-built frame.",
+                                           s["direct_writes"]),
         }
         for name, (doc, value) in counters.items():
             yield CounterMetricFamily(name, doc, value=float(value))  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wallboard.resources import static_dir, templates_dir
+from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
 from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Subscriber
 from wallboard.web.live import Live
 
@@ -236,6 +237,9 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     live.metrics.ws_connections.inc()
     closing: list[tuple[int, str]] = []  # what the server closes with, if it is the one closing
     async with live.hub.subscribe(views, [live.hello(views), *live.current(views)]) as sub:
+        frames = websocket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
+        if frames is not None:  # served by FrameWritingProtocol: idle-socket writes skip the ASGI path
+            sub.direct = frames["write"]
         async with anyio.create_task_group() as tg:
             sub.on_drop = tg.cancel_scope.cancel  # Hub.reap: this client took nothing for slow_client_timeout
 
