@@ -175,12 +175,9 @@ def _ts_only(entry: tuple[Any, ...]) -> int:
 class _Lane:
     """Everything counted for one queue and channel: periods, queue depth, calls in progress."""
 
-    __slots__ = ("buckets", "channel", "days", "in_progress", "intervals", "queue", "short_ms", "threshold_ms",
-                 "waiting", "window")
+    __slots__ = ("buckets", "days", "in_progress", "intervals", "short_ms", "threshold_ms", "waiting", "window")
 
-    def __init__(self, queue: str, channel: str, threshold_ms: int, short_ms: int) -> None:
-        self.queue = queue
-        self.channel = channel
+    def __init__(self, threshold_ms: int, short_ms: int) -> None:
         self.threshold_ms = threshold_ms
         self.short_ms = short_ms
         self.days: dict[int, Counters] = {}  # local day start (s) -> counters
@@ -247,22 +244,19 @@ class Engine:
         else:
             self._apply_agent(event)  # type: ignore[arg-type]
 
-    def apply_all(self, events: list[Event]) -> None:
-        for event in events:
-            self.apply(event)
-
-    def reject(self, reason: str) -> None:
-        """Count a message the contract rejected."""
-        self.rejected[reason] += 1
+    def reject(self, reason: str, count: int = 1) -> None:
+        """Count messages the contract rejected."""
+        self.rejected[reason] += count
         self.version += 1
 
     def advance(self, now_s: int, *, prune: bool = True) -> None:
         """Move the clock forward: release held events, slide the window, forget what is past the horizon.
 
-        ``prune=False`` while a source is still catching up: its partitions then
-        progress at different speeds in event time, hours apart, and the newest
-        event seen says nothing about how late the laggards' events are.  Nothing
-        is forgotten (and nothing counts as too late) until pruning resumes.
+        ``prune=False`` while a source is behind (start-up catch-up, or a backlog
+        after an outage; ``SourceStatus.settled``): its partitions then progress
+        at different speeds in event time, hours apart, and the newest event seen
+        says nothing about how late the laggards' events are.  Nothing is
+        forgotten (and nothing counts as too late) until pruning resumes.
         """
         now_s = int(now_s)
         if now_s <= self._now:
@@ -287,8 +281,7 @@ class Engine:
         lane = self._lanes.get((queue, channel))
         if lane is None:
             cs = self.settings.channel(queue, channel)
-            lane = self._lanes[(queue, channel)] = _Lane(
-                queue, channel, round(cs.sl_threshold * 1000), round(cs.short_abandon * 1000))
+            lane = self._lanes[(queue, channel)] = _Lane(round(cs.sl_threshold * 1000), round(cs.short_abandon * 1000))
         return lane
 
     def _apply_interaction(self, ev: InteractionEvent) -> None:
@@ -658,11 +651,13 @@ class Engine:
         today = self.days.day_of(self._now)
         handled = self._handled.get(today.start, {})
         rows = []
+        totals = _zero_agents()
         for agent_id in sorted(self._agents):
             cur = self._agents[agent_id].current
             if cur is None:
                 continue
             state, since, queues, name, team = cur
+            totals[state] += 1
             counts = handled.get(agent_id) or [0] * len(CHANNELS)
             rows.append({
                 "agent_id": agent_id, "name": name, "team": team, "state": state,
@@ -670,7 +665,7 @@ class Engine:
                 "handled_today": {ch: counts[i] for i, ch in enumerate(CHANNELS)},
             })
         return {"as_of": self.days.iso(self._now), "timezone": self.settings.timezone, "agents": rows,
-                "totals": self._agent_counts()[1]}
+                "totals": totals}
 
     def intraday(self) -> dict[str, Any]:
         """Today's intervals, each with the period metrics, per queue and channel and in total."""

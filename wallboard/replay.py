@@ -45,8 +45,7 @@ def replay(lines: Iterable[bytes], settings: MetricSettings, at_s: int) -> Engin
     start = events[0].ts_ms // 1000 if events else at_s
     engine = Engine(settings, min(start, at_s))
     for reason, count in rejected.items():
-        for _ in range(count):
-            engine.reject(reason)
+        engine.reject(reason, count)
     for event in events:
         second = event.ts_ms // 1000
         if second > engine.now:
