@@ -26,8 +26,8 @@ class Board:
     async def _pump(self) -> None:
         async for batch in self.source.batches():
             await self.source.handle_rejected(ingest(self.engine, batch))
-            # As the app's tick does: the clock moves, pruning only once the source has caught up.
-            self.engine.advance(int(self.now()), prune=self.source.status().ready)
+            # As the app's tick does: the clock moves, pruning only while the source is settled.
+            self.engine.advance(int(self.now()), prune=self.source.status().settled)
 
     async def __aenter__(self) -> Board:
         self.task = asyncio.create_task(self._pump())

@@ -40,8 +40,20 @@ class SourceStatus:
     """0..1, progress of the start-up replay."""
     lag: int = 0
     """Messages behind the end of the upstream (Kafka consumer lag)."""
+    caught_up: bool = True
+    """False while the source is behind its upstream (draining a backlog, e.g. after an outage)."""
     last_error: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def settled(self) -> bool:
+        """Ready and caught up: only then may the engine forget old state (``Engine.advance(prune=...)``).
+
+        While a source drains a backlog its partitions progress at different
+        speeds in event time, hours apart; pruning by the newest event seen would
+        then drop the laggards' events as too late.
+        """
+        return self.ready and self.caught_up
 
 
 class EventSource(Protocol):

@@ -123,6 +123,7 @@ class KafkaSource:
     def status(self) -> SourceStatus:
         st = self._status
         st.lag = sum(max(0, self._ends.get(tp, pos) - pos) for tp, pos in self._positions.items())
+        st.caught_up = st.ready and st.lag == 0
         st.details = {
             "bootstrap_servers": self.settings.bootstrap_servers,
             "topics": list(self.settings.topics),
@@ -256,8 +257,14 @@ class KafkaSource:
                                             r.offset, tuple(r.headers or ())))
                 if records:
                     self._positions[tp] = records[-1].offset + 1
-                    if self._ends.get(tp, 0) < self._positions[tp]:
-                        self._ends[tp] = self._positions[tp]
+            # Every partition's latest high watermark (cached by aiokafka from its fetch responses, no
+            # I/O): a partition whose fetched records getmany has not handed out yet still counts as
+            # behind, so status().caught_up stays false until the whole backlog after an outage is in.
+            ends = self._ends
+            for tp, position in self._positions.items():
+                end = max(position, consumer.highwater(tp) or 0)
+                if ends.get(tp, 0) < end:
+                    ends[tp] = end
             self.consumed += len(batch)
             self._update_catch_up()
             if batch:

@@ -192,7 +192,7 @@ class Live:
     def api_view(self, view: str) -> dict[str, Any]:
         """A view for the JSON API: at the server clock now, with the ``source`` block added."""
         now = self.clock()
-        self.engine.advance(int(now), prune=self.source.status().ready)
+        self.engine.advance(int(now), prune=self.source.status().settled)
         return {**self.build_view(view), "source": self.source_block(now)}
 
     def _data_message(self, view: str, source: dict[str, Any], born: float, now: float) -> Outgoing:
@@ -262,7 +262,7 @@ class Live:
         self.seq += 1
         failing, self.tick_error = self.tick_error, None  # this tick's messages describe this tick
         try:
-            self.engine.advance(int(now), prune=self.source.status().ready)
+            self.engine.advance(int(now), prune=self.source.status().settled)
             key = self._state_key()
             if key != self._built_key:
                 source = self.source_block(now)
