@@ -16,6 +16,7 @@ from wallboard.events import (
     REJECT_REASONS,
     AgentStateEvent,
     InteractionEvent,
+    _parse_checked,
     parse,
 )
 
@@ -189,3 +190,41 @@ def test_fuzz_objects_only_ever_parse_or_reject(obj: dict[str, object]) -> None:
         assert exc.reason in REJECT_REASONS
     else:
         assert isinstance(ev, InteractionEvent | AgentStateEvent)
+
+
+def outcome(fn: object, raw: bytes) -> object:
+    try:
+        return fn(raw)  # type: ignore[operator]
+    except ContractError as exc:
+        return exc.reason
+
+
+@given(st.dictionaries(st.sampled_from(FIELDS), JSON | st.sampled_from(
+    ["call.offered", "sms.answered", "agent.state", "call.completed", "sms.abandoned", TS, "busy", "x" * 64,
+     "x" * 65, "队" * 64, "队" * 65, "", ["q"], [], TS_MS, 2 ** 64, "2026-11-29T09:15:02.123Z"]),
+    max_size=10))
+@hsettings(max_examples=1500, deadline=None)
+def test_typed_fast_path_agrees_with_the_checked_path(obj: dict[str, object]) -> None:
+    """parse() decodes valid messages in one typed pass; it accepts and rejects exactly as the checked path."""
+    raw = json.dumps(obj, ensure_ascii=False).encode()
+    assert outcome(parse, raw) == outcome(_parse_checked, raw)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # Repeated keys: the last one counts, on both paths.
+    (b'{"type":"agent.state","type":"call.offered","event_id":"e","ts":1,"interaction_id":"i","queue":"q"}', "event"),
+    (b'{"type":"call.offered","event_id":5,"event_id":"e","ts":1,"interaction_id":"i","queue":"q"}', "event"),
+    (b'{"type":"call.offered","event_id":"e","event_id":5,"ts":1,"interaction_id":"i","queue":"q"}', "wrong_type"),
+    # Nesting too deep for the decoder, even in a field the contract ignores.
+    (b'{"type":"call.offered","event_id":"e","ts":1,"interaction_id":"i","queue":"q","x":'
+     + b"[" * 5000 + b"]" * 5000 + b"}", "bad_json"),
+    (b'{"type":"call.offered","event_id":"e","ts":18446744073709551616,"interaction_id":"i","queue":"q"}',
+     "bad_timestamp"),
+    (b'{"type":"call.offered","event_id":"e","ts":1e3,"interaction_id":"i","queue":"q"}', "wrong_type"),
+    (b'{"type":"call.offered","event_id":"\\ud800","ts":1,"interaction_id":"i","queue":"q"}', "bad_json"),
+    (b'\xef\xbb\xbf{"type":"call.offered","event_id":"e","ts":1,"interaction_id":"i","queue":"q"}', "bad_json"),
+])
+def test_edge_cases_of_json_decoding(raw: bytes, expected: str) -> None:
+    for fn in (parse, _parse_checked):
+        result = outcome(fn, raw)
+        assert (result if isinstance(result, str) else "event") == expected, fn
