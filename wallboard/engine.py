@@ -20,7 +20,9 @@ How memory stays bounded by what is live (not by the day's volume):
 
 * A finished interaction (abandoned, or answered and completed) is kept only
   until it is ``late_horizon`` older than the newest event seen; its
-  contributions live on in per-day, per-interval and per-second counters.
+  contributions live on in per-day and per-interval counters, and in the
+  rolling-window sums (with a per-second log of what to subtract as seconds
+  leave the window).
 * An interaction event that arrives more than ``late_horizon`` behind the
   newest event, for an interaction no longer held, is counted as ``too_late``
   and dropped (it could be a re-send of one already counted).  Agent events
@@ -31,8 +33,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections import Counter
-from operator import sub
+from collections import Counter, deque
 from typing import Any
 
 from wallboard.events import AGENT_STATES, CHANNELS, AgentStateEvent, Event, InteractionEvent
@@ -62,15 +63,17 @@ _CHANNEL_INDEX = {ch: i for i, ch in enumerate(CHANNELS)}
 class _Interaction:
     """The winning event of each slot of one interaction (None until seen)."""
 
-    __slots__ = ("channel", "completed", "iid", "last_ms", "offered", "outcome")
+    __slots__ = ("channel", "completed", "iid", "lane", "last_ms", "offered", "outcome")
 
-    def __init__(self, channel: str, iid: str) -> None:
+    def __init__(self, channel: str, iid: str, offered: tuple[int, str, str] | None = None,
+                 lane: _Lane | None = None, last_ms: int = 0) -> None:
         self.channel = channel
         self.iid = iid
-        self.offered: tuple[int, str, str] | None = None  # (ts_ms, event_id, queue)
+        self.offered = offered  # (ts_ms, event_id, queue)
+        self.lane = lane  # the lane of the offered queue and channel, so that later events need no lookup
         self.outcome: tuple[int, str, str, str | None] | None = None  # (ts_ms, event_id, phase, agent_id)
         self.completed: tuple[int, str] | None = None  # (ts_ms, event_id)
-        self.last_ms = 0
+        self.last_ms = last_ms
 
     def is_orphan(self) -> bool:
         """Left out of every metric: no offered, or completed without an answer."""
@@ -92,35 +95,21 @@ class _Agent:
 
     def __init__(self) -> None:
         self.fold_at = 64  # fold when the history grows past this (then doubles: amortised O(1) per event)
-        # history: sorted (ts_ms, event_id, state, queues, name, team)
+        # history: sorted (ts_ms, event_id, state, queues, name, team); exact tuples, not the events
+        # themselves: the collector untracks plain tuples of strings, never a NamedTuple
         self.history: list[tuple[int, str, str, tuple[str, ...], str | None, str | None]] = []
         # base and current: (state, since_ms, queues, name, team)
         self.base: tuple[str, int, tuple[str, ...], str | None, str | None] | None = None
         self.horizon_ms = -1
         self.current: tuple[str, int, tuple[str, ...], str | None, str | None] | None = None
 
-    def add(self, ev: AgentStateEvent) -> bool:
-        """Insert one event; False if it is a duplicate (same ts and event_id)."""
+    def insert(self, ev: AgentStateEvent) -> bool:
+        """Add an event that arrived out of order; False if it is a duplicate (same ts and event_id)."""
         hist = self.history
-        ts = ev.ts_ms
-        entry = (ts, ev.event_id, ev.state, ev.queues, ev.name, ev.team)
-        last = hist[-1] if hist else None
-        if last is None or ts > last[0] or (ts == last[0] and ev.event_id > last[1]):
-            # In order (the common case): the new event is the latest.
-            hist.append(entry)
-            cur = self.current
-            if cur is None:
-                self.current = (ev.state, ev.ts_ms, ev.queues, ev.name, ev.team)
-            else:
-                self.current = (
-                    ev.state, cur[1] if cur[0] == ev.state else ev.ts_ms, ev.queues,
-                    cur[3] if ev.name is None else ev.name, cur[4] if ev.team is None else ev.team,
-                )
-            return True
         i = bisect_left(hist, (ev.ts_ms, ev.event_id), key=_ts_and_id)
         if i < len(hist) and hist[i][0] == ev.ts_ms and hist[i][1] == ev.event_id:
             return False
-        hist.insert(i, entry)
+        hist.insert(i, (ev.ts_ms, ev.event_id, ev.state, ev.queues, ev.name, ev.team))
         self.recompute()
         return True
 
@@ -175,7 +164,8 @@ def _ts_only(entry: tuple[Any, ...]) -> int:
 class _Lane:
     """Everything counted for one queue and channel: periods, queue depth, calls in progress."""
 
-    __slots__ = ("buckets", "days", "in_progress", "intervals", "short_ms", "threshold_ms", "waiting", "window")
+    __slots__ = ("day", "day_start", "days", "in_progress", "interval", "intervals", "short_ms", "span_end",
+                 "span_start", "threshold_ms", "waiting", "window")
 
     def __init__(self, threshold_ms: int, short_ms: int) -> None:
         self.threshold_ms = threshold_ms
@@ -183,9 +173,13 @@ class _Lane:
         self.days: dict[int, Counters] = {}  # local day start (s) -> counters
         self.intervals: dict[int, Counters] = {}  # interval start (s) -> counters
         self.window: Counters = new_counters()  # sums over the rolling window
-        self.buckets: dict[int, Counters] = {}  # second -> counters, for the seconds inside the window
         self.waiting: dict[str, int] = {}  # interaction id -> offered ts (ms)
         self.in_progress = 0
+        # The day (from day_start) and interval counters last added to, good for the seconds in
+        # [span_start, span_end) (one interval): events arrive mostly in order, so most find them here.
+        self.span_start = self.span_end = self.day_start = 0
+        self.day: Counters = EMPTY
+        self.interval: Counters = EMPTY
 
 
 class Engine:
@@ -198,14 +192,22 @@ class Engine:
         self._interval = settings.interval
         self._horizon_ms = settings.late_horizon * 1000
         self._now = int(now_s)
+        self._future_ms = (self._now + 1) * 1000  # events from this ts on are held until the clock reaches them
+        self._today_end = self.days.day_of(self._now).end
         self._window_floor = self._now - self._window  # seconds > this are inside the rolling window
-        self.version = 0
-        """Bumps whenever anything a snapshot shows may have changed (the hub pushes on change)."""
+        self._changes = 0  # what else bumped the version besides applied events
 
         self._interactions: dict[tuple[str, str], _Interaction] = {}
-        self._prune_heap: list[tuple[int, str, str]] = []
+        # Finished interactions to look at once they are past the horizon (their last_ms and key): those
+        # that come in ts order (nearly all) queue up in two parallel FIFOs, oldest first (no tuple per
+        # interaction for the collector to chase); the others go onto a heap of (last_ms, key).
+        self._prune_fifo_ms: deque[int] = deque()
+        self._prune_fifo_keys: deque[tuple[str, str]] = deque()
+        self._prune_heap: list[tuple[int, tuple[str, str]]] = []
         self._lanes: dict[QueueChannel, _Lane] = {}
-        self._bucket_lanes: dict[int, list[_Lane]] = {}  # second -> lanes holding a bucket for it
+        # second -> what was added to window counters in that second, to subtract once it leaves the window:
+        # flat runs of (window, f1, v1, f2, v2, f3, v3), so that no object is kept per event for the collector
+        self._window_log: dict[int, list[Any]] = {}
         self._day_queues: dict[int, set[str]] = {}
         self._handled: dict[int, dict[str, list[int]]] = {}
         self._oldest_day_end = 0
@@ -229,16 +231,21 @@ class Engine:
     def now(self) -> int:
         return self._now
 
+    @property
+    def version(self) -> int:
+        """Bumps whenever anything a snapshot shows may have changed (the hub pushes on change)."""
+        return self.events + self._changes  # every applied event counts: one increment less per event
+
     def apply(self, event: Event) -> None:
         """Apply one valid event, whatever its arrival order."""
-        if event.ts_ms // 1000 > self._now:
+        ts = event.ts_ms
+        if ts >= self._future_ms:
             self._future_seq += 1
-            heapq.heappush(self._future, (event.ts_ms, self._future_seq, event))
+            heapq.heappush(self._future, (ts, self._future_seq, event))
             return
         self.events += 1
-        self.version += 1
-        if event.ts_ms > self._max_ts_ms:
-            self._max_ts_ms = event.ts_ms
+        if ts > self._max_ts_ms:
+            self._max_ts_ms = ts
         if type(event) is InteractionEvent:
             self._apply_interaction(event)
         else:
@@ -247,7 +254,7 @@ class Engine:
     def reject(self, reason: str, count: int = 1) -> None:
         """Count messages the contract rejected."""
         self.rejected[reason] += count
-        self.version += 1
+        self._changes += 1
 
     def advance(self, now_s: int, *, prune: bool = True) -> None:
         """Move the clock forward: release held events, slide the window, forget what is past the horizon.
@@ -265,11 +272,13 @@ class Engine:
             return
         old = self._now
         self._now = now_s
+        self._future_ms = (now_s + 1) * 1000
         self._window_floor = now_s - self._window
-        if self.days.day_of(old).start != self.days.day_of(now_s).start:
-            self.version += 1  # a new day: "today" starts again from zero
+        if now_s >= self._today_end:
+            self._changes += 1  # a new day: "today" starts again from zero
+            self._today_end = self.days.day_of(now_s).end
         future = self._future
-        while future and future[0][0] // 1000 <= now_s:
+        while future and future[0][0] < self._future_ms:
             self.apply(heapq.heappop(future)[2])
         self._expire_window(old - self._window, now_s - self._window)
         if prune:
@@ -285,64 +294,64 @@ class Engine:
         return lane
 
     def _apply_interaction(self, ev: InteractionEvent) -> None:
-        key = (ev.channel, ev.interaction_id)
+        eid, ts, channel, phase, iid, queue, agent = ev
+        key = (channel, iid)
+        lane: _Lane | None  # (rec.lane is, until offered is seen)
         rec = self._interactions.get(key)
-        ts = ev.ts_ms
-        if rec is None and ts < self._late_before_ms:
-            self.too_late += 1
-            return
-        day = self.days.day_of(ts // 1000)
-        phase = ev.phase
 
         # Fast paths for events arriving in their natural order.  Each does exactly
         # what the general path below would (tests/test_engine_order.py checks it).
-        if phase == "offered":
-            if rec is None:
-                rec = self._interactions[key] = _Interaction(ev.channel, ev.interaction_id)
-                rec.offered = (ts, ev.event_id, ev.queue)
-                rec.last_ms = ts
-                lane = self._lanes.get((ev.queue, ev.channel)) or self._lane(ev.queue, ev.channel)
-                lane.waiting[ev.interaction_id] = ts
-                self._add(lane, ts, day, OFFERED, 1)
+        if rec is None:
+            if ts < self._late_before_ms:
+                self.too_late += 1
                 return
-        elif phase == "completed":
-            if rec is not None and rec.completed is None and rec.offered is not None:
-                out = rec.outcome
+            if phase == "offered":
+                lane = self._lanes.get((queue, channel)) or self._lane(queue, channel)
+                self._interactions[key] = _Interaction(channel, iid, (ts, eid, queue), lane, ts)
+                lane.waiting[iid] = ts
+                self._add(lane, ts, OFFERED, 1)
+                return
+        elif rec.completed is None and rec.offered is not None:
+            out = rec.outcome
+            if phase == "completed":
                 if out is not None and out[2] == "answered":
-                    if ev.queue != rec.offered[2]:
-                        self._see(ev.queue, day)
-                    rec.completed = (ts, ev.event_id)
+                    lane = rec.lane
+                    assert lane is not None  # set with offered
+                    if queue != rec.offered[2]:
+                        self._see(queue, self.days.day_of(ts // 1000))
+                    rec.completed = (ts, eid)
                     if ts > rec.last_ms:
                         rec.last_ms = ts
-                    lane = self._lane(rec.offered[2], ev.channel)
                     lane.in_progress -= 1
                     handle = ts - out[0]
-                    self._add(lane, ts, day, COMPLETED, 1, HANDLE_MS, handle if handle > 0 else 0)
-                    heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
+                    self._add(lane, ts, COMPLETED, 1, HANDLE_MS, handle if handle > 0 else 0)
+                    self._retire(rec.last_ms, key)
                     return
-        elif rec is not None and rec.outcome is None and rec.completed is None and rec.offered is not None:
-            off_ts, _, queue = rec.offered
-            if ev.queue != queue:
-                self._see(ev.queue, day)
-            rec.outcome = (ts, ev.event_id, phase, ev.agent_id)
-            if ts > rec.last_ms:
-                rec.last_ms = ts
-            lane = self._lanes.get((queue, ev.channel)) or self._lane(queue, ev.channel)
-            del lane.waiting[ev.interaction_id]
-            wait = ts - off_ts
-            if wait < 0:
-                wait = 0
-            if phase == "answered":
-                lane.in_progress += 1
-                self._add(lane, ts, day, ANSWERED, 1, ANSWERED_IN_SL, 1 if wait <= lane.threshold_ms else 0, WAIT_MS,
-                          wait)
-                self._count_handled(ev.agent_id, day, ev.channel, 1)
-            else:
-                short = wait < lane.short_ms
-                self._add(lane, ts, day, ABANDONED, 1, SHORT_ABANDONED, 1 if short else 0,
-                          ABANDONED_IN_SL, 1 if not short and wait <= lane.threshold_ms else 0)
-                heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
-            return
+            elif out is None and phase != "offered":
+                off_ts, _, first_queue = rec.offered
+                lane = rec.lane
+                assert lane is not None  # set with offered
+                if queue != first_queue:
+                    self._see(queue, self.days.day_of(ts // 1000))
+                rec.outcome = (ts, eid, phase, agent)
+                if ts > rec.last_ms:
+                    rec.last_ms = ts
+                del lane.waiting[iid]
+                wait = ts - off_ts
+                if wait < 0:
+                    wait = 0
+                if phase == "answered":
+                    lane.in_progress += 1
+                    self._add(lane, ts, ANSWERED, 1, ANSWERED_IN_SL, 1 if wait <= lane.threshold_ms else 0,
+                              WAIT_MS, wait)
+                    if agent is not None:
+                        self._count_handled(agent, lane.day_start, channel, 1)  # _add just settled on ts's day
+                else:
+                    short = wait < lane.short_ms
+                    self._add(lane, ts, ABANDONED, 1, SHORT_ABANDONED, 1 if short else 0,
+                              ABANDONED_IN_SL, 1 if not short and wait <= lane.threshold_ms else 0)
+                    self._retire(rec.last_ms, key)
+                return
         self._apply_general(ev, key, rec)
 
     def _apply_general(self, ev: InteractionEvent, key: tuple[str, str], rec: _Interaction | None) -> None:
@@ -371,6 +380,7 @@ class Engine:
         self._contribute(rec, -1, *parts)
         if phase == "offered":
             rec.offered = (ts, eid, ev.queue)
+            rec.lane = self._lane(ev.queue, ev.channel)
         elif phase == "completed":
             rec.completed = (ts, eid)
         else:
@@ -379,7 +389,16 @@ class Engine:
         self._orphans += rec.is_orphan() - was_orphan
         if ts > rec.last_ms:
             rec.last_ms = ts
-        heapq.heappush(self._prune_heap, (rec.last_ms, rec.channel, rec.iid))
+        self._retire(rec.last_ms, key)
+
+    def _retire(self, last_ms: int, key: tuple[str, str]) -> None:
+        """Have _prune look at this interaction once last_ms is past the horizon."""
+        fifo_ms = self._prune_fifo_ms
+        if not fifo_ms or last_ms >= fifo_ms[-1]:
+            fifo_ms.append(last_ms)
+            self._prune_fifo_keys.append(key)
+        else:
+            heapq.heappush(self._prune_heap, (last_ms, key))
 
     def _see(self, queue: str, day: Day) -> None:
         seen = self._day_queues.get(day.start)
@@ -392,11 +411,12 @@ class Engine:
         off = rec.offered
         if off is None:
             return
-        off_ts, _, queue = off
-        lane = self._lane(queue, rec.channel)
+        off_ts = off[0]
+        lane = rec.lane
+        assert lane is not None  # set with offered
         out = rec.outcome
         if offer:
-            self._add(lane, off_ts, None, OFFERED, sign)
+            self._add(lane, off_ts, OFFERED, sign)
         if outcome:
             if out is None:
                 if sign > 0:
@@ -410,11 +430,11 @@ class Engine:
                     wait = 0
                 if phase == "answered":
                     in_sl = sign if wait <= lane.threshold_ms else 0
-                    self._add(lane, out_ts, None, ANSWERED, sign, ANSWERED_IN_SL, in_sl, WAIT_MS, sign * wait)
-                    self._count_handled(agent, self.days.day_of(out_ts // 1000), rec.channel, sign)
+                    self._add(lane, out_ts, ANSWERED, sign, ANSWERED_IN_SL, in_sl, WAIT_MS, sign * wait)
+                    self._count_handled(agent, self.days.day_of(out_ts // 1000).start, rec.channel, sign)
                 else:
                     short = wait < lane.short_ms
-                    self._add(lane, out_ts, None, ABANDONED, sign, SHORT_ABANDONED, sign if short else 0,
+                    self._add(lane, out_ts, ABANDONED, sign, SHORT_ABANDONED, sign if short else 0,
                               ABANDONED_IN_SL, sign if not short and wait <= lane.threshold_ms else 0)
         if completion and out is not None and out[2] == "answered":
             comp = rec.completed
@@ -422,52 +442,62 @@ class Engine:
                 lane.in_progress += sign
             else:
                 handle = comp[0] - out[0]
-                self._add(lane, comp[0], None, COMPLETED, sign, HANDLE_MS, sign * (handle if handle > 0 else 0))
+                self._add(lane, comp[0], COMPLETED, sign, HANDLE_MS, sign * (handle if handle > 0 else 0))
 
-    def _add(self, lane: _Lane, ts_ms: int, day: Day | None, f1: int, v1: int, f2: int = 0, v2: int = 0,
-             f3: int = 0, v3: int = 0) -> None:
+    def _add(self, lane: _Lane, ts_ms: int, f1: int, v1: int, f2: int = 0, v2: int = 0, f3: int = 0,
+             v3: int = 0) -> None:
         """Add up to three field deltas to the day, interval and (if inside it) window counters of a lane."""
         ts_s = ts_ms // 1000
-        if day is None:
-            day = self.days.day_of(ts_s)
+        if not lane.span_start <= ts_s < lane.span_end:
+            self._settle(lane, ts_s)
+        # Adding 0 changes nothing: skipping it is cheaper than doing it (most events move one or two fields).
+        day = lane.day
+        interval = lane.interval
+        day[f1] += v1
+        interval[f1] += v1
+        if v2:
+            day[f2] += v2
+            interval[f2] += v2
+        if v3:
+            day[f3] += v3
+            interval[f3] += v3
+        if ts_s > self._window_floor:
+            window = lane.window
+            window[f1] += v1
+            if v2:
+                window[f2] += v2
+            if v3:
+                window[f3] += v3
+            log = self._window_log.get(ts_s)
+            if log is None:
+                self._window_log[ts_s] = [window, f1, v1, f2, v2, f3, v3]
+            else:
+                log += (window, f1, v1, f2, v2, f3, v3)
+
+    def _settle(self, lane: _Lane, ts_s: int) -> None:
+        """Point the lane's day and interval counters at those of ts_s, creating them if need be."""
+        day = self.days.day_of(ts_s)
         counters = lane.days.get(day.start)
         if counters is None:
             counters = lane.days[day.start] = new_counters()
             if not self._oldest_day_end or day.end < self._oldest_day_end:
                 self._oldest_day_end = day.end
-        counters[f1] += v1
-        counters[f2] += v2
-        counters[f3] += v3
+        lane.day = counters
+        lane.day_start = day.start
         istart = ts_s - (ts_s - day.start) % self._interval
         counters = lane.intervals.get(istart)
         if counters is None:
             counters = lane.intervals[istart] = new_counters()
-        counters[f1] += v1
-        counters[f2] += v2
-        counters[f3] += v3
-        if ts_s > self._window_floor:
-            counters = lane.buckets.get(ts_s)
-            if counters is None:
-                counters = lane.buckets[ts_s] = new_counters()
-                lanes = self._bucket_lanes.get(ts_s)
-                if lanes is None:
-                    self._bucket_lanes[ts_s] = [lane]
-                else:
-                    lanes.append(lane)
-            counters[f1] += v1
-            counters[f2] += v2
-            counters[f3] += v3
-            counters = lane.window
-            counters[f1] += v1
-            counters[f2] += v2
-            counters[f3] += v3
+        lane.interval = counters
+        lane.span_start = istart
+        lane.span_end = min(istart + self._interval, day.end)
 
-    def _count_handled(self, agent: str | None, day: Day, channel: str, sign: int) -> None:
+    def _count_handled(self, agent: str | None, day_start: int, channel: str, sign: int) -> None:
         if agent is None:
             return
-        per_day = self._handled.get(day.start)
+        per_day = self._handled.get(day_start)
         if per_day is None:
-            per_day = self._handled[day.start] = {}
+            per_day = self._handled[day_start] = {}
         counts = per_day.get(agent)
         if counts is None:
             counts = per_day[agent] = [0] * len(CHANNELS)
@@ -476,38 +506,57 @@ class Engine:
     # ----------------------------------------------------------------- agents
 
     def _apply_agent(self, ev: AgentStateEvent) -> None:
-        agent = self._agents.get(ev.agent_id)
+        eid, ts, agent_id, state, queues, name, team = ev
+        agent = self._agents.get(agent_id)
         if agent is None:
-            agent = self._agents[ev.agent_id] = _Agent()
-        if ev.ts_ms < agent.horizon_ms:
+            agent = self._agents[agent_id] = _Agent()
+        if ts < agent.horizon_ms:
             self.too_late += 1
             return
-        if not agent.add(ev):
+        hist = agent.history
+        if not hist or ts > (last := hist[-1])[0] or (ts == last[0] and eid > last[1]):
+            # In order (the common case): the event is the latest, and says what the agent is doing now.
+            cur = agent.current
+            if cur is not None and queues == cur[2]:
+                queues = cur[2]  # one tuple per agent while its queues stay the same (memory: 2 h of history)
+            hist.append((ts, eid, state, queues, name, team))
+            if cur is None:
+                agent.current = (state, ts, queues, name, team)
+            else:
+                agent.current = (
+                    state, cur[1] if cur[0] == state else ts, queues,
+                    cur[3] if name is None else name, cur[4] if team is None else team,
+                )
+        elif not agent.insert(ev):
             self.duplicates += 1
             return
         # Fold lazily: only agents that keep producing events grow a history to fold.
-        if len(agent.history) > agent.fold_at:
+        if len(hist) > agent.fold_at:
             agent.fold_before(self._late_before_ms)
             agent.fold_at = max(64, 2 * len(agent.history))
 
     # ---------------------------------------------------------------- horizon
 
     def _expire_window(self, old_edge: int, new_edge: int) -> None:
-        """Drop per-second buckets that fell out of (now - window, now]."""
-        index = self._bucket_lanes
-        if not index:
+        """Subtract what was added in the seconds that fell out of (now - window, now]."""
+        log = self._window_log
+        if not log:
             return
-        if new_edge - old_edge <= len(index):
+        if new_edge - old_edge <= len(log):
             seconds: list[int] | range = range(old_edge + 1, new_edge + 1)
         else:
-            seconds = sorted(s for s in index if s <= new_edge)
+            seconds = sorted(s for s in log if s <= new_edge)
         for s in seconds:
-            lanes = index.pop(s, None)
-            if lanes is None:
+            added = log.pop(s, None)
+            if added is None:
                 continue
-            self.version += 1
-            for lane in lanes:
-                lane.window[:] = map(sub, lane.window, lane.buckets.pop(s))
+            self._changes += 1
+            runs = iter(added)
+            # (runs of 7: no strict check, it costs as much as the subtractions)
+            for window, f1, v1, f2, v2, f3, v3 in zip(runs, runs, runs, runs, runs, runs, runs, strict=False):
+                window[f1] -= v1
+                window[f2] -= v2
+                window[f3] -= v3
 
     def _prune(self) -> None:
         """Forget finished interactions older than the late horizon, and days that ended before it."""
@@ -516,16 +565,24 @@ class Engine:
         if late_before <= self._late_before_ms:
             return
         self._late_before_ms = late_before
+        fifo_ms = self._prune_fifo_ms
+        fifo_keys = self._prune_fifo_keys
         heap = self._prune_heap
         interactions = self._interactions
-        while heap and heap[0][0] < late_before:
-            _, channel, iid = heapq.heappop(heap)
-            rec = interactions.get((channel, iid))
+        while True:
+            if fifo_ms and fifo_ms[0] < late_before:
+                fifo_ms.popleft()
+                key = fifo_keys.popleft()
+            elif heap and heap[0][0] < late_before:
+                key = heapq.heappop(heap)[1]
+            else:
+                break
+            rec = interactions.get(key)
             if rec is None or rec.last_ms >= late_before:
                 continue
             # Waiting and in-progress interactions stay, whatever their age (queue depth counts them all).
             if rec.offered is None or rec.is_finished():
-                del interactions[(channel, iid)]
+                del interactions[key]
                 if rec.is_orphan():
                     self._orphans -= 1
                     self._expired_orphans += 1
@@ -548,6 +605,8 @@ class Engine:
             for start in [s for s in store if s < today and self.days.day_of(s).end * 1000 <= late_before_ms]:
                 del store[start]
         self._oldest_day_end = min(ends) if ends else 0
+        for lane in self._lanes.values():
+            lane.span_start = lane.span_end = 0  # their day or interval counters may be gone
 
     # ------------------------------------------------------------------ views
 
