@@ -99,7 +99,7 @@ Event = InteractionEvent | AgentStateEvent
 # Fields outside these are skipped, as events.md says unknown fields are.
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-_Ts = int | str  # the value is checked by _fast_ts / parse_rfc3339_ms, as on the checked path
+_Ts = int | str  # the value is checked in parse() / by parse_rfc3339_ms, as on the checked path
 _INTERACTION_FIELDS: list[tuple[str, Any]] = [("event_id", _Id), ("ts", _Ts), ("interaction_id", _Id),
                                               ("queue", _Name)]
 
@@ -117,7 +117,7 @@ _TYPED_KINDS: dict[type[msgspec.Struct], tuple[str, str, bool]] = {
 }
 _TypedAgent = _typed_struct(AGENT_TYPE, [
     ("event_id", _Id), ("ts", _Ts), ("agent_id", _Name), ("state", Literal[AGENT_STATES]),
-    ("queues", list[_Name]), ("name", str | None, None), ("team", str | None, None),
+    ("queues", tuple[_Name, ...]), ("name", str | None, None), ("team", str | None, None),
 ])
 _typed_decode = msgspec.json.Decoder(Union[(*_TYPED_KINDS, _TypedAgent)]).decode
 _untyped_decode = msgspec.json.Decoder().decode
@@ -128,6 +128,8 @@ _intern = sys.intern
 
 
 _tuple_new = tuple.__new__
+_minute_bases: dict[str, int] = {}
+"""Epoch ms of each minute prefix + offset seen in a valid RFC 3339 `ts` (filled by parse_rfc3339_ms)."""
 
 
 def parse(raw: bytes | bytearray | memoryview | str) -> Event:
@@ -139,7 +141,15 @@ def parse(raw: bytes | bytearray | memoryview | str) -> Event:
     except _DECODE_ERRORS:
         return _parse_checked(raw)
     ts = msg.ts
-    ts_ms = _fast_ts(ts) if type(ts) is str else None
+    ts_ms = None
+    if type(ts) is str:
+        # The common layouts (...:SS.mmm+HH:MM, ...:SS.mmmZ) once their minute has been seen.  A key
+        # only matches a text of 24 or 29 characters (the keys are 18 or 23 long).
+        base = _minute_bases.get(ts[:17] + ts[23:])
+        if base is not None and ts[19] == ".":
+            tail = ts[17:19] + ts[20:23]
+            if tail.isdigit() and tail.isascii() and ts[17] < "6":
+                ts_ms = base + int(tail)
     if ts_ms is None:
         ts_ms = _timestamp_value(ts)
     spec = _TYPED_KINDS.get(type(msg))
@@ -147,8 +157,9 @@ def parse(raw: bytes | bytearray | memoryview | str) -> Event:
         channel, phase, with_agent = spec
         return _tuple_new(InteractionEvent, (msg.event_id, ts_ms, channel, phase, msg.interaction_id,
                                              _intern(msg.queue), msg.agent_id if with_agent else None))
-    return _tuple_new(AgentStateEvent, (msg.event_id, ts_ms, msg.agent_id, _intern(msg.state),
-                                        tuple([_intern(q) for q in msg.queues]), msg.name, msg.team))
+    # msgspec hands back the interned literal for `state`.
+    return _tuple_new(AgentStateEvent, (msg.event_id, ts_ms, msg.agent_id, msg.state, msg.queues, msg.name,
+                                        msg.team))
 
 
 def _parse_checked(raw: bytes | bytearray | memoryview | str) -> Event:
@@ -181,18 +192,6 @@ def _parse_checked(raw: bytes | bytearray | memoryview | str) -> Event:
     raise ContractError("unknown_type", f"unknown type {kind[:64]!r} (known: {', '.join(EVENT_TYPES)})")
 
 
-_minute_bases: dict[str, int] = {}
-
-
-def _fast_ts(text: str) -> int | None:
-    """Epoch ms for the common layouts (...:SS.mmm+HH:MM and ...:SS.mmmZ) once their minute is known, else None."""
-    # A key only matches a text of 24 or 29 characters (the keys are 18 or 23 long), so no length check.
-    base = _minute_bases.get(text[:17] + text[23:])
-    if base is not None and text[19] == ".":
-        tail = text[17:19] + text[20:23]
-        if tail.isdigit() and tail.isascii() and text[17] < "6":
-            return base + int(tail)
-    return None
 
 
 def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEvent:
@@ -211,7 +210,7 @@ def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEv
         if not 1 <= len(q) <= 64:
             raise ContractError("bad_length", f"a queue name in `queues` has {len(q)} characters (1..64)")
     return _tuple_new(AgentStateEvent, (
-        event_id, ts_ms, agent_id, _intern(state), tuple([_intern(q) for q in queues]),
+        event_id, ts_ms, agent_id, _intern(state), tuple(queues),
         _optional_text(obj, "name"), _optional_text(obj, "team"),
     ))
 
@@ -267,7 +266,7 @@ def parse_rfc3339_ms(text: str) -> int:
         raise ContractError("bad_timestamp", f"`ts` {text!r} has seconds {ss} (leap seconds are not accepted)")
     base = _minute_ms(date, hh, mm, offset)
     if frac is not None and len(frac) == 3 and len(text) in (24, 29) and len(_minute_bases) < 100_000:
-        # The validated minute prefix and offset, keyed for _fast_ts.  Bounded: it holds one entry per
+        # The validated minute prefix and offset, keyed for parse()'s shortcut.  Bounded: it holds one entry per
         # minute and offset seen, and is cleared if it ever grows large.
         _minute_bases[text[:17] + text[23:]] = base
     elif len(_minute_bases) >= 100_000:
