@@ -2,6 +2,7 @@
 
     python bench/engine.py                      # bank-hotline scaled to >= 1,000,000 events
     python bench/engine.py --scale 1 --quick    # a smaller day, fewer repetitions
+    WALLBOARD_BENCH_INSTALLED=1 python bench/engine.py   # the installed wallboard (pip install .: compiled)
 
 Goals (issue "Foundation"): >= 250,000 events/s parse+apply on one core, snapshot
 < 5 ms with 50 queues, peak memory < 200 MB for the 1M-event day.  These
@@ -28,7 +29,8 @@ from zoneinfo import ZoneInfo
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if os.environ.get("WALLBOARD_BENCH_INSTALLED") != "1":  # else: the installed wallboard (e.g. the compiled wheel)
+    sys.path.insert(0, str(ROOT))
 
 from wallboard.engine import Engine  # noqa: E402
 from wallboard.events import parse  # noqa: E402
@@ -164,7 +166,10 @@ def main() -> None:
     n = len(lines)
     repeat = 1 if args.quick else 3
     metrics = settings()
-    print(f"day: {path.name}: {n:,} events ({path.stat().st_size / 1e6:.0f} MB)")
+    import wallboard
+
+    print(f"day: {path.name}: {n:,} events ({path.stat().st_size / 1e6:.0f} MB); engine {wallboard.build()} "
+          f"({Path(wallboard.__file__).parent})")
 
     def decode_only() -> None:
         loads = orjson.loads
@@ -213,7 +218,8 @@ def main() -> None:
     print(f"{'measure':<{width}}  {'value':>24}  ratio to baseline")
     for name, value, ratio in rows:
         print(f"{name:<{width}}  {value:>24}  {ratio}")
-    print(json.dumps({"events": n, "baseline_eps": round(baseline), "parse_eps": round(parse_only),
+    print(json.dumps({"build": wallboard.build(), "events": n, "baseline_eps": round(baseline),
+                      "parse_eps": round(parse_only),
                       "parse_apply_eps": round(live),
                       "parse_apply_app_gc_eps": round(live_app_gc), "snapshot_ms_median": round(snap_med, 3),
                       "snapshot_ms_p99": round(snap_p99, 3), "peak_rss_mb": round(mem["peak_rss_mb"])}))

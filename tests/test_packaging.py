@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +20,10 @@ def test_wheel_installs_and_finds_its_files(tmp_path: Path) -> None:
                      "wallboard/seeds/bank-hotline.toml", "wallboard/seeds/small-centre.toml"):
         assert expected in names, expected
     assert any(n.startswith("wallboard/static/vendor/uplot/") for n in names)
+    # With a C compiler here (scripts/test requires one), the hot path is compiled (setup.py).
+    if shutil.which("cc") or shutil.which("gcc"):
+        for module in ("engine", "events", "periods", "localday"):
+            assert any(n.startswith(f"wallboard/{module}.") and n.endswith(".so") for n in names), module
 
     # Install it into a fresh environment (dependencies from this one) and ask it where its files are,
     # from a folder that is not the checkout.
@@ -28,13 +33,16 @@ def test_wheel_installs_and_finds_its_files(tmp_path: Path) -> None:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
                    check=True, capture_output=True)
     probe = (
-        "import wallboard.resources as r, sys;"
+        "import wallboard, wallboard.resources as r, sys;"
+        "assert wallboard.build() == ('compiled' if sys.argv[1] == 'yes' else 'pure Python'), wallboard.build();"
         "t, s, d = r.templates_dir(), r.static_dir(), r.seeds_dir();"
         "assert 'site-packages' in str(t), t;"
         "assert (t / 'tv.html').is_file() and (s / 'tv.js').is_file() and (d / 'bank-hotline.toml').is_file();"
         "print('ok')"
     )
-    out = subprocess.run([str(python), "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True)
+    compiler = "yes" if shutil.which("cc") or shutil.which("gcc") else "no"
+    out = subprocess.run([str(python), "-c", probe, compiler], cwd=tmp_path, check=True, capture_output=True,
+                         text=True)
     assert out.stdout.strip() == "ok"
     version = subprocess.run([str(venv / "bin" / "wallboard"), "--version"], cwd=tmp_path, check=True,
                              capture_output=True, text=True)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from wallboard import __version__
+from wallboard import __version__, build
 from wallboard.errors import SettingsError, WallboardError
 from wallboard.settings import Settings, load_settings
 
@@ -169,6 +169,7 @@ def _run_web(settings: Settings, source: object, clock: Any, host: str | None, p
     base = f"http://{settings.web.host}:{settings.web.port}"
     click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)",
                err=True)
+    click.echo(f"wallboard {__version__}, engine {build()} (docs/deployment.md)", err=True)
     # No per-message deflate: it compresses each message once per client (the hub serialises once for
     # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
     # FrameWritingProtocol: uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle

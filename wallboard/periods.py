@@ -8,10 +8,19 @@ results (float sums would depend on the order of arrival).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-OFFERED, ANSWERED, ABANDONED, SHORT_ABANDONED, ANSWERED_IN_SL, ABANDONED_IN_SL, COMPLETED, WAIT_MS, HANDLE_MS = range(9)
-FIELD_COUNT = 9
+# The field indexes.  Final: the compiled build (setup.py) folds them into constants.
+OFFERED: Final = 0
+ANSWERED: Final = 1
+ABANDONED: Final = 2
+SHORT_ABANDONED: Final = 3
+ANSWERED_IN_SL: Final = 4
+ABANDONED_IN_SL: Final = 5
+COMPLETED: Final = 6
+WAIT_MS: Final = 7
+HANDLE_MS: Final = 8
+FIELD_COUNT: Final = 9
 COUNT_FIELDS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "abandoned_in_sl",
                 "completed")
 PERIOD_FIELDS = (*COUNT_FIELDS, "service_level", "asa_s", "aht_s", "abandon_rate")
