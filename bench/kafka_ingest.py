@@ -61,10 +61,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.partitioner import murmur2  # noqa: E402
 
 from wallboard.engine import Engine  # noqa: E402
-from wallboard.ingest import ingest  # noqa: E402
+from wallboard.ingest import advance, ingest  # noqa: E402
 from wallboard.replay import replay  # noqa: E402
 from wallboard.settings import Settings, parse_settings  # noqa: E402
-from wallboard.sources.base import RawMessage  # noqa: E402
+from wallboard.sources.base import RawMessage, SourceStatus  # noqa: E402
 from wallboard.sources.kafka import KafkaSource  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
@@ -315,31 +315,40 @@ class Board:
     """An engine fed like the app feeds it: batches through ``ingest``, and a tick once a second that builds
     the snapshot and serialises it, and moves the clock on by a second.
 
-    As the app does (``wallboard.web.live``), the clock moves every tick but nothing is pruned until
-    the source is ready: during a catch-up the partitions are hours apart in event time (a small
-    topic is read to its end in the first fetch), and pruning by the newest event seen would drop
-    the lagging partitions' events as too late.  ``tick_during_catch_up`` prunes anyway, to show the
-    bug this guards against.
+    As the app does (``wallboard.web.live``), the tick moves the clock with ``wallboard.ingest.advance``:
+    during the catch-up it forgets only what is a late horizon older than the slowest partition still
+    behind (``SourceStatus.low_watermark_ms``), since the partitions are hours apart in event time (a
+    small topic is read to its end in the first fetch) and pruning by the newest event seen would drop the
+    lagging partitions' events as too late.  ``tick_during_catch_up`` prunes by the newest event anyway,
+    to show the bug this guards against.
     """
 
-    def __init__(self, s: Settings, now_s: int, ready: Callable[[], bool], tick_during_catch_up: bool) -> None:
+    def __init__(self, s: Settings, now_s: int, status: Callable[[], SourceStatus],
+                 tick_during_catch_up: bool) -> None:
         self.engine = Engine(s.metrics, now_s)
         self.now_s = now_s
-        self.ready = ready
+        self.status = status
         self.tick_during_catch_up = tick_during_catch_up
+        self.most_held = 0
+        """The most interactions the engine held at a tick: what bounds its memory during the catch-up."""
 
     async def tick(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             self.now_s += 1
-            self.engine.advance(self.now_s, prune=self.tick_during_catch_up or self.ready())
-            orjson.dumps(self.engine.snapshot())
+            if self.tick_during_catch_up:
+                self.engine.advance(self.now_s)
+            else:
+                advance(self.engine, self.now_s, self.status())
+            snapshot = self.engine.snapshot()
+            self.most_held = max(self.most_held, snapshot["status"]["held_interactions"])
+            orjson.dumps(snapshot)
 
 
 async def end_to_end(s: Settings, now_s: int, expected: int, boards: list[Board], tick_during_catch_up: bool) -> int:
     """KafkaSource -> ingest -> engine with the tick, from creating the source to ready with every message applied."""
     source = KafkaSource(s.kafka, s.metrics, clock=lambda: now_s)
-    board = Board(s, now_s, lambda: source.status().ready, tick_during_catch_up)
+    board = Board(s, now_s, source.status, tick_during_catch_up)
     boards.append(board)
     ticker = asyncio.create_task(board.tick())
     n = 0
@@ -389,6 +398,9 @@ def compare_with_replay(s: Settings, board: Board, batches: list[list[RawMessage
         "end-to-end snapshot and agents = offline replay (ts order)": same,
         "too_late, end to end / replay": f"{engine.too_late:,} / {expected.too_late:,}",
         "duplicates, end to end / replay": f"{engine.duplicates:,} / {expected.duplicates:,}",
+        "interactions held, most at a tick during the catch-up / at the end / replay in ts order":
+            f"{board.most_held:,} / {engine.status()['held_interactions']:,} / "
+            f"{expected.status()['held_interactions']:,}",
     }
 
 
@@ -403,7 +415,8 @@ async def bench(bootstrap: str, args: argparse.Namespace) -> tuple[list[tuple[st
     cases: list[tuple[str, Callable[[], Awaitable[int]]]] = [
         ("bare aiokafka getmany (baseline)", lambda: bare_consumer(s, expected)),
         ("KafkaSource only", lambda: source_only(s, now_s, expected)),
-        ("  the same, CPython's default gc", lambda: end_to_end(s, now_s, expected, [], args.tick_during_catch_up)),
+        ("KafkaSource + ingest + engine (default gc)",
+         lambda: end_to_end(s, now_s, expected, [], args.tick_during_catch_up)),
         ("KafkaSource + ingest + engine (app)", lambda: with_app_gc(
             lambda: end_to_end(s, now_s, expected, boards, args.tick_during_catch_up))),
     ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.engine_compare import numbers
 from wallboard.engine import Engine
-from wallboard.ingest import ingest
+from wallboard.ingest import advance, ingest
 from wallboard.settings import Settings
 from wallboard.sources.kafka import KafkaSource
 
@@ -26,8 +26,8 @@ class Board:
     async def _pump(self) -> None:
         async for batch in self.source.batches():
             await self.source.handle_rejected(ingest(self.engine, batch))
-            # As the app's tick does: the clock moves, pruning only while the source is settled.
-            self.engine.advance(int(self.now()), prune=self.source.status().settled)
+            # As the app's tick does: the clock moves, pruning only as far as the source allows.
+            advance(self.engine, int(self.now()), self.source.status())
 
     async def __aenter__(self) -> Board:
         self.task = asyncio.create_task(self._pump())

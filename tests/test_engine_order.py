@@ -15,6 +15,8 @@ from tests.conftest import make_settings
 from tests.engine_compare import fed, numbers
 from tests.streams import partitioned, random_stream, shuffled_with_duplicates
 from wallboard.engine import Engine
+from wallboard.ingest import advance
+from wallboard.sources.base import SourceStatus
 
 BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00
 SPAN = 6 * 3600
@@ -91,3 +93,44 @@ def test_catch_up_with_partitions_hours_apart_loses_nothing(seed: int) -> None:
     assert catching_up.too_late == 0
     assert numbers(catching_up.snapshot()) == numbers(ideal.snapshot())
     assert catching_up.agents() == ideal.agents()
+
+
+@given(seed=st.integers(0, 2**32))
+@hsettings(max_examples=40, deadline=None)
+def test_catch_up_pruned_by_the_slowest_partition_loses_nothing(seed: int) -> None:
+    """During a catch-up the engine forgets only what is a late horizon older than the slowest partition still
+    behind (SourceStatus.low_watermark_ms): memory stays bounded, and no event of a laggard is too late."""
+    rng = random.Random(seed)
+    s = make_settings(window=900, late_horizon=1800)
+    events = sorted(random_stream(rng, BASE, SPAN, interactions=rng.randrange(20, 120)), key=lambda e: e.ts_ms)
+    at = max(e.ts_ms for e in events) // 1000 + 60
+    parts: list[list[object]] = [[], [], []]
+    for e in events:
+        parts[rng.randrange(len(parts))].append(e)
+    speeds = [rng.randrange(1, 25) for _ in parts]  # events handed out per round: hours apart soon
+    pos = [0] * len(parts)
+    newest = [BASE * 1000] * len(parts)  # where each partition stands: the replay start until it hands out
+    engine = Engine(s.metrics, at)
+    pruned_while_behind = False
+    while any(pos[i] < len(p) for i, p in enumerate(parts)):
+        for i, p in enumerate(parts):
+            chunk = p[pos[i]:pos[i] + speeds[i]]
+            pos[i] += len(chunk)
+            for e in chunk:
+                engine.apply(e)  # type: ignore[arg-type]
+                newest[i] = max(newest[i], e.ts_ms)  # type: ignore[attr-defined]
+        behind = [i for i, p in enumerate(parts) if pos[i] < len(p)]
+        status = SourceStatus(kind="test", ready=not behind, caught_up=not behind,
+                              low_watermark_ms=min(newest[i] for i in behind) if behind else None)
+        held = engine.status()["held_interactions"]
+        advance(engine, at, status)
+        pruned_while_behind |= bool(behind) and engine.status()["held_interactions"] < held
+    ideal = Engine(s.metrics, at)
+    for e in events:
+        ideal.apply(e)
+    assert engine.too_late == 0
+    assert numbers(engine.snapshot()) == numbers(ideal.snapshot())
+    assert engine.agents() == ideal.agents()
+    assert engine.intraday() == ideal.intraday()
+    if min(max(e.ts_ms for e in p) for p in parts if p) - BASE * 1000 > 3 * 1800_000:  # type: ignore[attr-defined]
+        assert pruned_while_behind  # every partition got well past the horizon: something was forgotten early

@@ -256,19 +256,21 @@ class Engine:
         self.rejected[reason] += count
         self._changes += 1
 
-    def advance(self, now_s: int, *, prune: bool = True) -> None:
+    def advance(self, now_s: int, *, prune: bool = True, watermark_ms: int | None = None) -> None:
         """Move the clock forward: release held events, slide the window, forget what is past the horizon.
 
-        ``prune=False`` while a source is behind (start-up catch-up, or a backlog
-        after an outage; ``SourceStatus.settled``): its partitions then progress
-        at different speeds in event time, hours apart, and the newest event seen
-        says nothing about how late the laggards' events are.  Nothing is
-        forgotten (and nothing counts as too late) until pruning resumes.
+        While a source is behind (start-up catch-up, or a backlog after an
+        outage; ``SourceStatus.settled``) its partitions progress at different
+        speeds in event time, hours apart, and the newest event seen says nothing
+        about how late the laggards' events are.  Then either ``watermark_ms``
+        (the event time the slowest of them has reached) bounds what is
+        forgotten, or ``prune=False`` forgets nothing (and nothing counts as too
+        late) until pruning resumes.
         """
         now_s = int(now_s)
         if now_s <= self._now:
             if prune:
-                self._prune()
+                self._prune(watermark_ms)
             return
         old = self._now
         self._now = now_s
@@ -282,7 +284,7 @@ class Engine:
             self.apply(heapq.heappop(future)[2])
         self._expire_window(old - self._window, now_s - self._window)
         if prune:
-            self._prune()
+            self._prune(watermark_ms)
 
     # ---------------------------------------------------------- interactions
 
@@ -558,9 +560,11 @@ class Engine:
                 window[f2] -= v2
                 window[f3] -= v3
 
-    def _prune(self) -> None:
+    def _prune(self, limit_ms: int | None = None) -> None:
         """Forget finished interactions older than the late horizon, and days that ended before it."""
         watermark = min(self._max_ts_ms, self._now * 1000 + 999)
+        if limit_ms is not None and limit_ms < watermark:
+            watermark = limit_ms
         late_before = watermark - self._horizon_ms
         if late_before <= self._late_before_ms:
             return

@@ -42,16 +42,21 @@ class SourceStatus:
     """Messages behind the end of the upstream (Kafka consumer lag)."""
     caught_up: bool = True
     """False while the source is behind its upstream (draining a backlog, e.g. after an outage)."""
+    low_watermark_ms: int | None = None
+    """While not settled: the event time that every part of the upstream still behind has reached (Kafka:
+    the newest record timestamp of the slowest partition with a backlog), so that the engine may forget
+    what is a late horizon older than that; None when unknown (then nothing is forgotten)."""
     last_error: str | None = None
     details: dict[str, object] = field(default_factory=dict)
 
     @property
     def settled(self) -> bool:
-        """Ready and caught up: only then may the engine forget old state (``Engine.advance(prune=...)``).
+        """Ready and caught up: the engine may forget old state by the newest event it has seen.
 
         While a source drains a backlog its partitions progress at different
         speeds in event time, hours apart; pruning by the newest event seen would
-        then drop the laggards' events as too late.
+        then drop the laggards' events as too late, so meanwhile the engine prunes
+        only by ``low_watermark_ms`` (``wallboard.ingest.advance``).
         """
         return self.ready and self.caught_up
 

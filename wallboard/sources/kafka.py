@@ -112,6 +112,7 @@ class KafkaSource:
         self._starts: dict[TopicPartition, int] = {}
         self._positions: dict[TopicPartition, int] = {}
         self._ends: dict[TopicPartition, int] = {}
+        self._newest_ts: dict[TopicPartition, int] = {}  # newest record timestamp read per partition (ms)
         self._probe_task: asyncio.Task[None] | None = None
         self._replay_from_ms = 0
         self.dead_lettered = 0
@@ -122,8 +123,15 @@ class KafkaSource:
 
     def status(self) -> SourceStatus:
         st = self._status
-        st.lag = sum(max(0, self._ends.get(tp, pos) - pos) for tp, pos in self._positions.items())
+        behind = [tp for tp, pos in self._positions.items() if self._ends.get(tp, pos) > pos]
+        st.lag = sum(self._ends[tp] - self._positions[tp] for tp in behind)
         st.caught_up = st.ready and st.lag == 0
+        # The slowest partition with a backlog bounds what the engine may forget (a partition that has
+        # handed out nothing yet is still at the replay start).  Record timestamps stand in for the
+        # events' ts: producers set them to it (docs/kafka.md), and the engine never prunes past the
+        # newest event it has seen anyway.
+        st.low_watermark_ms = None if st.caught_up or not behind else min(
+            self._newest_ts.get(tp, self._replay_from_ms) for tp in behind)
         st.details = {
             "bootstrap_servers": self.settings.bootstrap_servers,
             "topics": list(self.settings.topics),
@@ -257,6 +265,8 @@ class KafkaSource:
                                             r.offset, tuple(r.headers or ())))
                 if records:
                     self._positions[tp] = records[-1].offset + 1
+                    if records[-1].timestamp > self._newest_ts.get(tp, -1):
+                        self._newest_ts[tp] = records[-1].timestamp
             # Every partition's latest high watermark (cached by aiokafka from its fetch responses, no
             # I/O): a partition whose fetched records getmany has not handed out yet still counts as
             # behind, so status().caught_up stays false until the whole backlog after an outage is in.

@@ -84,6 +84,8 @@ class SimulatorSource:
             progress = min(1.0, max(0.0, (self._delivered_ts - midnight) / span)) if span > 0 else 0.0
         return SourceStatus(
             kind="simulator", ready=self._ready, connected=True, catch_up=progress,
+            # Without noise the simulator delivers in ts order: what it delivered is where it is.
+            low_watermark_ms=None if self._ready or self.simulator.noise is not None else self._delivered_ts,
             details={
                 "scenario": self.scenario.name, "seed": self.seed, "scale": self.scale, "speed": self.speed,
                 "sim_time": datetime.fromtimestamp(self.clock(), self.tz).isoformat(timespec="seconds"),

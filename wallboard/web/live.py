@@ -27,7 +27,7 @@ import orjson
 
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
-from wallboard.ingest import Rejected, ingest
+from wallboard.ingest import Rejected, advance, ingest
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.web.frames import text_frame
@@ -37,7 +37,7 @@ from wallboard.web.metrics import WebMetrics
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
-YOUNG_GC_THRESHOLD = 50_000
+YOUNG_GC_THRESHOLD = 200_000
 Clock = Callable[[], float]
 PumpState = Literal["starting", "running", "finished", "failed"]
 RejectedHook = Callable[[list[Rejected]], Awaitable[None]]
@@ -100,12 +100,15 @@ def scheduled_gc() -> Iterator[None]:
       of a fan-out (measured: push p99 of 460 ms at 1,000 clients, 120 ms
       without it).  The third threshold is raised; the tick loop collects
       between ticks every FULL_GC_EVERY_S.
-    * The youngest generation is collected every 50,000 allocations instead of
-      700.  Kafka batches allocate tens of thousands of short-lived records at
-      once, and each young collection also walks the engine's recently added
-      state: measured with bench/kafka_ingest.py, a 1M-event catch-up took
-      12.4 s with the defaults and 7.8 s with this (refcounting still frees
-      almost everything at once; only reference cycles wait a little longer).
+    * The youngest generation is collected every 200,000 allocations instead
+      of 700.  Kafka batches allocate tens of thousands of short-lived records
+      at once, and each young collection also walks the engine's recently
+      added state: measured with bench/kafka_ingest.py, a 1M-event catch-up
+      took 12.4 s with the defaults and 7.8 s at 50,000; bench/engine.py's
+      compiled parse + apply gains another ~5-10% from 50,000 to 200,000.  A
+      young collection of 200,000 objects takes a few milliseconds
+      (refcounting still frees almost everything at once; only reference
+      cycles wait a little longer).
 
     Both are restored on shutdown.
     """
@@ -192,7 +195,7 @@ class Live:
     def api_view(self, view: str) -> dict[str, Any]:
         """A view for the JSON API: at the server clock now, with the ``source`` block added."""
         now = self.clock()
-        self.engine.advance(int(now), prune=self.source.status().settled)
+        advance(self.engine, int(now), self.source.status())
         return {**self.build_view(view), "source": self.source_block(now)}
 
     def _data_message(self, view: str, source: dict[str, Any], born: float, now: float) -> Outgoing:
@@ -262,7 +265,7 @@ class Live:
         self.seq += 1
         failing, self.tick_error = self.tick_error, None  # this tick's messages describe this tick
         try:
-            self.engine.advance(int(now), prune=self.source.status().settled)
+            advance(self.engine, int(now), self.source.status())
             key = self._state_key()
             if key != self._built_key:
                 source = self.source_block(now)
