@@ -7,23 +7,29 @@ For each N a fresh server (uvicorn, one process, fed by the simulator's
 bank-hotline scenario at real speed, so the snapshot changes every tick like a
 busy centre's) is started in a subprocess and, once it has caught up with
 today, N clients connect from ``--procs`` separate processes and subscribe to
-the snapshot.  The clients are the ``websockets`` library's sans-I/O protocol
-on plain asyncio transports (its asyncio client costs ~170 us a message, which
-at 5,000 clients starves the client processes and measures them, not the
+the view.  The clients are the ``websockets`` library's sans-I/O protocol on
+non-blocking sockets (its asyncio client costs ~170 us a message, which at
+5,000 clients starves the client processes and measures them, not the
 server).  Measured over ``--duration`` seconds:
 
-* delay: receipt time minus ``server_time`` of the message (taken at the start
-  of the tick), p50 / p99 / max over every message every client got;
+* delay, p50 / p99 / max over every message every client got, from the
+  message's ``server_time`` (taken at the start of the tick) to two receipt
+  times: when the client's kernel had the data (``SO_TIMESTAMPNS``: what a
+  board on a machine of its own sees, plus its network) and when the client
+  process's Python code read it (which adds the queueing of thousands of
+  boards sharing one process and, here, the server's CPUs);
 * missed: seq gaps seen by the clients (messages conflated away);
 * server CPU per tick: utime + stime from /proc/<pid>/stat over the window,
-  divided by the ticks in it (includes ingesting the simulator's events);
+  divided by the ticks in it (includes ingesting the simulator's events and,
+  on loopback, the kernel's work of delivering into the clients' sockets);
 * server RSS per client: (RSS with N clients - RSS before any) / N, from /proc;
 * server side, from /metrics: mean tick build time, push latency p99 (bucket).
 
 Goal (docs/performance.md): 5,000 clients on one process, p99 < 100 ms at a
-1 s cadence.  Clients and server share this machine's CPUs: when the client
-processes are busier than the server, the delays are the clients'.  The
-header prints the load average: other work on the machine shows in the delays.
+1 s cadence.  Clients and server share this machine's CPUs; ``--pin`` gives
+the server CPU 0 to itself and the clients the rest, as when they are on
+other machines.  The header prints the load average: other work on the
+machine shows in the delays.
 uvicorn uses uvloop when it is importable (``uvicorn[standard]`` installs it).
 """
 
@@ -36,6 +42,7 @@ import os
 import re
 import resource
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -60,6 +67,13 @@ def raise_nofile() -> int:
 # ------------------------------------------------------------------ server
 
 
+def pin(args: argparse.Namespace, role: str) -> None:
+    """--pin: the server gets CPU 0 to itself and the clients the others, as on separate machines."""
+    if args.pin and (os.cpu_count() or 1) > 1:
+        cpus = set(range(os.cpu_count() or 1))
+        os.sched_setaffinity(0, {0} if role == "server" else cpus - {0})
+
+
 def run_server(args: argparse.Namespace) -> None:
     import logging
     from zoneinfo import ZoneInfo
@@ -72,6 +86,7 @@ def run_server(args: argparse.Namespace) -> None:
     from wallboard.web.frames import FrameWritingProtocol
 
     raise_nofile()
+    pin(args, "server")
     logging.basicConfig(level=logging.WARNING)
     if args.gc == "off":
         import gc
@@ -82,7 +97,7 @@ def run_server(args: argparse.Namespace) -> None:
     app = create_app(settings, source)
     def run() -> None:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=8192,
-                    ws_per_message_deflate=args.deflate, ws_ping_interval=None,
+                    ws_per_message_deflate=args.deflate, ws_ping_interval=None, loop=args.loop,
                     ws=FrameWritingProtocol if args.ws == "wallboard" else args.ws)
 
     if args.profile:
@@ -111,44 +126,69 @@ class Stats:
         self.start = float("inf")
         self.end = float("inf")
         self.latencies: list[float] = []
+        self.kernel_latencies: list[float] = []
         self.messages = self.missed = self.closed = 0
         self.parsed: dict[bytes, float] = {}
 
 
 HEAD_B = re.compile(rb'^\{"type":"(\w+)","seq":(\d+),"server_time":"([^"]+)"')
+# Linux's SO_TIMESTAMPNS (asm-generic/socket.h; Python's socket module does not name it): every
+# recvmsg() then carries the time the kernel received the data, as a struct timespec.
+SO_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("qq")
+ANCILLARY_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 
 
-class Board(asyncio.Protocol):
-    """One board: the websockets library's sans-I/O client protocol over an asyncio transport.
+class Board:
+    """One board: the websockets library's sans-I/O client protocol on a non-blocking socket.
 
     Lighter than ``websockets.asyncio`` (no task, queue or future per message), so
     that two client processes can take 5,000 messages a second on the CPUs the
-    server also needs: the delays measured are the server's, not the clients'.
+    server also needs.  Each message gets two receipt times: when the client's
+    kernel had it (``SO_TIMESTAMPNS``: the fan-out delay as a board on its own
+    machine would see it) and when this process got round to it (which adds the
+    queueing of 2,500 boards sharing one Python process and the server's CPUs).
     """
 
-    def __init__(self, uri: str, stats: Stats, deflate: bool, opened: asyncio.Future[None]) -> None:
+    def __init__(self, sock: socket.socket, uri: str, stats: Stats, deflate: bool) -> None:
         from websockets.client import ClientProtocol
         from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
         from websockets.uri import parse_uri
 
+        self.sock = sock
         self.ws = ClientProtocol(parse_uri(uri), max_size=None,
                                  extensions=[ClientPerMessageDeflateFactory()] if deflate else None)
         self.stats = stats
-        self.opened = opened
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.last_seq = -1
-        self.transport: asyncio.Transport | None = None
+        self.open = True
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+    def start(self) -> None:
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        asyncio.get_running_loop().add_reader(self.sock.fileno(), self.readable)
         self.ws.send_request(self.ws.connect())
         self._flush()
 
-    def data_received(self, data: bytes) -> None:
+    def readable(self) -> None:
         from websockets.frames import Frame, Opcode
         from websockets.http11 import Response
 
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(1 << 18, ANCILLARY_SPACE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.lost(exc)
+            return
+        if not data:
+            self.lost(None)
+            return
         now = time.time()
+        kernel = None
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = TIMESPEC.unpack_from(payload)
+                kernel = sec + nsec / 1e9
         self.ws.receive_data(data)
         st = self.stats
         for event in self.ws.events_received():
@@ -167,26 +207,42 @@ class Board(asyncio.Protocol):
                 if sent is None:
                     sent = st.parsed[m.group(3)] = datetime.fromisoformat(m.group(3).decode()).timestamp()
                 st.latencies.append(now - sent)
+                if kernel is not None:
+                    st.kernel_latencies.append(kernel - sent)
                 st.messages += 1
         self._flush()
 
     def _flush(self) -> None:
-        assert self.transport is not None
         for chunk in self.ws.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            elif self.transport.can_write_eof():
-                self.transport.write_eof()
+            try:
+                if chunk:
+                    self.sock.send(chunk)  # a handshake or a pong: small, the buffer is never full
+                else:
+                    self.sock.shutdown(socket.SHUT_WR)
+            except OSError as exc:
+                self.lost(exc)
+                return
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def lost(self, exc: Exception | None) -> None:
+        if not self.open:
+            return
+        self.open = False
+        asyncio.get_running_loop().remove_reader(self.sock.fileno())
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
         elif time.time() <= self.stats.end:
             self.stats.closed += 1
 
+    def abort(self) -> None:
+        if self.open:
+            self.open = False
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        self.sock.close()
+
 
 async def clients_main(args: argparse.Namespace) -> None:
     raise_nofile()
+    pin(args, "clients")
     loop = asyncio.get_running_loop()
     uri = f"ws://127.0.0.1:{args.port}/ws?views={args.view}"
     stats = Stats()
@@ -197,13 +253,16 @@ async def clients_main(args: argparse.Namespace) -> None:
     async def open_one() -> None:
         nonlocal failed
         async with sem:
-            opened: asyncio.Future[None] = loop.create_future()
+            sock = socket.socket()
+            sock.setblocking(False)
             try:
-                _, board = await loop.create_connection(lambda: Board(uri, stats, args.deflate, opened),
-                                                        "127.0.0.1", args.port)
-                await asyncio.wait_for(opened, 60)
+                await loop.sock_connect(sock, ("127.0.0.1", args.port))
+                board = Board(sock, uri, stats, args.deflate)
+                board.start()
+                await asyncio.wait_for(board.opened, 60)
                 boards.append(board)
             except (OSError, TimeoutError):
+                sock.close()
                 failed += 1
 
     await asyncio.gather(*(open_one() for _ in range(args.count)))
@@ -213,11 +272,11 @@ async def clients_main(args: argparse.Namespace) -> None:
     stats.start, stats.end = float(start), float(end)
     await asyncio.sleep(max(0.0, stats.end - time.time()) + 0.5)
     for board in boards:
-        if board.transport is not None:
-            board.transport.abort()
+        board.abort()
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print("result " + json.dumps({"messages": stats.messages, "missed": stats.missed, "closed": stats.closed,
                                   "latencies": [round(x, 5) for x in stats.latencies],
+                                  "kernel_latencies": [round(x, 5) for x in stats.kernel_latencies],
                                   "cpu_s": ru.ru_utime + ru.ru_stime}), flush=True)
 
 
@@ -282,8 +341,9 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
 
     port = free_port()
     base = [sys.executable, __file__, "--port", str(port), "--scale", str(args.scale), "--scenario", args.scenario,
-            "--push-interval", str(args.push_interval), "--gc", args.gc, "--view", args.view, "--ws", args.ws] \
-        + (["--deflate"] if args.deflate else []) \
+            "--push-interval", str(args.push_interval), "--gc", args.gc, "--view", args.view, "--ws", args.ws,
+            "--loop", args.loop] \
+        + (["--deflate"] if args.deflate else []) + (["--pin"] if args.pin else []) \
         + (["--profile", args.profile] if args.profile else [])
     server = subprocess.Popen([*base, "--role", "server"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
@@ -327,17 +387,20 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(max(0.0, end - time.time()))
         cpu1, m1 = proc_cpu_s(server.pid), scrape(port)
         latencies: list[float] = []
+        kernel: list[float] = []
         counts = {"messages": 0, "missed": 0, "closed": 0, "client_cpu_s": 0.0}
         for p in procs:
             assert p.stdout is not None
             line = p.stdout.readline()
             result = json.loads(line.split(" ", 1)[1])
             latencies.extend(result["latencies"])
+            kernel.extend(result["kernel_latencies"])
             for k in ("messages", "missed", "closed"):
                 counts[k] += result[k]
             counts["client_cpu_s"] += result["cpu_s"]
             p.wait(30)
         latencies.sort()
+        kernel.sort()
         ticks = m1.get("wallboard_seq", 0) - m0.get("wallboard_seq", 0)
         tick_n = m1.get("wallboard_tick_duration_seconds_count", 0) - m0.get("wallboard_tick_duration_seconds_count", 0)
         tick_sum = m1.get("wallboard_tick_duration_seconds_sum", 0) - m0.get("wallboard_tick_duration_seconds_sum", 0)
@@ -345,6 +408,8 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
             "n": n, "connected": connected, "failed": failed, "connect_s": connect_s,
             "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
             "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
+            "kernel_p50_ms": percentile(kernel, 0.50) * 1000, "kernel_p99_ms": percentile(kernel, 0.99) * 1000,
+            "kernel_max_ms": (kernel[-1] if kernel else float("nan")) * 1000, "kernel_samples": len(kernel),
             "expected": int(connected * ticks), **counts,
             "cpu_ms_per_tick": (cpu1 - cpu0) * 1000 / ticks if ticks else float("nan"),
             "rss0_mb": rss0 / 1024, "rss_kb_per_client": (rss_n - rss0) / n if n else float("nan"),
@@ -369,12 +434,16 @@ def main() -> None:
     ap.add_argument("--clients", default="100,1000,5000", help="comma-separated N")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds measured per N")
     ap.add_argument("--procs", type=int, default=2, help="client processes")
+    ap.add_argument("--pin", action="store_true",
+                    help="run the server on CPU 0 alone and the clients on the other CPUs (as if on other machines)")
     ap.add_argument("--push-interval", type=float, default=1.0)
     ap.add_argument("--scale", type=float, default=1.0, help="simulator traffic scale")
     ap.add_argument("--scenario", default="bank-hotline")
     ap.add_argument("--view", choices=("summary", "snapshot"), default="summary",
                     help="what each client subscribes to: 'summary' (a TV showing the whole centre) or "
                          "'snapshot' (every queue, as the supervisor page and queue-filtered TVs)")
+    ap.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                    help="the server's event loop; 'auto' (as serve/demo run): uvloop when it is installed")
     ap.add_argument("--ws", choices=("wallboard", "websockets", "websockets-sansio", "wsproto"), default="wallboard",
                     help="WebSocket implementation: 'wallboard' (what serve/demo run: uvicorn's sans-I/O one "
                          "with direct frame writes) or one of uvicorn's own")
@@ -396,23 +465,29 @@ def main() -> None:
     rows = []
     import importlib.util
 
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    loop = args.loop if args.loop != "auto" else "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     print(f"fanout: view {args.view}, ws {args.ws}, scenario {args.scenario} x{args.scale}, "
           f"push every {args.push_interval:g} s, "
           f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
-          f"server loop {loop}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
-    header = (f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-              f"{'cpu ms/tick':>11} {'tick ms':>7} {'srv p99':>7} {'RSS MB':>7} {'KB/client':>9} {'cli CPU%':>8}")
+          f"server loop {loop}, {os.cpu_count()} CPUs{' (server pinned to CPU 0)' if args.pin else ''}, "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    header = (f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} | {'kernel receipt p50/p99/max ms':>29} | "
+              f"{'client process p50/p99/max ms':>29} | {'cpu ms/tick':>11} {'tick ms':>7} {'srv p99':>7} "
+              f"{'RSS MB':>7} {'KB/client':>9} {'cli CPU%':>8}")
     print(header, flush=True)
     for n in [int(x) for x in args.clients.split(",") if x.strip()]:
         r = measure(n, args)
         rows.append(r)
-        print(f"{r['n']:>6} {r['connected']:>6} {r['messages']:>8} {r['missed']:>6} {r['p50_ms']:>7.1f} "
-              f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['cpu_ms_per_tick']:>11.1f} {r['tick_build_ms']:>7.2f} "
+        kernel = f"{r['kernel_p50_ms']:.1f} / {r['kernel_p99_ms']:.1f} / {r['kernel_max_ms']:.1f}"
+        app = f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} / {r['max_ms']:.1f}"
+        print(f"{r['n']:>6} {r['connected']:>6} {r['messages']:>8} {r['missed']:>6} | {kernel:>29} | {app:>29} | "
+              f"{r['cpu_ms_per_tick']:>11.1f} {r['tick_build_ms']:>7.2f} "
               f"{'<=' + format(r['server_push_p99_ms'], 'g'):>7} {r['rss0_mb']:>7.0f} {r['rss_kb_per_client']:>9.1f} "
               f"{r['client_cpu_pct']:>8.0f}", flush=True)
-    print("conn: connected clients; missed: seq gaps (conflated); tick ms: build+serialise+publish; "
-          "srv p99: server-side push latency bucket; RSS MB: server with 0 clients; cli CPU%: client processes")
+    print("conn: connected clients; missed: seq gaps (conflated); kernel receipt: tick start to the data in the "
+          "client's socket (SO_TIMESTAMPNS); client process: to the client's Python code reading it; "
+          "tick ms: build+serialise+publish; srv p99: server-side push latency bucket; RSS MB: server with 0 "
+          "clients; cli CPU%: client processes")
     if args.json:
         print(json.dumps(rows, indent=1))
 
