@@ -23,16 +23,16 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Final, Literal, NamedTuple, Union
 
 import msgspec
 
 from wallboard.errors import ContractError
 
-MAX_MESSAGE_BYTES = 64 * 1024
+MAX_MESSAGE_BYTES: Final = 64 * 1024
 """Messages larger than this are rejected (events.md: at most 64 KiB)."""
 
-MAX_TS_MS = 253402300799999
+MAX_TS_MS: Final = 253402300799999
 """9999-12-31T23:59:59.999Z, the last instant an RFC 3339 timestamp can name."""
 
 REJECT_REASONS: dict[str, str] = {
