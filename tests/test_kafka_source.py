@@ -20,9 +20,12 @@ from tests.engine_compare import numbers
 from tests.kafka_board import Board
 from tests.kafka_broker import create_topic, read_topic
 from tests.streams import random_stream, to_json
+from wallboard.engine import Engine
+from wallboard.events import parse
+from wallboard.ingest import advance, ingest
 from wallboard.replay import replay
 from wallboard.settings import Settings
-from wallboard.sources.kafka import REASON_HEADER, replay_start_ms
+from wallboard.sources.kafka import REASON_HEADER, KafkaSource, replay_start_ms
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio]
 
@@ -226,3 +229,45 @@ async def test_messages_from_kcat_a_producer_we_did_not_write(kafka_bootstrap: s
         await board.until(lambda: board.source.status().ready and board.engine.events == 2)
         call = board.snapshot()["queues"]["信用卡"]["channels"]["call"]
         assert call["today"]["answered"] == 1 and call["today"]["asa_s"] == 10.0
+
+
+async def test_a_catch_up_reads_the_partitions_in_step(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """During a catch-up a partition more than half a late horizon ahead (in event time) of the slowest one with a
+    backlog is held back, so the engine can forget as it goes: memory bounded by the horizon, not by the day."""
+    horizon_s = 1800
+    s = settings_for(kafka_bootstrap, topic_prefix, late_horizon=horizon_s, fetch_max_records=5)
+    await make_topics(kafka_bootstrap, s)
+    now = int(time.time())
+    raws, items = day_of_events(now, seed=17, interactions=300)  # 4 hours of events over 9 partitions
+    await produce(kafka_bootstrap, s, items, random.Random(5))
+    source = KafkaSource(s.kafka, s.metrics, clock=lambda: now)
+    engine = Engine(s.metrics, now)
+    reached: list[dict[tuple[str, int], int]] = []  # after each batch: each partition's newest event ts so far
+    try:
+        async for batch in source.batches():
+            where = dict(reached[-1]) if reached else {}
+            for message in batch:
+                key = (message.topic, message.partition)
+                where[key] = max(where.get(key, -1), parse(message.value).ts_ms)
+            reached.append(where)
+            ingest(engine, batch)
+            advance(engine, now, source.status())
+            if source.status().ready and source.status().details["consumed"] == len(items):
+                break
+    finally:
+        await source.close()
+    # A partition hands out records only while it is at most half a horizon ahead of the slowest one that still has
+    # records to hand out (one that has handed out nothing yet is at the replay start).
+    replay_from = replay_start_ms(now, s.metrics, s.kafka.lookback)
+    last = {key: max(i for i, where in enumerate(reached) if where.get(key) != (reached[i - 1].get(key) if i else None))
+            for key in reached[-1]}
+    ahead = []
+    for i in range(1, len(reached)):
+        before, after = reached[i - 1], reached[i]
+        low = min(before.get(key, replay_from) for key in last if last[key] >= i)
+        ahead += [before[key] - low for key in after if key in before and after[key] != before[key]
+                  and before[key] - low > horizon_s // 2 * 1000]
+    assert len(reached) > 20, "the catch-up took few batches: nothing much checked"
+    assert ahead == [], [round(a / 60_000) for a in ahead]
+    assert engine.too_late == 0
+    assert numbers(engine.snapshot()) == numbers(replay(raws, s.metrics, now).snapshot())

@@ -49,6 +49,8 @@ DETAIL_HEADER = "wallboard-reject-detail"
 ORIGIN_HEADER = "wallboard-origin"
 PROBE_INTERVAL_S = 2.0
 PROBE_TIMEOUT_S = 3.0
+SYNC_STALL_S = 10.0
+"""A slowest partition that has not moved for this long releases the partitions held back for it."""
 
 
 class _HideSaslAuthBytes(logging.Filter):
@@ -113,6 +115,9 @@ class KafkaSource:
         self._positions: dict[TopicPartition, int] = {}
         self._ends: dict[TopicPartition, int] = {}
         self._newest_ts: dict[TopicPartition, int] = {}  # newest record timestamp read per partition (ms)
+        self._paused: set[TopicPartition] = set()  # held back while ahead of the slowest (_synchronise)
+        self._sync_low = -1
+        self._sync_since = 0.0
         self._probe_task: asyncio.Task[None] | None = None
         self._replay_from_ms = 0
         self.dead_lettered = 0
@@ -123,15 +128,10 @@ class KafkaSource:
 
     def status(self) -> SourceStatus:
         st = self._status
-        behind = [tp for tp, pos in self._positions.items() if self._ends.get(tp, pos) > pos]
+        behind = self._behind()
         st.lag = sum(self._ends[tp] - self._positions[tp] for tp in behind)
         st.caught_up = st.ready and st.lag == 0
-        # The slowest partition with a backlog bounds what the engine may forget (a partition that has
-        # handed out nothing yet is still at the replay start).  Record timestamps stand in for the
-        # events' ts: producers set them to it (docs/kafka.md), and the engine never prunes past the
-        # newest event it has seen anyway.
-        st.low_watermark_ms = None if st.caught_up or not behind else min(
-            self._newest_ts.get(tp, self._replay_from_ms) for tp in behind)
+        st.low_watermark_ms = None if st.caught_up else self._low_watermark(behind)
         st.details = {
             "bootstrap_servers": self.settings.bootstrap_servers,
             "topics": list(self.settings.topics),
@@ -143,6 +143,46 @@ class KafkaSource:
             "dead_letter_failed": self.dead_letter_failed,
         }
         return st
+
+    def _behind(self) -> list[TopicPartition]:
+        return [tp for tp, pos in self._positions.items() if self._ends.get(tp, pos) > pos]
+
+    def _where(self, tp: TopicPartition) -> int:
+        """How far a partition has got in event time: its newest record's timestamp, else the replay start."""
+        return self._newest_ts.get(tp, self._replay_from_ms)
+
+    def _low_watermark(self, behind: list[TopicPartition]) -> int | None:
+        # The slowest partition with a backlog bounds what the engine may forget.  Record timestamps stand
+        # in for the events' ts: producers set them to it or to the moment of sending (docs/kafka.md), and
+        # the engine never prunes past the newest event it has seen anyway.
+        return min(self._where(tp) for tp in behind) if behind else None
+
+    def _synchronise(self, consumer: AIOKafkaConsumer) -> None:
+        """While behind, hold back the partitions that run more than half a late horizon ahead in event time.
+
+        Read at full speed, partitions are soon hours apart in event time (a
+        small one is read to its end in the first fetch), and the engine must
+        keep everything between the slowest and the newest (low_watermark_ms).
+        As Kafka Streams does, the laggards are read first, so that memory stays
+        bounded by the horizon during a catch-up too.  A slowest partition that
+        stops moving releases the others after SYNC_STALL_S.
+        """
+        behind = self._behind()
+        low = None if self._status.ready and not behind else self._low_watermark(behind)
+        hold: set[TopicPartition] = set()
+        if low is not None:
+            now = time.monotonic()
+            if low != self._sync_low:
+                self._sync_low, self._sync_since = low, now
+            if now - self._sync_since < SYNC_STALL_S:
+                limit = low + self.metrics.late_horizon * 1000 // 2
+                hold = {tp for tp in behind if self._where(tp) > limit}
+        if hold != self._paused:
+            if self._paused - hold:
+                consumer.resume(*(self._paused - hold))
+            if hold - self._paused:
+                consumer.pause(*(hold - self._paused))
+            self._paused = hold
 
     def _update_catch_up(self) -> None:
         if self._status.ready:
@@ -277,6 +317,7 @@ class KafkaSource:
                     ends[tp] = end
             self.consumed += len(batch)
             self._update_catch_up()
+            self._synchronise(consumer)
             if batch:
                 self._status.connected = True
                 yield batch
