@@ -168,7 +168,7 @@ class KafkaSource:
         stops moving releases the others after SYNC_STALL_S.
         """
         behind = self._behind()
-        low = None if self._status.ready and not behind else self._low_watermark(behind)
+        low = self._low_watermark(behind)
         hold: set[TopicPartition] = set()
         if low is not None:
             now = time.monotonic()
