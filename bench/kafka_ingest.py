@@ -354,7 +354,7 @@ async def end_to_end(s: Settings, now_s: int, expected: int, boards: list[Board]
     n = 0
     try:
         async for batch in source.batches():
-            await source.handle_rejected(ingest(board.engine, batch))
+            await source.ingested(ingest(board.engine, batch))
             n += len(batch)
             if n >= expected and source.status().ready:
                 break

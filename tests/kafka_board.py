@@ -25,7 +25,7 @@ class Board:
 
     async def _pump(self) -> None:
         async for batch in self.source.batches():
-            await self.source.handle_rejected(ingest(self.engine, batch))
+            await self.source.ingested(ingest(self.engine, batch))
             # As the app's tick does: the clock moves, pruning only as far as the source allows.
             advance(self.engine, int(self.now()), self.source.status())
 

@@ -132,14 +132,31 @@ async def not_connected(s: Settings, caplog: pytest.LogCaptureFixture) -> KafkaS
         return b.source
 
 
+async def refused(s: Settings, caplog: pytest.LogCaptureFixture) -> KafkaSource:
+    """Run a source on ``s`` until it gives up with a SourceError (a retry cannot fix a refusal); return it."""
+    caplog.set_level(logging.DEBUG)
+    started = int(time.time())
+    source = KafkaSource(s.kafka, s.metrics, clock=lambda: started)
+    with pytest.raises(SourceError) as failure:
+        async with asyncio.timeout(60):
+            async for _ in source.batches():
+                pass
+    await source.close()
+    status = source.status()
+    assert not status.ready
+    assert "refused by" in (status.last_error or "") and "refused by" in str(failure.value)
+    logging.getLogger(__name__).info("the source gave up: %s", failure.value)
+    return source
+
+
 @pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM])
-async def test_a_wrong_password_is_reported_and_never_shown(secure_broker: SecureKafkaBroker, topic_prefix: str,
+async def test_a_wrong_password_is_refused_for_good_and_never_shown(secure_broker: SecureKafkaBroker, topic_prefix: str,
                                                             mechanism: str,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     user, _ = secure_broker.users[0]
     s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_PLAINTEXT",
                      sasl_mechanism=mechanism, sasl_username=user, sasl_password=WRONG_PASSWORD)
-    source = await not_connected(s, caplog)
+    source = await refused(s, caplog)
     # The reason is in the logs (aiokafka's), without the password.
     assert any("Authentication failed" in r.getMessage() for r in caplog.records), caplog.text
     assert_never_shown(WRONG_PASSWORD, s, source, caplog)
@@ -150,7 +167,7 @@ async def test_an_unknown_user_is_refused(secure_broker: SecureKafkaBroker, topi
     _, password = secure_broker.users[0]
     s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_PLAINTEXT",
                      sasl_mechanism="SCRAM-SHA-256", sasl_username="mallory", sasl_password=password)
-    source = await not_connected(s, caplog)
+    source = await refused(s, caplog)
     assert_never_shown(password, s, source, caplog)
 
 
@@ -158,7 +175,7 @@ async def test_a_broker_not_signed_by_a_trusted_ca_is_refused(secure_broker: Sec
                                                               caplog: pytest.LogCaptureFixture) -> None:
     # No ssl_cafile: the system's CAs, which never signed the test broker's certificate.
     s = settings_for(secure_broker.ssl_bootstrap, f"{topic_prefix}calls", security_protocol="SSL")
-    await not_connected(s, caplog)
+    await refused(s, caplog)
     assert any("CERTIFICATE_VERIFY_FAILED" in r.getMessage() for r in caplog.records), caplog.text
 
 

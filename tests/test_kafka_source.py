@@ -25,7 +25,8 @@ from wallboard.events import parse
 from wallboard.ingest import advance, ingest
 from wallboard.replay import replay
 from wallboard.settings import Settings
-from wallboard.sources.kafka import REASON_HEADER, KafkaSource, replay_start_ms
+from wallboard.sources.deadletter import REASON_HEADER
+from wallboard.sources.kafka import KafkaSource, replay_start_ms
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio]
 
@@ -250,7 +251,7 @@ async def test_a_catch_up_reads_the_partitions_in_step(kafka_bootstrap: str, top
                 key = (message.topic, message.partition)
                 where[key] = max(where.get(key, -1), parse(message.value).ts_ms)
             reached.append(where)
-            ingest(engine, batch)
+            await source.ingested(ingest(engine, batch))
             advance(engine, now, source.status())
             if source.status().ready and source.status().details["consumed"] == len(items):
                 break

@@ -302,16 +302,12 @@ def test_a_source_that_ends_is_not_an_error() -> None:
         assert r.status_code == 200 and r.json()["pump"] == "finished"
 
 
-def test_dead_letter_hook_gets_the_rejected_messages() -> None:
-    got: list[Any] = []
-
-    class DeadLetterSource(ListSource):
-        async def handle_rejected(self, rejected: list[Any]) -> None:
-            got.extend(rejected)
-
-    with running(source=DeadLetterSource([FIRST_BATCH])):
+def test_the_source_is_told_what_became_of_each_batch() -> None:
+    src = ListSource([FIRST_BATCH])
+    with running(source=src):
         pass
-    assert [(r.message.value, r.reason) for r in got] == [(b"{not json", "bad_json")]
+    rejected = [r for told in src.told for r in told.rejected]
+    assert [(r.message.value, r.reason) for r in rejected] == [(b"{not json", "bad_json")]
 
 
 def test_staleness_from_the_age_of_the_last_event_and_the_connection(board: Board) -> None:

@@ -5,7 +5,7 @@ Our exception hierarchy::
     WallboardError
       ContractError    a message breaks the event contract (events.md); carries a reason code
       SettingsError    a setting is missing or invalid; carries every problem found
-      SourceError      the event source failed; ``retriable`` says whether to reconnect
+      SourceError      the event source cannot go on (what a retry can fix, the source retries itself)
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ class SettingsError(WallboardError):
 
 
 class SourceError(WallboardError):
-    """The event source failed; ``retriable`` errors are retried with backoff."""
+    """The event source cannot go on: the board shows its data as stale and ``/healthz`` fails (a restart is due).
 
-    def __init__(self, message: str, *, retriable: bool) -> None:
-        super().__init__(message)
-        self.retriable = retriable
+    Sources retry by themselves what a retry can fix (an unreachable broker); what
+    reaches the caller as a ``SourceError`` is what it cannot (refused credentials,
+    a deleted topic, data the client cannot decode).
+    """

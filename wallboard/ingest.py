@@ -10,6 +10,9 @@ from wallboard.errors import ContractError
 from wallboard.events import parse
 from wallboard.sources.base import RawMessage, SourceStatus
 
+Partition = tuple[str, int]
+"""(topic, partition) of a message; aiokafka's ``TopicPartition`` is a named tuple of the same shape."""
+
 
 class Rejected(NamedTuple):
     """A message the contract refused, with its reason code and a sentence for humans."""
@@ -19,10 +22,25 @@ class Rejected(NamedTuple):
     detail: str
 
 
-def ingest(engine: Engine, batch: Iterable[RawMessage]) -> list[Rejected]:
-    """Parse and apply a batch; return the rejected messages (for the dead-letter topic). Never raises on data."""
+class Ingested(NamedTuple):
+    """What became of a batch: what the source is told back (``EventSource.ingested``)."""
+
+    rejected: list[Rejected]
+    """The messages the contract refused (for the dead-letter topic)."""
+    newest_ms: dict[Partition, int]
+    """The newest event ts applied from each (topic, partition) of the batch: the partitions' progress
+    in event time, which record timestamps do not tell (``wallboard.sources.progress``)."""
+
+
+def ingest(engine: Engine, batch: Iterable[RawMessage]) -> Ingested:
+    """Parse and apply a batch; say what was rejected and how far each partition got. Never raises on data."""
     rejected: list[Rejected] = []
+    newest: dict[Partition, int] = {}
     apply = engine.apply
+    # Sources deliver a partition's messages together: keep its newest ts in locals, store it on a change.
+    topic: str | None = None
+    partition = -1
+    high = -1
     for message in batch:
         try:
             event = parse(message.value)
@@ -31,7 +49,16 @@ def ingest(engine: Engine, batch: Iterable[RawMessage]) -> list[Rejected]:
             rejected.append(Rejected(message, exc.reason, exc.detail))
             continue
         apply(event)
-    return rejected
+        if message.partition != partition or message.topic != topic:
+            if topic is not None and high > newest.get((topic, partition), -1):
+                newest[(topic, partition)] = high
+            topic, partition, high = message.topic, message.partition, -1
+        ts = event[1]
+        if ts > high:
+            high = ts
+    if topic is not None and high > newest.get((topic, partition), -1):
+        newest[(topic, partition)] = high
+    return Ingested(rejected, newest)
 
 
 def advance(engine: Engine, now_s: int, status: SourceStatus) -> None:

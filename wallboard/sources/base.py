@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from wallboard.ingest import Ingested
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class SourceStatus:
     """False while the source is behind its upstream (draining a backlog, e.g. after an outage)."""
     low_watermark_ms: int | None = None
     """While not settled: the event time that every part of the upstream still behind has reached (Kafka:
-    the newest record timestamp of the slowest partition with a backlog), so that the engine may forget
+    the newest event ts read from the slowest partition with a backlog), so that the engine may forget
     what is a late horizon older than that; None when unknown (then nothing is forgotten)."""
     last_error: str | None = None
     details: dict[str, object] = field(default_factory=dict)
@@ -66,6 +69,11 @@ class EventSource(Protocol):
 
     def batches(self) -> AsyncIterator[list[RawMessage]]:
         """Yield batches until closed.  Must not raise for a bad message (that is ingest's job)."""
+        ...
+
+    async def ingested(self, result: Ingested) -> None:
+        """Told, after each batch, what ingest made of it: the rejected messages (Kafka forwards them to
+        the dead-letter topic) and each partition's newest event ts (Kafka's progress in event time)."""
         ...
 
     def status(self) -> SourceStatus: ...

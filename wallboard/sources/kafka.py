@@ -11,15 +11,26 @@ Design (docs/kafka.md says more):
   waiting or in progress at midnight are known), then read to the end offsets
   taken at start.  Only then is the source ``ready``.  Because the engine's
   numbers are a function of the set of events, a restart at any time of day
-  reproduces what a never-restarted instance shows.
+  reproduces what a never-restarted instance shows.  Record timestamps choose
+  only where to start: how far each partition has got is its newest *event*
+  time, learnt from ingest (``wallboard.sources.progress``), because bulk
+  loads, flushed backlogs, ``LogAppendTime`` topics and mirrors have record
+  times that say nothing about the events.
+* **Committed data only** (``read_committed``): the events of an aborted
+  transaction never count, and those of an open one wait for its outcome.
 * **Outages.**  aiokafka reconnects by itself; positions are kept, so when the
   broker is back consumption continues where it stopped: nothing lost, nothing
   counted twice.  A probe (end offsets, with a short timeout) tells whether the
   broker answers and how far behind we are; the board shows the data as stale
   while it does not.
+* **Errors.**  What a retry can fix (the broker unreachable, a leader moving)
+  is retried with backoff while the board shows its data as stale.  What it
+  cannot (authentication refused, a topic deleted under the board, a record
+  batch the client cannot decode) raises ``SourceError``: the pump stops, the
+  board shows stale data and ``/healthz`` fails, so that the supervisor of the
+  process (systemd, Kubernetes) restarts it.
 * **Dead letters.**  Rejected messages go, unchanged, to the dead-letter topic
-  with the reason in headers, when configured.  A failure to dead-letter is
-  counted and logged, never allowed to stop consumption.
+  with the reason in headers, when configured (``wallboard.sources.deadletter``).
 """
 
 from __future__ import annotations
@@ -36,21 +47,18 @@ from wallboard.errors import SourceError
 from wallboard.localday import LocalDays
 from wallboard.settings import KafkaSettings, MetricSettings
 from wallboard.sources.base import RawMessage, SourceStatus
+from wallboard.sources.deadletter import DeadLetters
+from wallboard.sources.progress import PartitionProgress
 
 if TYPE_CHECKING:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from wallboard.ingest import Rejected
+    from wallboard.ingest import Ingested
 
 logger = logging.getLogger(__name__)
 
-REASON_HEADER = "wallboard-reject-reason"
-DETAIL_HEADER = "wallboard-reject-detail"
-ORIGIN_HEADER = "wallboard-origin"
 PROBE_INTERVAL_S = 2.0
 PROBE_TIMEOUT_S = 3.0
-SYNC_STALL_S = 10.0
-"""A slowest partition that has not moved for this long releases the partitions held back for it."""
 
 
 class _HideSaslAuthBytes(logging.Filter):
@@ -68,6 +76,52 @@ def _is_sasl_authenticate(value: object) -> bool:
 
 
 logging.getLogger("aiokafka.conn").addFilter(_HideSaslAuthBytes())
+
+
+class _BootstrapRefusals(logging.Filter):
+    """Why each broker address refused us, which aiokafka only logs before raising a bare connection error.
+
+    aiokafka's bootstrap logs ``Unable connect to "host:port": <error>`` for each
+    address and then raises ``KafkaConnectionError("Unable to bootstrap ...")``,
+    which reads the same for a broker that is down (retry) and for credentials
+    it refused (a retry cannot fix them).  This keeps the error per address.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[str, BaseException] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (isinstance(record.msg, str) and record.msg.startswith("Unable connect to")
+                and isinstance(args, tuple) and len(args) == 3 and isinstance(args[2], BaseException)):
+            self.last[f"{args[0]}:{args[1]}"] = args[2]
+        return True
+
+    def refused_everywhere(self, bootstrap_servers: str) -> BaseException | None:
+        """The refusal, when every bootstrap address refused us (rather than being unreachable) last time."""
+        errors = [self.last.get(address.strip()) for address in bootstrap_servers.split(",")]
+        if errors and all(e is not None and _is_refusal(e) for e in errors):
+            return errors[0]
+        return None
+
+    def forget(self, bootstrap_servers: str) -> None:
+        for address in bootstrap_servers.split(","):
+            self.last.pop(address.strip(), None)
+
+
+_refusals = _BootstrapRefusals()
+logging.getLogger("aiokafka").addFilter(_refusals)  # aiokafka/client.py logs as "aiokafka"
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    """The broker answered and said no: wrong credentials or mechanism, or a certificate we cannot trust."""
+    import ssl
+
+    from aiokafka.errors import AuthenticationFailedError, AuthenticationMethodNotSupported, SaslAuthenticationFailed
+
+    return isinstance(exc, AuthenticationFailedError | AuthenticationMethodNotSupported | SaslAuthenticationFailed
+                      | ssl.SSLCertVerificationError)
 
 
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -107,95 +161,57 @@ class KafkaSource:
         self.metrics = metrics
         self.clock = clock
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._dead_letters = DeadLetters(settings.dead_letter_topic, client_options(settings)) \
+            if settings.dead_letter else None
         self._closed = False
         self._status = SourceStatus(kind="kafka")
-        self._targets: dict[TopicPartition, int] = {}
-        self._starts: dict[TopicPartition, int] = {}
-        self._positions: dict[TopicPartition, int] = {}
-        self._ends: dict[TopicPartition, int] = {}
-        self._newest_ts: dict[TopicPartition, int] = {}  # newest record timestamp read per partition (ms)
-        self._paused: set[TopicPartition] = set()  # held back while ahead of the slowest (_synchronise)
-        self._sync_low = -1
-        self._sync_since = 0.0
+        self._progress: PartitionProgress[TopicPartition] = PartitionProgress(
+            start_ms=0, late_horizon_ms=metrics.late_horizon * 1000)
+        self._paused: set[TopicPartition] = set()  # held back while ahead of the slowest (PartitionProgress.to_hold)
+        self._fatal: SourceError | None = None  # found by the probe; raised by batches()
         self._probe_task: asyncio.Task[None] | None = None
-        self._replay_from_ms = 0
-        self.dead_lettered = 0
-        self.dead_letter_failed = 0
         self.consumed = 0
+
+    @property
+    def dead_lettered(self) -> int:
+        return self._dead_letters.sent if self._dead_letters else 0
+
+    @property
+    def dead_letter_failed(self) -> int:
+        return self._dead_letters.failed if self._dead_letters else 0
 
     # ------------------------------------------------------------------ status
 
     def status(self) -> SourceStatus:
         st = self._status
-        behind = self._behind()
-        st.lag = sum(self._ends[tp] - self._positions[tp] for tp in behind)
-        st.caught_up = st.ready and st.lag == 0
-        st.low_watermark_ms = None if st.caught_up else self._low_watermark(behind)
+        progress = self._progress
+        behind = progress.behind()
+        st.ready = bool(progress.positions) and progress.is_ready()
+        st.catch_up = progress.catch_up if progress.positions else 0.0
+        st.lag = progress.lag
+        st.caught_up = st.ready and not behind
+        st.low_watermark_ms = None if st.caught_up else progress.low_watermark_ms(behind)
         st.details = {
             "bootstrap_servers": self.settings.bootstrap_servers,
             "topics": list(self.settings.topics),
-            "partitions": len(self._positions),
-            "replay_from": datetime.fromtimestamp(self._replay_from_ms / 1000, self.metrics.zone).isoformat()
-            if self._replay_from_ms else None,
+            "partitions": len(progress.positions),
+            "replay_from": datetime.fromtimestamp(progress.start_ms / 1000, self.metrics.zone).isoformat()
+            if progress.start_ms else None,
             "consumed": self.consumed,
             "dead_lettered": self.dead_lettered,
             "dead_letter_failed": self.dead_letter_failed,
         }
         return st
 
-    def _behind(self) -> list[TopicPartition]:
-        return [tp for tp, pos in self._positions.items() if self._ends.get(tp, pos) > pos]
-
-    def _where(self, tp: TopicPartition) -> int:
-        """How far a partition has got in event time: its newest record's timestamp, else the replay start."""
-        return self._newest_ts.get(tp, self._replay_from_ms)
-
-    def _low_watermark(self, behind: list[TopicPartition]) -> int | None:
-        # The slowest partition with a backlog bounds what the engine may forget.  Record timestamps stand
-        # in for the events' ts: producers set them to it or to the moment of sending (docs/kafka.md), and
-        # the engine never prunes past the newest event it has seen anyway.
-        return min(self._where(tp) for tp in behind) if behind else None
-
-    def _synchronise(self, consumer: AIOKafkaConsumer) -> None:
-        """While behind, hold back the partitions that run more than half a late horizon ahead in event time.
-
-        Read at full speed, partitions are soon hours apart in event time (a
-        small one is read to its end in the first fetch), and the engine must
-        keep everything between the slowest and the newest (low_watermark_ms).
-        As Kafka Streams does, the laggards are read first, so that memory stays
-        bounded by the horizon during a catch-up too.  A slowest partition that
-        stops moving releases the others after SYNC_STALL_S.
-        """
-        behind = self._behind()
-        low = self._low_watermark(behind)
-        hold: set[TopicPartition] = set()
-        if low is not None:
-            now = time.monotonic()
-            if low != self._sync_low:
-                self._sync_low, self._sync_since = low, now
-            if now - self._sync_since < SYNC_STALL_S:
-                limit = low + self.metrics.late_horizon * 1000 // 2
-                hold = {tp for tp in behind if self._where(tp) > limit}
+    def _hold_back(self, consumer: AIOKafkaConsumer) -> None:
+        """Pause the partitions running ahead in event time, resume the others (PartitionProgress.to_hold)."""
+        hold = self._progress.to_hold(time.monotonic())
         if hold != self._paused:
             if self._paused - hold:
                 consumer.resume(*(self._paused - hold))
             if hold - self._paused:
                 consumer.pause(*(hold - self._paused))
             self._paused = hold
-
-    def _update_catch_up(self) -> None:
-        if self._status.ready:
-            return
-        total = sum(max(0, self._targets[tp] - self._starts[tp]) for tp in self._targets)
-        done = sum(min(self._positions[tp], self._targets[tp]) - self._starts[tp] for tp in self._targets
-                   if self._targets[tp] > self._starts[tp])
-        self._status.catch_up = 1.0 if total == 0 else done / total
-        if all(self._positions[tp] >= self._targets[tp] for tp in self._targets):
-            self._status.ready = True
-            self._status.catch_up = 1.0
-            logger.info("kafka: caught up on %d partitions (%d messages since the replay start)",
-                        len(self._targets), total)
 
     # ------------------------------------------------------------------ start
 
@@ -208,16 +224,23 @@ class KafkaSource:
         while True:
             consumer = AIOKafkaConsumer(
                 group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                isolation_level="read_committed",
                 max_partition_fetch_bytes=self.settings.max_partition_fetch_bytes, fetch_max_wait_ms=200,
                 **client_options(self.settings),
             )
+            _refusals.forget(self.settings.bootstrap_servers)
             try:
                 await consumer.start()
                 return consumer
             except KafkaError as exc:
                 await consumer.stop()
-                if not getattr(exc, "retriable", True) and not _is_connection_error(exc):
-                    raise SourceError(f"kafka: cannot start the consumer: {exc!r}", retriable=False) from exc
+                refusal = _refusals.refused_everywhere(self.settings.bootstrap_servers)
+                if refusal is not None:
+                    self._status.last_error = f"refused by {self.settings.bootstrap_servers}: {type(refusal).__name__}"
+                    raise SourceError(f"kafka: {self._status.last_error} (a retry cannot fix it: check the "
+                                      f"credentials and certificates in [kafka])") from refusal
+                if not _retry_can_fix(exc):
+                    raise SourceError(f"kafka: cannot start the consumer: {exc!r}") from exc
                 self._status.connected = False
                 self._status.last_error = f"cannot reach {self.settings.bootstrap_servers}: {type(exc).__name__}"
                 logger.warning("kafka: %s; retrying in %.1f s", self._status.last_error, delay)
@@ -247,6 +270,8 @@ class KafkaSource:
             try:
                 partitions = await self._discover_partitions()
             except KafkaError as exc:
+                if not _retry_can_fix(exc):
+                    raise SourceError(f"kafka: cannot read topic metadata: {exc!r}") from exc
                 partitions = {}
                 self._status.last_error = f"cannot read topic metadata: {type(exc).__name__}"
             missing = [t for t in self.settings.topics if t not in partitions]
@@ -258,24 +283,23 @@ class KafkaSource:
             delay = min(delay * 2, self.settings.reconnect_backoff_max)
         tps = [TopicPartition(t, p) for t in self.settings.topics for p in partitions[t]]
         consumer.assign(tps)
-        self._replay_from_ms = replay_start_ms(self.clock(), self.metrics, self.settings.lookback)
-        found = await consumer.offsets_for_times(dict.fromkeys(tps, self._replay_from_ms))
+        start_ms = replay_start_ms(self.clock(), self.metrics, self.settings.lookback)
+        found = await consumer.offsets_for_times(dict.fromkeys(tps, start_ms))
         for tp in tps:
             hit = found.get(tp)
             if hit is None:  # no record at or after the start time: nothing to replay here
                 await consumer.seek_to_end(tp)
             else:
                 consumer.seek(tp, hit.offset)
-        self._targets = dict(await consumer.end_offsets(tps))
-        self._ends = dict(self._targets)
-        for tp in tps:
-            self._starts[tp] = self._positions[tp] = await consumer.position(tp)
+        targets = await consumer.end_offsets(tps)
+        starts = {tp: await consumer.position(tp) for tp in tps}
+        self._progress = PartitionProgress(start_ms=start_ms, late_horizon_ms=self.metrics.late_horizon * 1000)
+        self._progress.assign(starts, targets)
         self._status.connected = True
         self._status.last_error = None
-        logger.info("kafka: assigned %d partitions of %s; replaying from %s",
-                    len(tps), ", ".join(self.settings.topics),
-                    datetime.fromtimestamp(self._replay_from_ms / 1000, self.metrics.zone).isoformat())
-        self._update_catch_up()
+        logger.info("kafka: assigned %d partitions of %s; replaying %d messages from %s",
+                    len(tps), ", ".join(self.settings.topics), self._progress.lag,
+                    datetime.fromtimestamp(start_ms / 1000, self.metrics.zone).isoformat())
 
     # ------------------------------------------------------------------ loop
 
@@ -285,13 +309,21 @@ class KafkaSource:
         consumer = self._consumer = await self._connect()
         await self._assign_and_seek(consumer)
         self._probe_task = asyncio.create_task(self._probe_loop(consumer), name="kafka-probe")
+        progress = self._progress
+        tps = list(progress.positions)
+        was_ready = progress.is_ready()
         delay = 0.5
         while not self._closed:
+            if self._fatal is not None:
+                raise self._fatal
+            # Decided here, after ingest told us (ingested) how far the last batch took each partition in
+            # event time, so that no partition hands out another batch while it is ahead.
+            self._hold_back(consumer)
             try:
                 data = await consumer.getmany(timeout_ms=200, max_records=self.settings.fetch_max_records)
             except KafkaError as exc:
-                if not getattr(exc, "retriable", False) and not _is_connection_error(exc):
-                    raise SourceError(f"kafka: consumption failed: {exc!r}", retriable=False) from exc
+                if not _retry_can_fix(exc):
+                    raise SourceError(f"kafka: cannot read on: {exc!r}") from exc
                 self._status.last_error = f"{type(exc).__name__}: {exc}"
                 logger.warning("kafka: %s; retrying in %.1f s", self._status.last_error, delay)
                 await asyncio.sleep(delay)
@@ -299,89 +331,74 @@ class KafkaSource:
                 continue
             delay = 0.5
             batch: list[RawMessage] = []
-            for tp, records in data.items():
-                for r in records:
-                    batch.append(RawMessage(r.value if r.value is not None else b"", r.key, r.topic, r.partition,
-                                            r.offset, tuple(r.headers or ())))
-                if records:
-                    self._positions[tp] = records[-1].offset + 1
-                    if records[-1].timestamp > self._newest_ts.get(tp, -1):
-                        self._newest_ts[tp] = records[-1].timestamp
-            # Every partition's latest high watermark (cached by aiokafka from its fetch responses, no
-            # I/O): a partition whose fetched records getmany has not handed out yet still counts as
-            # behind, so status().caught_up stays false until the whole backlog after an outage is in.
-            ends = self._ends
-            for tp, position in self._positions.items():
-                end = max(position, consumer.highwater(tp) or 0)
-                if ends.get(tp, 0) < end:
-                    ends[tp] = end
+            for records in data.values():
+                batch.extend(RawMessage(r.value if r.value is not None else b"", r.key, r.topic, r.partition,
+                                        r.offset, tuple(r.headers or ())) for r in records)
+            # The consumer's own positions: past transaction markers and aborted records too, which take
+            # offsets but are never handed out.  And every partition's last stable offset from the latest
+            # fetch responses (no I/O): records fetched but not yet handed out still count as behind, so
+            # caught_up stays false until the whole backlog after an outage is in.
+            for tp in tps:
+                progress.moved(tp, await consumer.position(tp))
+                progress.ended(tp, _stable_end(consumer, tp))
+            if progress.rewound:
+                tp, (was, now) = next(iter(progress.rewound.items()))
+                self._status.last_error = f"{tp.topic}/{tp.partition} went back from offset {was} to {now}"
+                raise SourceError(f"kafka: {self._status.last_error}: the topic was deleted and re-created, or "
+                                  "truncated; a restart replays the log as it is now")
             self.consumed += len(batch)
-            self._update_catch_up()
-            self._synchronise(consumer)
+            if not was_ready and progress.is_ready():
+                was_ready = True
+                logger.info("kafka: caught up on %d partitions (%d messages read)", len(tps), self.consumed)
             if batch:
                 self._status.connected = True
                 yield batch
+
+    async def ingested(self, result: Ingested) -> None:
+        """Learn each partition's progress in event time; forward the rejected messages."""
+        # An event dated in the future (a producer's clock ahead) says nothing of where its partition is.
+        now_ms = int(self.clock() * 1000)
+        self._progress.observed({tp: min(ms, now_ms) for tp, ms in result.newest_ms.items()})
+        if result.rejected and self._dead_letters is not None:
+            await self._dead_letters.forward(result.rejected)
 
     async def _probe_loop(self, consumer: AIOKafkaConsumer) -> None:
         """Ask for end offsets every few seconds: it says whether the broker answers, and gives the lag."""
         while not self._closed:
             try:
-                ends = await asyncio.wait_for(consumer.end_offsets(list(self._positions)), PROBE_TIMEOUT_S)
+                ends = await asyncio.wait_for(consumer.end_offsets(list(self._progress.positions)), PROBE_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - any failure of the probe means "not reachable now"
                 if self._status.connected:
                     logger.warning("kafka: broker not answering (%s); data will show as stale", type(exc).__name__)
                 self._status.connected = False
                 self._status.last_error = f"broker not answering: {type(exc).__name__}"
+                await self._check_topics(consumer)
             else:
                 if not self._status.connected:
                     logger.info("kafka: broker answering again")
                 self._status.connected = True
                 self._status.last_error = None
-                self._ends.update(ends)
+                for tp, end in ends.items():
+                    self._progress.ended(tp, end)
             await asyncio.sleep(PROBE_INTERVAL_S)
 
-    # ------------------------------------------------------------ dead letters
+    async def _check_topics(self, consumer: AIOKafkaConsumer) -> None:
+        """A broker that answers metadata but no longer has one of our topics: the board cannot go on.
 
-    async def handle_rejected(self, rejected: list[Rejected]) -> None:
-        """Forward rejected messages, unchanged, to the dead-letter topic (when configured)."""
-        if not rejected or not self.settings.dead_letter:
+        Its partitions' positions mean nothing any more (a topic re-created under
+        the same name starts again at offset 0), and the numbers shown include
+        events that are gone.  A restart replays what the log holds now.
+        """
+        try:
+            topics = await asyncio.wait_for(consumer.topics(), PROBE_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - unreachable: the probe already says so
             return
-        from aiokafka import AIOKafkaProducer
-
-        if self._producer is None:
-            self._producer = AIOKafkaProducer(**client_options(self.settings))
-            try:
-                await asyncio.wait_for(self._producer.start(), PROBE_TIMEOUT_S * 3)
-            except Exception as exc:  # noqa: BLE001 - a dead-letter failure must never stop consumption
-                logger.warning("kafka: dead-letter producer cannot start (%s); %d messages not forwarded",
-                               type(exc).__name__, len(rejected))
-                self.dead_letter_failed += len(rejected)
-                with contextlib.suppress(Exception):
-                    await self._producer.stop()
-                self._producer = None
-                return
-        producer = self._producer
-        for item in rejected:
-            m = item.message
-            headers = [*m.headers, (REASON_HEADER, item.reason.encode()),
-                       (DETAIL_HEADER, item.detail.encode("utf-8", "replace")[:1000]),
-                       (ORIGIN_HEADER, f"{m.topic}/{m.partition}/{m.offset}".encode())]
-            try:
-                delivery = await asyncio.wait_for(
-                    producer.send(self.settings.dead_letter_topic, value=m.value, key=m.key, headers=headers),
-                    PROBE_TIMEOUT_S * 3)
-            except Exception as exc:  # noqa: BLE001 - see above
-                self.dead_letter_failed += 1
-                logger.warning("kafka: could not dead-letter %s/%s/%s (%s)", m.topic, m.partition, m.offset,
-                               type(exc).__name__)
-                continue
-            delivery.add_done_callback(self._delivered)
-
-    def _delivered(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            self.dead_letter_failed += 1
-        else:
-            self.dead_lettered += 1
+        gone = sorted(set(self.settings.topics) - set(topics))
+        if gone:
+            message = f"kafka: topic deleted under the running board: {', '.join(gone)}"
+            logger.error("%s; the data shows as stale and /healthz fails until a restart", message)
+            self._status.last_error = f"topic deleted: {', '.join(gone)}"
+            self._fatal = SourceError(message)
 
     async def close(self) -> None:
         self._closed = True
@@ -389,11 +406,29 @@ class KafkaSource:
             self._probe_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe_task
-        if self._producer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._producer.stop(), 10)
+        if self._dead_letters is not None:
+            await self._dead_letters.close()
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+def _stable_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    """The last stable offset of the latest fetch response (read_committed), None before one."""
+    lso = consumer.last_stable_offset(tp)
+    return lso if lso is not None and lso >= 0 else None
+
+
+def _retry_can_fix(exc: BaseException) -> bool:
+    """Retriable (the broker unreachable, a leader moving) as opposed to fatal (refused, undecodable, gone).
+
+    A batch the client cannot decode is fetched again, identical, by every
+    retry: an unknown codec or a corrupt record is fatal whatever its class says.
+    """
+    from aiokafka.errors import CorruptRecordException, UnsupportedCodecError
+
+    if isinstance(exc, CorruptRecordException | UnsupportedCodecError):
+        return False
+    return bool(getattr(exc, "retriable", False)) or _is_connection_error(exc)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -9,9 +9,14 @@ what the web app does when its source dies.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING
 
 from wallboard.sources.base import RawMessage, SourceStatus
+
+if TYPE_CHECKING:
+    from wallboard.ingest import Ingested
 
 
 class ListSource:
@@ -41,6 +46,8 @@ class ListSource:
         self.delivered = 0
         """Batches handed out so far."""
         self.closed = False
+        self.told: deque[Ingested] = deque(maxlen=100)
+        """What ``ingested`` was told after each batch (the latest 100)."""
 
     def feed(self, batch: Iterable[RawMessage | bytes]) -> None:
         """Deliver one more batch (from the event loop's thread)."""
@@ -59,6 +66,9 @@ class ListSource:
                 raise item
             self.delivered += 1
             yield item
+
+    async def ingested(self, result: Ingested) -> None:
+        self.told.append(result)
 
     def status(self) -> SourceStatus:
         return self.state

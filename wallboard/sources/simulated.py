@@ -32,10 +32,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from wallboard.simulator import Noise, Scenario, SimEvent, Simulator, load_scenario
 from wallboard.sources.base import RawMessage, SourceStatus
+
+if TYPE_CHECKING:
+    from wallboard.ingest import Ingested
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,9 @@ class SimulatorSource:
             self._delivered_ts = max(self._delivered_ts, event.ts_ms)
             event = None
         return batch
+
+    async def ingested(self, result: Ingested) -> None:
+        """Nothing to learn: the simulator knows its own event time, and has nowhere to send rejects."""
 
     async def close(self) -> None:
         self._closed = True

@@ -19,7 +19,7 @@ import gc
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,12 +27,13 @@ import orjson
 
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
-from wallboard.ingest import Rejected, advance, ingest
+from wallboard.ingest import advance, ingest
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.web.frames import text_frame
 from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing
 from wallboard.web.metrics import WebMetrics
+from wallboard.web.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ PROTOCOL_VERSION = 1
 YOUNG_GC_THRESHOLD = 200_000
 Clock = Callable[[], float]
 PumpState = Literal["starting", "running", "finished", "failed"]
-RejectedHook = Callable[[list[Rejected]], Awaitable[None]]
 
 # What backslashreplace would not write as JSON: \xNN below U+0100, \UXXXXXXXX above U+FFFF.
 _NOT_BMP_ESCAPE = re.compile("[\x80-\xff\U00010000-\U0010ffff]")
@@ -123,8 +123,10 @@ def scheduled_gc() -> Iterator[None]:
 class Live:
     """State of the running board: engine, tick counter, the newest message per view, the broadcast."""
 
-    def __init__(self, settings: Settings, source: EventSource, *, clock: Clock, metrics: WebMetrics) -> None:
+    def __init__(self, settings: Settings, source: EventSource, *, clock: Clock, metrics: WebMetrics,
+                 watchdog: Watchdog | None = None) -> None:
         self.settings = settings
+        self.watchdog = watchdog
         self.source = source
         self.clock = clock
         self.metrics = metrics
@@ -149,8 +151,6 @@ class Live:
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
         self.tick_error: str | None = None
-        # Optional on a source (KafkaSource has it): forward rejected messages to the dead-letter topic.
-        self._handle_rejected: RejectedHook | None = getattr(source, "handle_rejected", None)
 
     # ------------------------------------------------------------- messages
 
@@ -288,6 +288,8 @@ class Live:
             with contextlib.suppress(Exception):  # a broken source.status() must not stop the loop
                 self.hub.publish(self.heartbeat())
         self.hub.reap()
+        if self.watchdog is not None and self.pump_state != "failed":
+            self.watchdog.alive(time.monotonic())  # pings stop when /healthz fails: systemd restarts us
         self.metrics.tick_duration.observe(time.perf_counter() - t0)
 
     async def tick_loop(self) -> None:
@@ -321,10 +323,9 @@ class Live:
         self.pump_state = "running"
         try:
             async for batch in self.source.batches():
-                rejected = ingest(self.engine, batch)
+                result = ingest(self.engine, batch)
                 self.metrics.pump_batches.inc()
-                if rejected and self._handle_rejected is not None:
-                    await self._handle_rejected(rejected)
+                await self.source.ingested(result)
                 # Let the tick and the sockets run between batches of a long catch-up.
                 await asyncio.sleep(0)
         except asyncio.CancelledError:
@@ -333,7 +334,7 @@ class Live:
             self.pump_state = "failed"
             self.pump_error = f"{type(exc).__name__}: {exc}"
             log.exception("the source pump died; the board shows its data as stale from now on")
-            raise SourceError(f"source pump died: {self.pump_error}", retriable=False) from exc
+            raise SourceError(f"source pump died: {self.pump_error}") from exc
         self.pump_state = "finished"
         log.info("the source has no more batches; the board keeps its last state")
 
@@ -371,6 +372,17 @@ class Live:
             "catch_up": st.catch_up,
             "last_error": self.pump_error or self.tick_error or st.last_error,
         }
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """/healthz: fails once the source cannot go on, so that systemd or Kubernetes restarts the process.
+
+        A source retries by itself what a retry can fix (a broker outage keeps
+        /healthz at 200 while the board shows stale data); a pump that died
+        will not come back without a restart, which replays the log afresh.
+        """
+        if self.pump_state == "failed":
+            return False, {"status": "failed", "reason": "source_failed", "error": self.pump_error}
+        return True, {"status": "ok"}
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """/readyz: ready when the source has caught up and the pump and the tick work."""

@@ -206,7 +206,9 @@ async def post_broadcast(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    live: Live = request.state.live
+    ok, body = live.health()
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 async def readyz(request: Request) -> Response:
