@@ -165,7 +165,12 @@ def _run_web(settings: Settings, source: object, clock: Any, host: str | None, p
         web["port"] = port
     if web:
         settings = with_overrides(settings, web=web)
-    app = create_app(settings, source, clock=clock)  # type: ignore[arg-type]
+    import os
+
+    from wallboard.web.watchdog import Watchdog
+
+    app = create_app(settings, source, clock=clock,  # type: ignore[arg-type]
+                     watchdog=Watchdog.from_environ(os.environ))
     base = f"http://{settings.web.host}:{settings.web.port}"
     click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)",
                err=True)

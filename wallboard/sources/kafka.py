@@ -169,6 +169,7 @@ class KafkaSource:
             start_ms=0, late_horizon_ms=metrics.late_horizon * 1000)
         self._paused: set[TopicPartition] = set()  # held back while ahead of the slowest (PartitionProgress.to_hold)
         self._fatal: SourceError | None = None  # found by the probe; raised by batches()
+        self._uncommitted: dict[TopicPartition, int] = {}  # records past the last stable offset (open transactions)
         self._probe_task: asyncio.Task[None] | None = None
         self.consumed = 0
 
@@ -200,6 +201,7 @@ class KafkaSource:
             "consumed": self.consumed,
             "dead_lettered": self.dead_lettered,
             "dead_letter_failed": self.dead_letter_failed,
+            "held_by_open_transactions": sum(self._uncommitted.values()),
         }
         return st
 
@@ -340,7 +342,9 @@ class KafkaSource:
             # caught_up stays false until the whole backlog after an outage is in.
             for tp in tps:
                 progress.moved(tp, await consumer.position(tp))
-                progress.ended(tp, _stable_end(consumer, tp))
+                stable, high = _stable_end(consumer, tp), consumer.highwater(tp)
+                progress.ended(tp, stable)
+                self._uncommitted[tp] = high - stable if stable is not None and high is not None else 0
             if progress.rewound:
                 tp, (was, now) = next(iter(progress.rewound.items()))
                 self._status.last_error = f"{tp.topic}/{tp.partition} went back from offset {was} to {now}"

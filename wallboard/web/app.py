@@ -33,6 +33,7 @@ from wallboard.sources.base import EventSource
 from wallboard.web.live import Clock, Live, scheduled_gc
 from wallboard.web.metrics import WebMetrics
 from wallboard.web.routes import StaticUrls, http_error, make_templates, routes, server_error
+from wallboard.web.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class State(TypedDict):
     static_urls: StaticUrls
 
 
-def create_app(settings: Settings, source: EventSource, *, clock: Clock = time.time) -> Starlette:
+def create_app(settings: Settings, source: EventSource, *, clock: Clock = time.time,
+               watchdog: Watchdog | None = None) -> Starlette:
     """The web app over ``source``.
 
     ``clock`` gives the server's time in Unix seconds: ``time.time`` in
@@ -54,12 +56,14 @@ def create_app(settings: Settings, source: EventSource, *, clock: Clock = time.t
     clock, ``server_time`` and staleness; the tick cadence itself is real time.
     """
     metrics = WebMetrics()
-    live = Live(settings, source, clock=clock, metrics=metrics)
+    live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog)
     metrics.watch(live)
     state: State = {"live": live, "templates": make_templates(), "static_urls": StaticUrls(static_dir())}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        if watchdog is not None:
+            watchdog.ready()
         live.tick()  # a snapshot exists before the first client connects
         with scheduled_gc():
             tasks = [
@@ -71,6 +75,8 @@ def create_app(settings: Settings, source: EventSource, *, clock: Clock = time.t
                 yield state
             finally:
                 # Writers end first (clients get 1012 "server restarting"), then the tasks, then the source.
+                if watchdog is not None:
+                    watchdog.stopping()
                 live.hub.close()
                 for task in tasks:
                     task.cancel()
