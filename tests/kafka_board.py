@@ -40,7 +40,8 @@ class Board:
             await self.task
         except asyncio.CancelledError:
             pass
-        await self.source.close()
+        finally:  # a source that failed is closed too (its consumer, its probe)
+            await self.source.close()
 
     async def until(self, condition: Callable[[], bool], limit_s: float = 60, what: str = "") -> None:
         deadline = time.monotonic() + limit_s

@@ -155,6 +155,8 @@ async def test_an_open_transaction_holds_back_its_partitions_until_it_commits(
                     # LSO; the records behind it (the transaction's and the plain ones after it) are not lag.
                     assert (status.ready, status.caught_up, status.lag, status.catch_up) == (True, True, 0, 1.0)
                     assert status.low_watermark_ms is None
+                    # ... and says how many records wait behind open transactions.
+                    assert status.details["held_by_open_transactions"] == len(in_txn) + len(held)
 
                 await txn.commit_transaction()
                 for board in (live, started_meanwhile):
