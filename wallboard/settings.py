@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from wallboard.errors import SettingsError
+from wallboard.events import CHANNELS
 
-CHANNELS = ("call", "sms")
 SL_FORMULAS = ("abandons_negative", "abandons_ignored", "abandons_positive")
 ENV_PREFIX = "WALLBOARD_"
 
@@ -46,6 +46,8 @@ class ChannelSettings:
     """One of SL_FORMULAS."""
     sl_target: float
     """The goal line (0..1); drives colours, never numbers."""
+    sl_warn_margin: float
+    """A service level up to this far (0..1, 0.05 = 5 points) below the target is amber, further below red."""
     waiting_warn: int
     waiting_alarm: int
     longest_wait_warn: float
@@ -205,6 +207,8 @@ CHANNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("sl_formula", "abandons_negative", "service-level formula: " + ", ".join(SL_FORMULAS),
             _text(choices=SL_FORMULAS)),
     Setting("sl_target", 0.80, "service-level goal (0..1); colours only", _number(0, 1)),
+    Setting("sl_warn_margin", 0.05, "service level shown amber up to this far below sl_target (0.05 = 5 points), "
+            "red further below", _number(0, 1)),
     Setting("waiting_warn", 10, "waiting count shown amber at or above this", _number(0, integer=True)),
     Setting("waiting_alarm", 30, "waiting count shown red at or above this", _number(0, integer=True)),
     Setting("longest_wait_warn", {"call": 20, "sms": 60}, "longest wait (s) shown amber at or above this",
@@ -376,7 +380,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
     channels_data = _table(data, "channels", "", problems)
     for key in channels_data:
         if key not in CHANNELS:
-            problems.append(f"channels.{key}: unknown channel (known: call, sms)")
+            problems.append(f"channels.{key}: unknown channel (known: {', '.join(CHANNELS)})")
     channel_values: dict[str, dict[str, Any]] = {}
     for ch in CHANNELS:
         channel_values[ch] = _read_table(_table(channels_data, ch, "channels.", problems), CHANNEL_SETTINGS,
@@ -392,7 +396,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
             continue
         for key in qdata:
             if key not in CHANNELS:
-                problems.append(f"{where}{key}: unknown channel (known: call, sms)")
+                problems.append(f"{where}{key}: unknown channel (known: {', '.join(CHANNELS)})")
         queue_values[qname] = {
             ch: _read_table(_table(qdata, ch, where, problems), CHANNEL_SETTINGS, f"{where}{ch}.", problems,
                             channel=ch, base=channel_values[ch])

@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from wallboard.events import CHANNELS, PHASES
 from wallboard.localday import LocalDays
 from wallboard.simulator.arrivals import ArrivalStream, Customer, local_hours
 from wallboard.simulator.encode import TOPICS, TimestampFormatter, json_text
@@ -209,8 +210,7 @@ class _Run:
             self.on_day, self.on_arrival, self.on_abandon, self.on_connect, self.on_talk_end, self.on_wrap_end,
             self.on_login, self.on_shift_start, self.on_shift_end, self.on_break, self.on_break_end,
         )
-        self.types = {c: {p: f"{c}.{p}" for p in ("offered", "answered", "abandoned", "completed")}
-                      for c in ("call", "sms")}
+        self.types = {c: {p: f"{c}.{p}" for p in PHASES} for c in CHANNELS}
         # Routing: idle agents (insertion order = longest idle first) and waiting interactions per channel+queue.
         self.pools: dict[tuple[str, str], tuple[dict[_Agent, None], dict[_Agent, None]]] = {}
         self.waits: dict[tuple[str, str], deque[_Interaction]] = {}
@@ -529,7 +529,7 @@ class _Run:
         assert isinstance(stream, ArrivalStream)
         self.iv_count += 1
         channel = stream.channel
-        iid = f"{self.prefix}{'c' if channel == 'call' else 's'}{self.iv_count}"
+        iid = f"{self.prefix}{channel[0]}{self.iv_count}"  # c1, s2...: ids are unique per channel (events.md)
         iv = _Interaction(iid.encode(), f',"interaction_id":"{iid}","queue":{self.queue_json[stream.queue]}',
                           self.types[channel], TOPICS[channel], t, stream.customer())
         self.emit_interaction(t, iv, "offered")

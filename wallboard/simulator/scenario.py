@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from wallboard.errors import SettingsError
+from wallboard.events import CHANNELS
 from wallboard.resources import seeds_dir
 
-CHANNELS = ("call", "sms")
 DISTRIBUTIONS = ("fixed", "uniform", "exponential", "lognormal")
 
 Sampler = Callable[[random.Random], int]
@@ -394,7 +394,7 @@ class _Parser:
         channels_table = self.table(data.get("channels"), "channels")
         self.known(channels_table, "channels", CHANNELS)
         if channels_table and not any(c in channels_table for c in CHANNELS):
-            self.problem("channels", "must define at least one of channels.call, channels.sms")
+            self.problem("channels", "must define at least one of " + ", ".join(f"channels.{c}" for c in CHANNELS))
         channels = {c: self.channel(c, channels_table[c]) for c in CHANNELS if c in channels_table}
         queues = self.queues(data.get("queues"), channels)
         shifts = self.shifts(data.get("shifts"))
