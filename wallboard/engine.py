@@ -34,6 +34,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import Counter, deque
+from collections.abc import Sequence
 from typing import Any
 
 from wallboard.events import AGENT_STATES, CHANNELS, AgentStateEvent, Event, InteractionEvent
@@ -658,6 +659,54 @@ class Engine:
             "totals": {"channels": totals_channels, "agents": agent_totals},
             "status": self.status(),
         }
+
+    def selection(self, queues: Sequence[str]) -> dict[str, Any]:
+        """Some queues added up, as the snapshot's ``totals`` add up all of them (a TV showing a selection).
+
+        ``queues``: the names asked for.  Those the snapshot lists are summed
+        (``queues``, in the order asked), the others are named in ``missing``.
+        Every number comes from the summed counters, never from averaged
+        ratios; the service level uses the one queue's formula when one is
+        found, else the channel's (``MetricSettings.for_queues``); the longest
+        wait is the oldest among the queues; an agent serving several of them
+        counts once.  ``channels`` and ``agents`` are None when no queue is found.
+        """
+        now = self._now
+        today = self.days.day_of(now)
+        agents_by_queue, _ = self._agent_counts()
+        visible = set(self._visible_queues(today, agents_by_queue))
+        asked = list(dict.fromkeys(queues))
+        found = [q for q in asked if q in visible]
+        missing = [q for q in asked if q not in visible]
+        if not found:
+            return {"queues": found, "missing": missing, "channels": None, "agents": None}
+        channels: dict[str, Any] = {}
+        for ch in CHANNELS:
+            day = new_counters()
+            window = new_counters()
+            waiting = in_progress = 0
+            oldest: int | None = None
+            for queue in found:
+                lane = self._lanes.get((queue, ch))
+                if lane is None:
+                    continue
+                add_into(day, lane.days.get(today.start, EMPTY))
+                add_into(window, lane.window)
+                waiting += len(lane.waiting)
+                if lane.waiting:
+                    first = min(lane.waiting.values())
+                    if oldest is None or first < oldest:
+                        oldest = first
+                in_progress += lane.in_progress
+            formula = self.settings.for_queues(found, ch).sl_formula
+            channels[ch] = self._channel_view(now, waiting, oldest, in_progress, window, day, formula)
+        wanted = set(found)
+        agents = _zero_agents()
+        for agent in self._agents.values():
+            cur = agent.current
+            if cur is not None and not wanted.isdisjoint(cur[2]):
+                agents[cur[0]] += 1
+        return {"queues": found, "missing": missing, "channels": channels, "agents": agents}
 
     def _channel_view(self, now: int, waiting: int, oldest_ms: int | None, in_progress: int, window: Counters,
                       day: Counters, formula: str) -> dict[str, Any]:

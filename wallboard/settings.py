@@ -22,7 +22,7 @@ import dataclasses
 import os
 import tomllib
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,16 @@ class MetricSettings:
         per_queue = self.queues.get(queue)
         if per_queue is not None:
             return per_queue[channel]
+        return self.channels[channel]
+
+    def for_queues(self, queues: Sequence[str], channel: str) -> ChannelSettings:
+        """The settings in force for a view of some queues: one queue's own, else the channel's.
+
+        Totals and selections of several queues use the channel's formula and limits:
+        per-queue formulas cannot be mixed in one ratio.
+        """
+        if len(queues) == 1:
+            return self.channel(queues[0], channel)
         return self.channels[channel]
 
     @property
