@@ -239,8 +239,31 @@ async def test_a_failing_socket_ends_the_writer_with_its_error() -> None:
     assert hub.dropped == 0
 
 
+@pytest.mark.asyncio
+async def test_a_selection_goes_only_to_the_clients_of_that_selection() -> None:
+    hub = Hub(slow_client_timeout=1)
+    ab, ba = ("a", "b"), ("b", "a")
+    with pytest.raises(ValueError, match="selection"):
+        async with hub.subscribe(["selection"]):
+            pass  # pragma: no cover
+    with pytest.raises(ValueError, match="selection"):
+        async with hub.subscribe(["summary"], selection=ab):
+            pass  # pragma: no cover
+    async with hub.subscribe(["selection"], selection=ab) as one, hub.subscribe(["selection"], selection=ab) as two, \
+            hub.subscribe(["selection"], selection=ba) as other, hub.subscribe(["summary"]) as plain:
+        assert sorted(hub.selections()) == [ab, ba] and hub.count("selection") == 3
+        sel = Outgoing("selection", '{"type":"selection"}', 1, 1.0, selection=ab)
+        assert hub.publish(sel) == 2
+        assert hub.publish(Outgoing("selection", "{}", 1, 1.0, selection=("c",))) == 0
+        assert hub.publish(msg("heartbeat", 1)) == 4
+        assert [m.slot for m in drain(one)] == [m.slot for m in drain(two)] == ["selection", "heartbeat"]
+        assert [m.slot for m in drain(other)] == [m.slot for m in drain(plain)] == ["heartbeat"]
+        assert one.selection == ab and plain.selection == ()
+    assert hub.selections() == [] and hub.count("selection") == 0
+
+
 def test_the_data_views() -> None:
-    assert DATA_VIEWS == ("snapshot", "summary", "agents", "intraday")
+    assert DATA_VIEWS == ("snapshot", "summary", "selection", "agents", "intraday")
 
 
 # ------------------------------------------------------------- direct frames

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -446,7 +447,7 @@ def test_hello_then_full_state_then_broadcast(board: Board) -> None:
         msgs = [recv(ws) for _ in range(5)]
     assert [m["type"] for m in msgs] == ["hello", "snapshot", "agents", "intraday", "broadcast"]
     hello = msgs[0]
-    assert hello["protocol"] == 1 and hello["push_interval_s"] == 3600 and hello["stale_after_s"] == 60.0
+    assert hello["protocol"] == 2 and hello["push_interval_s"] == 3600 and hello["stale_after_s"] == 60.0
     assert hello["views"] == ["snapshot", "agents", "intraday"]
     assert hello["settings"]["channels"]["sms"]["sl_threshold"] == 60
     assert hello["server_time"] == "2026-11-30T08:53:20.000+08:00"
@@ -487,12 +488,84 @@ def test_default_view_is_the_snapshot(board: Board) -> None:
         assert recv(ws)["views"] == ["snapshot"]
 
 
+def test_channel_views_carry_their_levels_and_the_settings_name_the_channels(board: Board) -> None:
+    with board.client.websocket_connect("/ws?views=snapshot,summary") as ws:
+        msgs = recv_initial(ws)
+    assert msgs["hello"]["settings"]["channel_names"] == ["call", "sms"]
+    call = msgs["snapshot"]["data"]["queues"][QUEUE]["channels"]["call"]
+    # One waiting for 5 s (warn at 10 and 20 s), one answered in 10 s (SL 100%).
+    assert call["levels"]["waiting"] == "ok" and call["levels"]["longest_wait_s"] == "ok"
+    assert call["levels"]["today"] == {"service_level": "ok"}
+    assert [s["level"] for s in call["levels"]["longest_wait_steps"]] == ["ok", "warn", "alarm"]
+    sms = msgs["snapshot"]["data"]["queues"][QUEUE]["channels"]["sms"]["levels"]
+    assert sms["today"] == {"service_level": None} and sms["longest_wait_steps"] is None
+    assert msgs["summary"]["data"]["totals"]["channels"]["call"]["levels"] == call["levels"]
+    assert board.client.get("/api/snapshot").json()["totals"]["channels"]["call"]["levels"] == call["levels"]
+
+
+def test_a_selection_of_queues_is_summed_by_the_server(board: Board) -> None:
+    board.feed([ev("call.offered", T0 - 50, "j1", queue="loans"), ev("call.answered", T0 - 10, "j1", "loans", "A9"),
+                agent_ev(T0 - 40, "A9", queues=("loans", QUEUE))])
+    board.tick()
+    url = "/ws?views=selection&queues=" + quote(f"{QUEUE},loans, nosuch,loans")
+    with board.client.websocket_connect(url) as ws:
+        msgs = recv_initial(ws)
+        assert msgs["hello"]["views"] == ["selection"] and msgs["hello"]["queues"] == [QUEUE, "loans", "nosuch"]
+        data = msgs["selection"]["data"]
+        assert set(data) == {"as_of", "timezone", "window_s", "selection", "status"}
+        sel = data["selection"]
+        assert (sel["queues"], sel["missing"]) == ([QUEUE, "loans"], ["nosuch"])
+        call = sel["channels"]["call"]
+        # 信用卡: answered in 10 s, one waiting; loans: answered in 40 s (out of SL).  Counts summed, SL 1 of 2.
+        assert (call["today"]["answered"], call["today"]["answered_in_sl"], call["waiting"]) == (2, 1, 1)
+        assert call["today"]["service_level"] == 0.5 and call["today"]["asa_s"] == 25.0
+        assert call["levels"]["today"]["service_level"] == "alarm"  # 50% against the channel's 80%
+        assert sel["settings"]["call"]["sl_target"] == 0.8
+        assert sel["agents"]["available"] == 2  # A1 and A9, A9 once although it serves both
+        # The same block from the JSON API.
+        api = board.client.get("/api/snapshot", params={"queues": f"{QUEUE},loans,nosuch"}).json()
+        assert api["selection"] == sel
+        # A tick with a change sends the selection again, and a resync too.
+        board.feed([ev("call.offered", T0 - 1, "j2", queue="loans")])
+        board.tick()
+        pushed = recv(ws)
+        assert pushed["type"] == "selection" and pushed["data"]["selection"]["channels"]["call"]["waiting"] == 2
+        ws.send_text('{"type": "resync"}')
+        assert [recv(ws)["type"] for _ in range(2)] == ["selection", "broadcast"]
+    deadline = time.monotonic() + 5
+    while len(board.live.hub):
+        assert time.monotonic() < deadline, "the server did not see the client go"
+        time.sleep(0.001)
+    board.tick()
+    assert not [key for key in board.live._current if key[0] == "selection"], "nobody watches it any more"
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ("views=selection", "needs the queues"),
+    ("views=selection&queues=,%20,", "needs the queues"),
+    ("views=selection&queues=" + ",".join(f"q{n}" for n in range(101)), "at most 100 queues"),
+    ("views=selection&queues=" + "x" * 65, "at most 64 characters"),
+])
+def test_a_selection_is_refused_with_1008(board: Board, query: str, reason: str) -> None:
+    with board.client.websocket_connect("/ws?" + query) as ws:
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_text()
+    assert info.value.code == 1008 and reason in info.value.reason
+
+
+def test_the_api_refuses_a_bad_selection(board: Board) -> None:
+    r = board.client.get("/api/snapshot", params={"queues": "x" * 65})
+    assert r.status_code == 400 and r.json()["error"] == "bad_selection"
+    assert "selection" not in board.client.get("/api/snapshot").json()
+    assert "selection" not in board.client.get("/api/snapshot?queues=").json()
+
+
 def test_unknown_view_is_closed_with_1008(board: Board) -> None:
     with board.client.websocket_connect("/ws?views=snapshot,bogus") as ws:
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_text()
     assert info.value.code == 1008
-    assert "bogus" in info.value.reason and "snapshot, summary, agents, intraday" in info.value.reason
+    assert "bogus" in info.value.reason and "snapshot, summary, selection, agents, intraday" in info.value.reason
 
 
 def test_ticks_send_data_when_it_changed_else_a_heartbeat(board: Board) -> None:
@@ -518,9 +591,9 @@ def test_agents_and_intraday_are_built_only_for_subscribers(board: Board) -> Non
     calls: list[str] = []
     real = board.live.build_view
 
-    def counting(view: str) -> dict[str, Any]:
+    def counting(view: str, selection: tuple[str, ...] = ()) -> dict[str, Any]:
         calls.append(view)
-        return real(view)
+        return real(view, selection)
 
     board.live.build_view = counting  # type: ignore[method-assign]
     with board.client.websocket_connect("/ws") as ws:

@@ -21,8 +21,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-DATA_VIEWS = ("snapshot", "summary", "agents", "intraday")
-"""The views a client may ask for (``/ws?views=...``); every other slot goes to every client."""
+DATA_VIEWS = ("snapshot", "summary", "selection", "agents", "intraday")
+"""The views a client may ask for (``/ws?views=...``); every other slot goes to every client.
+
+``selection`` is one message per selection of queues (``/ws?views=selection&queues=a,b``):
+it goes to the clients that asked for that selection only."""
+
+Selection = tuple[str, ...]
+"""Queue names in the order a client asked for them; () for no selection."""
 
 CLOSE_SLOW_CLIENT = 1013
 """WebSocket close code for a client that could not keep up ("try again later")."""
@@ -42,15 +48,20 @@ class Outgoing:
     """time.perf_counter() at the start of the tick that made it (for the push-latency histogram)."""
     frame: bytes = b""
     """The same text as a ready WebSocket frame, for clients with a direct writer (wallboard/web/frames.py)."""
+    selection: Selection = ()
+    """For the ``selection`` slot: the selection of queues this message is for (only its clients get it)."""
 
 
 class Subscriber:
     """One connected client: its views and at most one unsent message per slot."""
 
-    __slots__ = ("_closed", "_pending", "_wake", "direct", "dropped", "on_drop", "sending_since", "views")
+    __slots__ = ("_closed", "_pending", "_wake", "direct", "dropped", "on_drop", "selection", "sending_since",
+                 "views")
 
-    def __init__(self, views: frozenset[str]) -> None:
+    def __init__(self, views: frozenset[str], selection: Selection = ()) -> None:
         self.views = views
+        self.selection = selection
+        """The queues of its ``selection`` view (() when it has none)."""
         self._pending: dict[str, Outgoing] = {}
         self._wake = asyncio.Event()
         self._closed = False
@@ -113,6 +124,7 @@ class Hub:
         self._on_sent = on_sent
         self._all: set[Subscriber] = set()
         self._by_view: dict[str, set[Subscriber]] = {view: set() for view in DATA_VIEWS}
+        self._by_selection: dict[Selection, set[Subscriber]] = {}
         self.dropped = 0
         """Clients dropped for being slow, since start."""
         self.direct_writes = 0
@@ -129,14 +141,24 @@ class Hub:
         """Clients subscribed to ``view``."""
         return len(self._by_view.get(view, ()))
 
+    def selections(self) -> list[Selection]:
+        """Every selection of queues some client subscribes to (the tick builds one message for each)."""
+        return list(self._by_selection)
+
     @asynccontextmanager
-    async def subscribe(self, views: Iterable[str], initial: Iterable[Outgoing] = ()) -> AsyncIterator[Subscriber]:
-        """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister."""
+    async def subscribe(self, views: Iterable[str], initial: Iterable[Outgoing] = (),
+                        selection: Selection = ()) -> AsyncIterator[Subscriber]:
+        """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister.
+
+        A client of the ``selection`` view names its ``selection`` of queues.
+        """
         wanted = frozenset(views)
         unknown = wanted.difference(DATA_VIEWS)
         if unknown:
             raise ValueError(f"unknown views: {', '.join(sorted(unknown))}")
-        sub = Subscriber(wanted)
+        if ("selection" in wanted) != bool(selection):
+            raise ValueError("the selection view goes with a selection of queues, and only with it")
+        sub = Subscriber(wanted, selection)
         # Queue the initial messages before the subscriber is visible to publish(), with no await
         # in between, so that hello comes first and nothing published meanwhile is missed.
         for msg in initial:
@@ -144,6 +166,8 @@ class Hub:
         self._all.add(sub)
         for view in wanted:
             self._by_view[view].add(sub)
+        if selection:
+            self._by_selection.setdefault(selection, set()).add(sub)
         try:
             yield sub
         finally:
@@ -151,6 +175,11 @@ class Hub:
             self._all.discard(sub)
             for view in wanted:
                 self._by_view[view].discard(sub)
+            if selection:
+                same = self._by_selection[selection]
+                same.discard(sub)
+                if not same:
+                    del self._by_selection[selection]
 
     def publish(self, msg: Outgoing) -> int:
         """Hand ``msg`` to every client that gets its slot; return how many.
@@ -161,7 +190,10 @@ class Hub:
         client's messages is kept: a direct write only ever follows messages
         that have already left.
         """
-        targets = self._by_view.get(msg.slot, self._all)
+        if msg.slot == "selection":
+            targets = self._by_selection.get(msg.selection, set())
+        else:
+            targets = self._by_view.get(msg.slot, self._all)
         frame = msg.frame
         if not frame:
             for sub in targets:

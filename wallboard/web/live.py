@@ -27,17 +27,20 @@ import orjson
 
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
+from wallboard.events import CHANNELS
 from wallboard.ingest import advance, ingest
+from wallboard.levels import add_levels, add_selection_levels
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.web.frames import text_frame
-from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing
+from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing, Selection
 from wallboard.web.metrics import WebMetrics
 from wallboard.web.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""docs/protocol.md "Versions": 2 added levels, the selection view and settings.channel_names."""
 YOUNG_GC_THRESHOLD = 200_000
 Clock = Callable[[], float]
 PumpState = Literal["starting", "running", "finished", "failed"]
@@ -79,6 +82,7 @@ def settings_view(settings: Settings) -> dict[str, Any]:
         "timezone": m.timezone,
         "window_s": m.window,
         "interval_s": m.interval,
+        "channel_names": list(CHANNELS),
         "channels": {ch: dataclasses.asdict(cs) for ch, cs in m.channels.items()},
         "queues": {q: {ch: dataclasses.asdict(cs) for ch, cs in per.items()} for q, per in m.queues.items()},
         "broadcast_max_length": settings.web.broadcast_max_length,
@@ -142,7 +146,7 @@ class Live:
         self.data_seq = 0
         """The seq of the newest data message."""
         self._built_key: tuple[int, int, int] | None = None
-        self._current: dict[str, tuple[tuple[int, int, int], Outgoing]] = {}
+        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int], Outgoing]] = {}
         self._snapshot_cache: tuple[tuple[int, int, int, int], dict[str, Any]] | None = None
         self._heartbeat: Outgoing | None = None
         self.broadcast_text = ""
@@ -160,11 +164,11 @@ class Live:
         return datetime.fromtimestamp(t, self.zone).isoformat(timespec="milliseconds")
 
     def _make(self, slot: str, body: dict[str, Any], born: float, *, seq: int | None = None,
-              now: float | None = None) -> Outgoing:
+              now: float | None = None, selection: Selection = ()) -> Outgoing:
         s = self.seq if seq is None else seq
         head = {"type": slot, "seq": s, "server_time": self.server_time(now)}
         text = dumps_ascii({**head, **body})
-        return Outgoing(slot, text, s, born, text_frame(text))
+        return Outgoing(slot, text, s, born, text_frame(text), selection)
 
     def _state_key(self) -> tuple[int, int, int]:
         """What makes the views change: the engine's version, the local day and the intraday interval."""
@@ -173,34 +177,49 @@ class Live:
         day = engine.days.day_of(now)
         return engine.version, day.start, (now - day.start) // self.settings.metrics.interval
 
-    def build_view(self, view: str) -> dict[str, Any]:
-        """One engine view (metrics.md JSON) at the engine clock.
+    def build_view(self, view: str, selection: Selection = ()) -> dict[str, Any]:
+        """One engine view (metrics.md JSON, with the levels of wallboard/levels.py) at the engine clock.
 
         ``summary`` is the snapshot without its per-queue detail (``queues``): what
         a wall TV showing the whole centre needs, a seventh of the bytes to send to
         each client every tick.  It is cut from the same snapshot, built once.
+        ``selection`` is the same for a TV showing some queues: the snapshot's
+        head and status, and the ``selection`` block of those queues.
         """
-        if view == "snapshot" or view == "summary":
+        if view == "snapshot" or view == "summary" or view == "selection":
             key = (*self._state_key(), self.engine.now)
             if self._snapshot_cache is None or self._snapshot_cache[0] != key:
-                self._snapshot_cache = (key, self.engine.snapshot())
+                self._snapshot_cache = (key, add_levels(self.engine.snapshot(), self.settings.metrics))
             snapshot = self._snapshot_cache[1]
             if view == "summary":
                 return {k: v for k, v in snapshot.items() if k != "queues"}
+            if view == "selection":
+                head = {k: v for k, v in snapshot.items() if k not in ("queues", "totals", "status")}
+                return {**head, "selection": self.selection_block(selection), "status": snapshot["status"]}
             return snapshot
         if view == "agents":
             return self.engine.agents()
         return self.engine.intraday()
 
-    def api_view(self, view: str) -> dict[str, Any]:
-        """A view for the JSON API: at the server clock now, with the ``source`` block added."""
+    def selection_block(self, selection: Selection) -> dict[str, Any]:
+        """Some queues summed by the engine from its counters, with their levels and the settings in force."""
+        return add_selection_levels(self.engine.selection(selection), self.settings.metrics)
+
+    def api_view(self, view: str, selection: Selection = ()) -> dict[str, Any]:
+        """A view for the JSON API: at the server clock now, with the ``source`` block added.
+
+        A ``selection`` of queues adds its ``selection`` block to the snapshot.
+        """
         now = self.clock()
         advance(self.engine, int(now), self.source.status())
-        return {**self.build_view(view), "source": self.source_block(now)}
+        extra = {"selection": self.selection_block(selection)} if selection else {}
+        return {**self.build_view(view), **extra, "source": self.source_block(now)}
 
-    def _data_message(self, view: str, source: dict[str, Any], born: float, now: float) -> Outgoing:
-        msg = self._make(view, {"data": self.build_view(view), "source": source}, born, now=now)
-        self._current[view] = (self._state_key(), msg)
+    def _data_message(self, view: str, source: dict[str, Any], born: float, now: float,
+                      selection: Selection = ()) -> Outgoing:
+        msg = self._make(view, {"data": self.build_view(view, selection), "source": source}, born, now=now,
+                         selection=selection)
+        self._current[(view, selection)] = (self._state_key(), msg)
         return msg
 
     def heartbeat(self) -> Outgoing:
@@ -211,7 +230,7 @@ class Live:
                                               0.0)
         return hb
 
-    def current(self, views: Iterable[str]) -> list[Outgoing]:
+    def current(self, views: Iterable[str], selection: Selection = ()) -> list[Outgoing]:
         """The newest full message of each view (built now if none is current), then the broadcast.
 
         Sent on connect and on resync.  Copies with ``born=0`` share the text
@@ -223,17 +242,18 @@ class Live:
         for view in DATA_VIEWS:
             if view not in views:
                 continue
-            entry = self._current.get(view)
+            feed = selection if view == "selection" else ()
+            entry = self._current.get((view, feed))
             if entry is None or entry[0] != key:
                 source = source or self.source_block()
-                msg = self._data_message(view, source, 0.0, self.clock())
+                msg = self._data_message(view, source, 0.0, self.clock(), feed)
             else:
                 msg = entry[1]
             out.append(dataclasses.replace(msg, born=0.0))
         out.append(self._broadcast)
         return out
 
-    def hello(self, views: Iterable[str]) -> Outgoing:
+    def hello(self, views: Iterable[str], selection: Selection = ()) -> Outgoing:
         """The first message on a connection."""
         return self._make("hello", {
             "protocol": PROTOCOL_VERSION,
@@ -241,6 +261,7 @@ class Live:
             "stale_after_s": self.stale_after,
             "settings": self.settings_json,
             "views": [v for v in DATA_VIEWS if v in views],
+            "queues": list(selection),
         }, 0.0)
 
     def set_broadcast(self, text: str) -> dict[str, Any]:
@@ -251,6 +272,12 @@ class Live:
         self._broadcast = self._make("broadcast", body, time.perf_counter())
         self.hub.publish(self._broadcast)
         return body
+
+    def _forget_selections(self, keep: Iterable[Selection]) -> None:
+        """Drop the newest messages of selections no client watches any more (they would pile up)."""
+        wanted = set(keep)
+        for view, sel in [k for k in self._current if k[0] == "selection" and k[1] not in wanted]:
+            del self._current[(view, sel)]
 
     def _on_sent(self, msg: Outgoing, seconds: float) -> None:
         if msg.born:
@@ -270,13 +297,15 @@ class Live:
             if key != self._built_key:
                 source = self.source_block(now)
                 msgs = [self._data_message(view, source, t0, now)
-                        for view in DATA_VIEWS if view == "snapshot" or self.hub.wants(view)]
+                        for view in DATA_VIEWS if view == "snapshot" or (view != "selection" and self.hub.wants(view))]
+                msgs += [self._data_message("selection", source, t0, now, sel) for sel in self.hub.selections()]
                 self._built_key = key
                 self.data_seq = self.seq
                 for msg in msgs:
                     self.hub.publish(msg)
             else:
                 self.hub.publish(self.heartbeat())
+            self._forget_selections(self.hub.selections())
             if failing is not None:
                 log.info("tick recovered after: %s", failing)
         except Exception as exc:

@@ -27,9 +27,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
-from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Subscriber
+from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Selection, Subscriber
 from wallboard.web.live import Live
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,10 @@ MAX_CLIENT_MESSAGE = 4096
 """Longest WebSocket message a client may send (it only ever sends {"type": "resync"} and ping)."""
 CLOSE_GRACE = 1.0
 """Seconds a dropped client gets to take the close frame before the server just cuts the connection."""
+MAX_SELECTION = 100
+"""Most queues one selection (``?queues=a,b``) may name."""
+MAX_QUEUE_NAME = 64
+"""Longest queue name (the event contract's limit, docs/events.md)."""
 
 # Pages hold no inline script or style (docs/board.md "Security"); the socket is same-origin.
 PAGE_HEADERS = {
@@ -142,6 +147,7 @@ def _page(name: str) -> Callable[[Request], Any]:
             "push_interval_s": live.push_interval,
             "stale_after_s": live.stale_after,
             "settings_json": orjson.dumps(live.settings_json).decode(),
+            "channels": CHANNELS,
         }
         templates: Jinja2Templates = request.state.templates
         return templates.TemplateResponse(request, name, ctx, headers=PAGE_HEADERS)
@@ -157,10 +163,26 @@ async def root(request: Request) -> Response:
 # -------------------------------------------------------------------- API
 
 
+def parse_selection(raw: str) -> Selection | str:
+    """``a,b`` -> ("a", "b") (trimmed, without repeats, in the order given), or why it is refused."""
+    names = tuple(dict.fromkeys(q.strip() for q in raw.split(",") if q.strip()))
+    if len(names) > MAX_SELECTION:
+        return f"a selection names at most {MAX_SELECTION} queues, got {len(names)}"
+    if any(len(q) > MAX_QUEUE_NAME for q in names):
+        return f"queue names have at most {MAX_QUEUE_NAME} characters"
+    return names
+
+
 def _view(name: str) -> Callable[[Request], Any]:
     async def view(request: Request) -> Response:
         live: Live = request.state.live
-        return JSONResponse(live.api_view(name))
+        selection: Selection = ()
+        if name == "snapshot":
+            parsed = parse_selection(request.query_params.get("queues", ""))
+            if isinstance(parsed, str):
+                return error(400, "bad_selection", parsed)
+            selection = parsed
+        return JSONResponse(live.api_view(name, selection))
 
     return view
 
@@ -228,17 +250,16 @@ async def metrics(request: Request) -> Response:
 async def ws_endpoint(websocket: WebSocket) -> None:
     """docs/protocol.md: hello + full state on connect, then one message per tick; reader and writer together."""
     live: Live = websocket.state.live
-    raw = websocket.query_params.get("views", "")
-    views = list(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip())) or ["snapshot"]
     await websocket.accept()
-    unknown = [v for v in views if v not in DATA_VIEWS]
-    if unknown:
-        reason = f"unknown view {unknown[0][:40]!r}; known: {', '.join(DATA_VIEWS)}"
-        await websocket.close(1008, reason)
+    asked = _subscription(websocket)
+    if isinstance(asked, str):
+        await websocket.close(1008, asked)
         return
+    views, selection = asked
     live.metrics.ws_connections.inc()
     closing: list[tuple[int, str]] = []  # what the server closes with, if it is the one closing
-    async with live.hub.subscribe(views, [live.hello(views), *live.current(views)]) as sub:
+    initial = [live.hello(views, selection), *live.current(views, selection)]
+    async with live.hub.subscribe(views, initial, selection) as sub:
         frames = websocket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
         if frames is not None:  # served by FrameWritingProtocol: idle-socket writes skip the ASGI path
             sub.direct = frames["write"]
@@ -276,6 +297,23 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             await websocket.close(code, reason)
 
 
+def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
+    """The views (and the selection of queues) a client asks for in its URL, or why they are refused."""
+    raw = websocket.query_params.get("views", "")
+    views = list(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip())) or ["snapshot"]
+    unknown = [v for v in views if v not in DATA_VIEWS]
+    if unknown:
+        return f"unknown view {unknown[0][:40]!r}; known: {', '.join(DATA_VIEWS)}"
+    if "selection" not in views:
+        return views, ()  # a queues parameter without the selection view changes nothing
+    selection = parse_selection(websocket.query_params.get("queues", ""))
+    if isinstance(selection, str):
+        return selection
+    if not selection:
+        return "the selection view needs the queues: /ws?views=selection&queues=a,b"
+    return views, selection
+
+
 async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int, str] | None:
     """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client."""
     while True:
@@ -295,7 +333,7 @@ async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int,
             return 1007, 'client messages are JSON objects like {"type": "resync"}'
         kind = msg.get("type")
         if kind == "resync":
-            for out in live.current(sub.views):
+            for out in live.current(sub.views, sub.selection):
                 sub.offer(out)
         elif kind == "ping":
             sub.offer(live.heartbeat())
