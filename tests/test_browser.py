@@ -488,25 +488,28 @@ def test_tv_colours_follow_the_thresholds(board: Board, open_page: Any) -> None:
     assert page.text_content('.tile[data-metric="longest_wait"] .tile-value', timeout=1000).startswith("1:0")
 
 
-def test_tv_several_queues_are_summed_with_rates_recomputed(board: Board, open_page: Any) -> None:
+def test_tv_several_queues_show_the_servers_sums(board: Board, open_page: Any) -> None:
     queues = ["credit-card", "信用卡"]
     page = open_page(board.url + "/tv?lang=en&channel=call&queues=" + quote(",".join(queues))).page
     wait_state(page, "fresh")
     snap = snapshot_at_page_as_of(board, page)
+    sel = board.get("/api/snapshot?queues=" + quote(",".join(queues)))["selection"]
+    chan = sel["channels"]["call"]
+    tiles = tv_tiles(page, "call")
+    expected = tv_expected(chan)
+    assert {k: tiles[k] for k in expected} == expected
+    raw = page.get_attribute('.tile[data-metric="sl_today"] .tile-value', "data-raw")
+    assert float(raw or "nan") == chan["today"]["service_level"]
+    assert_longest_wait(tiles["longest_wait"], chan["longest_wait_s"])
+    # The server summed the counts and recomputed every rate from them (not averaged the queues' rates).
     parts = [snap["queues"][q]["channels"]["call"] for q in queues]
     formula = channel_settings(None, "call")["sl_formula"]
-    summed = {
-        "waiting": sum(p["waiting"] for p in parts),
-        "window": sum_periods([p["window"] for p in parts], formula),
-        "today": sum_periods([p["today"] for p in parts], formula),
-    }
-    tiles = tv_tiles(page, "call")
-    expected = tv_expected(summed)
-    assert {k: tiles[k] for k in expected} == expected
-    # The unrounded value too: the rates are recomputed, not averaged.
-    raw = page.get_attribute('.tile[data-metric="sl_today"] .tile-value', "data-raw")
-    assert float(raw or "nan") == pytest.approx(summed["today"]["service_level"], rel=1e-12)
-    assert_longest_wait(tiles["longest_wait"], max(p["longest_wait_s"] or 0 for p in parts))
+    for period in ("window", "today"):
+        summed = sum_periods([p[period] for p in parts], formula)
+        assert {k: chan[period][k] for k in COUNTS} == {k: summed[k] for k in COUNTS}
+        for rate in ("service_level", "asa_s", "aht_s", "abandon_rate"):
+            assert chan[period][rate] == (None if summed[rate] is None else pytest.approx(summed[rate], rel=1e-9))
+    assert chan["waiting"] == sum(p["waiting"] for p in parts)
     # Only the call channel is shown, at full width.
     assert page.is_hidden('.channel[data-channel="sms"]')
     # Agents serving both queues count once (a03 serves both).
@@ -515,13 +518,59 @@ def test_tv_several_queues_are_summed_with_rates_recomputed(board: Board, open_p
     for a in agents:
         if set(a["queues"]) & set(queues):
             expected_agents[a["state"]] += 1
-    page.wait_for_function("() => document.querySelector('#agents-strip .agent-value').dataset.raw !== 'null'")
+    assert sel["agents"] == expected_agents
     for state in ("available", "busy", "wrap_up", "break"):
         assert page.text_content(f'#agents-strip [data-agent-state="{state}"] .agent-value') == \
             str(expected_agents[state])
     assert sum(snap["queues"][q]["agents"]["wrap_up"] for q in queues) > expected_agents["wrap_up"], \
         "the data should hold an agent in both queues, or this test proves nothing"
     assert page.text_content("#selection-label") == "Queues: credit-card, 信用卡"
+
+
+def test_tv_selection_colours_are_the_servers_levels(board: Board, browser: Browser) -> None:
+    """A service level below target shows red because the server says alarm, not because the page decides."""
+    queues = "credit-card,信用卡"
+    sel = board.get("/api/snapshot?queues=" + quote(queues))["selection"]
+    today = sel["channels"]["call"]["today"]["service_level"]
+    target = sel["settings"]["call"]["sl_target"]
+    assert today < target - sel["settings"]["call"]["sl_warn_margin"] - 0.01, "the data should miss the target"
+    assert sel["channels"]["call"]["levels"]["today"]["service_level"] == "alarm"
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        tamper = {"on": False}
+
+        def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+            ws.on_message(server.send)
+
+            def to_page(message: str | bytes) -> None:
+                msg = json.loads(message)
+                if tamper["on"] and msg["type"] == "selection":
+                    # Same numbers, other levels: the tiles must follow the levels.
+                    levels = msg["data"]["selection"]["channels"]["call"]["levels"]
+                    levels["today"]["service_level"] = "ok"
+                    levels["waiting"] = "alarm"
+                ws.send(json.dumps(msg))
+
+            server.on_message(to_page)
+
+        page.route_web_socket("**/ws*", route)
+        page.goto(board.url + "/tv?lang=en&channel=call&queues=" + quote(queues))
+        wait_state(page, "fresh")
+        level = '.tile[data-metric="{}"]'
+        assert page.get_attribute(level.format("sl_today"), "data-level") == "alarm"
+        assert page.get_attribute(level.format("waiting"), "data-level") == \
+            sel["channels"]["call"]["levels"]["waiting"]
+        assert page.text_content(level.format("sl_today") + " .tile-value") == fmt_pct(today)
+        tamper["on"] = True
+        page.evaluate("WB.tv.conn.resync()")  # the server sends the selection again
+        page.wait_for_function("() => document.querySelector('.tile[data-metric=\"sl_today\"]').dataset.level"
+                               " === 'ok'")
+        assert page.get_attribute(level.format("waiting"), "data-level") == "alarm"
+        assert page.text_content(level.format("sl_today") + " .tile-value") == fmt_pct(today)
+    finally:
+        ctx.close()
 
 
 def test_tv_undefined_values_show_a_dash(board: Board, open_page: Any) -> None:
@@ -574,8 +623,11 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
     cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tbody tr, #queue-table tfoot tr'))
         .map(tr => ({queue: tr.dataset.queue || null, channel: tr.dataset.channel,
                      cells: Object.fromEntries(Array.from(tr.querySelectorAll('[data-col]'))
-                                  .map(c => [c.dataset.col, c.textContent]))}))""")
+                                  .map(c => [c.dataset.col, c.textContent])),
+                     levels: Object.fromEntries(Array.from(tr.querySelectorAll('[data-level]'))
+                                  .map(c => [c.dataset.col, c.dataset.level]))}))""")
     rows = {(r["queue"], r["channel"]): r["cells"] for r in cells}
+    levels = {(r["queue"], r["channel"]): r["levels"] for r in cells}
     expected_keys = {(q, ch) for q in snap["queues"] for ch in ("call", "sms")} | {(None, "call"), (None, "sms")}
     assert set(rows) == expected_keys
 
@@ -601,6 +653,11 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
                 assert shown[f"{period}.{field}"] == fmt(field, value), (queue, channel, period, field)
         for state in STATES:
             assert shown[f"agents.{state}"] == str(node["agents"][state]), (queue, state)
+        # Coloured with the server's levels, each queue with its own limits.
+        expected_levels = {"waiting": chan["levels"]["waiting"] or "none",
+                           "window.service_level": chan["levels"]["window"]["service_level"] or "none",
+                           "today.service_level": chan["levels"]["today"]["service_level"] or "none"}
+        assert {k: levels[(queue, channel)][k] for k in expected_levels} == expected_levels, (queue, channel)
 
     agents = board.get("/api/agents")
     assert agents["as_of"] == snap["as_of"]
@@ -823,43 +880,35 @@ def test_ageing_timeout_source_stale_and_seq_gaps(board: Board, browser: Browser
 
 
 def test_display_rules_edge_cases(board: Board, open_page: Any) -> None:
-    """The pages' rounding, colour and summing functions on the values where they could go wrong."""
+    """The pages' rounding on the values where it could go wrong (colours and sums are the server's:
+    tests/test_levels.py, tests/test_engine_selection.py)."""
     page = open_page(board.url + "/tv?lang=en").page
-    cases = page.evaluate("""() => ({
-        pct: [WB.fmtPct(null), WB.fmtPct(0), WB.fmtPct(0.0049), WB.fmtPct(0.005), WB.fmtPct(0.9426), WB.fmtPct(1)],
-        wait: [WB.fmtWait(null), WB.fmtWait(0), WB.fmtWait(7.49), WB.fmtWait(59.4), WB.fmtWait(59.5), WB.fmtWait(61),
-               WB.fmtWait(3725)],
-        tick: [WB.fmtTicking(59.99), WB.fmtTicking(60)],
-        mss: [WB.fmtMSS(null), WB.fmtMSS(5), WB.fmtMSS(212.4), WB.fmtMSS(3725)],
-        sl: [WB.levelSL(null, 0.8), WB.levelSL(0.7996, 0.8), WB.levelSL(0.7949, 0.8), WB.levelSL(0.75, 0.8),
-             WB.levelSL(0.7449, 0.8), WB.levelSL(0.85, 0.855), WB.levelSL(0.806, 0.855), WB.levelSL(0.8, 0.855),
-             WB.levelSL(0.855, 0.855)],
-        above: [WB.levelAbove(null, 10, 30), WB.levelAbove(9, 10, 30), WB.levelAbove(10, 10, 30),
-                WB.levelAbove(29, 10, 30), WB.levelAbove(30, 10, 30)],
-        sum: WB.sumPeriods([
-            {offered: 10, answered: 8, abandoned: 2, short_abandoned: 1, answered_in_sl: 6, abandoned_in_sl: 1,
-             completed: 4, service_level: 0, asa_s: 10, aht_s: 100, abandon_rate: 0},
-            {offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_in_sl: 0, abandoned_in_sl: 0,
-             completed: 0, service_level: null, asa_s: null, aht_s: null, abandon_rate: null},
-            {offered: 5, answered: 2, abandoned: 0, short_abandoned: 0, answered_in_sl: 1, abandoned_in_sl: 0,
-             completed: 1, service_level: 0.5, asa_s: 25, aht_s: 40, abandon_rate: 0}], "abandons_ignored"),
-        empty: WB.sumPeriods([], "abandons_negative"),
-    })""")
+    cases = page.evaluate("""() => {
+        const steps = [{from: "1970-01-01T00:00:10.000Z", level: "ok"},
+                       {from: "1970-01-01T00:00:30.000Z", level: "warn"},
+                       {from: "1970-01-01T00:01:10.000Z", level: "alarm"}];
+        return {
+          pct: [WB.fmtPct(null), WB.fmtPct(0), WB.fmtPct(0.0049), WB.fmtPct(0.005), WB.fmtPct(0.9426), WB.fmtPct(1)],
+          wait: [WB.fmtWait(null), WB.fmtWait(0), WB.fmtWait(7.49), WB.fmtWait(59.4), WB.fmtWait(59.5),
+                 WB.fmtWait(61), WB.fmtWait(3725)],
+          tick: [WB.fmtTicking(59.99), WB.fmtTicking(60)],
+          mss: [WB.fmtMSS(null), WB.fmtMSS(5), WB.fmtMSS(212.4), WB.fmtMSS(3725)],
+          level: [null, "ok", "warn", "alarm", "bogus"].map(WB.levelAttr),
+          steps: [WB.stepLevel(null, 0), WB.stepLevel({longest_wait_s: "warn", longest_wait_steps: null}, 0),
+                  WB.stepLevel({longest_wait_s: "ok", longest_wait_steps: steps}, null)].concat(
+                  [9999, 10000, 29999, 30000, 69999, 70000].map(t => WB.stepLevel({longest_wait_steps: steps}, t))),
+          removed: ["serviceLevel", "sumPeriods", "levelSL", "levelAbove", "DEFAULT_CHANNEL_SETTINGS", "CHANNELS",
+                    "selectChannel", "selectAgents", "agentRows"].filter(name => name in WB),
+        };
+    }""")
     assert cases["pct"] == [DASH, "0%", "0%", "1%", "94%", "100%"]
     assert cases["wait"] == [DASH, "0 s", "7 s", "59 s", "1:00", "1:01", "1:02:05"]
     assert cases["tick"] == ["59 s", "1:00"]
     assert cases["mss"] == [DASH, "0:05", "3:32", "1:02:05"]
-    assert cases["sl"] == ["none", "ok", "warn", "warn", "alarm", "warn", "warn", "alarm", "ok"]
-    assert cases["above"] == ["none", "ok", "warn", "warn", "alarm"]
-    total = cases["sum"]
-    assert {k: total[k] for k in COUNTS} == {"offered": 15, "answered": 10, "abandoned": 2, "short_abandoned": 1,
-                                             "answered_in_sl": 7, "abandoned_in_sl": 1, "completed": 5}
-    assert total["service_level"] == pytest.approx(7 / (10 + 2 - 1 - 1))  # abandons_ignored
-    assert total["asa_s"] == pytest.approx((10 * 8 + 25 * 2) / 10)
-    assert total["aht_s"] == pytest.approx((100 * 4 + 40 * 1) / 5)
-    assert total["abandon_rate"] == pytest.approx(1 / 11)
-    empty = cases["empty"]
-    assert [empty[k] for k in ("service_level", "asa_s", "aht_s", "abandon_rate")] == [None] * 4
+    # Levels are the server's: the page maps them to the CSS attribute, and follows the longest wait's schedule.
+    assert cases["level"] == ["none", "ok", "warn", "alarm", "none"]
+    assert cases["steps"] == [None, "warn", "ok", None, "ok", "ok", "warn", "warn", "alarm"]
+    assert cases["removed"] == [], "metric meaning is the server's (docs/architecture.md)"
 
 
 # ---------------------------------------------------------------------------------------------- layout

@@ -15,10 +15,12 @@ from typing import Any
 import jinja2
 import pytest
 
+from wallboard.events import CHANNELS
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
-OWN_JS = ("i18n.js", "common.js", "tv.js", "supervisor.js")
+OWN_JS = tuple(sorted(p.name for p in STATIC.glob("*.js")))  # every script of ours (uPlot is in vendor/)
 EVIL = "<img src=x onerror=alert(1)>"
 
 
@@ -38,6 +40,7 @@ def _ctx(settings: dict[str, Any] | None = None, lang: str = "en") -> dict[str, 
         "push_interval_s": 1.0,
         "stale_after_s": 60.0,
         "settings_json": json.dumps(settings, ensure_ascii=False),
+        "channels": CHANNELS,
     }
 
 
@@ -128,7 +131,8 @@ def test_every_label_the_pages_use_is_translated() -> None:
         used.update(re.findall(r'WB\.t\("(\w+)"\s*[,)]', (STATIC / name).read_text(encoding="utf-8")))
     # Keys built at run time: "state_" + state, "ch_" + channel, "status_" + state, "sl_formula_" + formula.
     used.update(f"state_{s}" for s in ("available", "busy", "wrap_up", "break", "offline"))
-    used.update(f"ch_{c}" for c in ("call", "sms"))
+    used.update(f"ch_{c}" for c in CHANNELS)
+    used.update(f"col_handled_{c}" for c in CHANNELS)
     used.update(f"status_{s}" for s in ("fresh", "ageing", "stale"))
     used.update(f"sl_formula_{f}" for f in ("abandons_negative", "abandons_ignored", "abandons_positive"))
     used.update(f"reason_source_{r}" for r in ("disconnected", "no_recent_events", "pump_failed", "tick_failed"))

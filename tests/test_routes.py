@@ -164,9 +164,16 @@ def test_pages_render_with_the_agreed_context(board: Board, page: str) -> None:
     settings = orjson.loads(body.group(1).replace("&#34;", '"').replace("&quot;", '"'))
     assert settings["channels"]["call"]["sl_threshold"] == 20
     assert settings["timezone"] == "Asia/Shanghai"
-    # Static URLs carry the file's content hash, so a browser never runs yesterday's JS.
-    digest = hashlib.sha256((static_dir() / "common.js").read_bytes()).hexdigest()[:12]
-    assert f'src="/static/common.js?v={digest}"' in html
+    assert settings["channel_names"] == ["call", "sms"]
+    # Static URLs carry the file's content hash, so a browser never runs yesterday's JS: every script.
+    scripts = re.findall(r'<script src="/static/([^"?]+)\?v=([0-9a-f]{12})"></script>', html)
+    assert ("core.js", hashlib.sha256((static_dir() / "core.js").read_bytes()).hexdigest()[:12]) in scripts
+    assert len(scripts) == html.count("<script") > 6
+    for name, digest in scripts:
+        assert hashlib.sha256((static_dir() / name).read_bytes()).hexdigest()[:12] == digest, name
+    # One panel (TV) or one filter option (supervisor) per channel of the server's list.
+    for ch in ("call", "sms"):
+        assert f'data-channel="{ch}"' in html or f'<option value="{ch}" data-i18n="ch_{ch}">' in html
 
 
 @pytest.mark.parametrize(("query", "header", "lang"), [
@@ -189,7 +196,7 @@ def test_language_from_query_then_accept_language(board: Board, query: str, head
 
 
 def test_static_files_and_their_errors(board: Board) -> None:
-    r = board.client.get("/static/common.js")
+    r = board.client.get("/static/core.js")
     assert r.status_code == 200
     assert "javascript" in r.headers["content-type"]
     r = board.client.get("/static/nope.js")
@@ -201,8 +208,8 @@ def test_static_url_of_a_missing_file_has_no_version() -> None:
     s = StaticUrls(static_dir())
     assert s.version("nope.js") is None
     assert s.version("../pyproject.toml") is None  # never outside the static folder
-    v = s.version("common.js")
-    assert v is not None and s.version("common.js") == v  # cached
+    v = s.version("core.js")
+    assert v is not None and s.version("core.js") == v  # cached
 
 
 # ------------------------------------------------------------------ API

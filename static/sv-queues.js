@@ -1,0 +1,198 @@
+/* wallboard: the supervisor's queue table: one row per queue and channel, an "All queues" row
+ * per channel (the snapshot's totals), every metric of metrics.md, sortable, filtered by channel;
+ * above it, the formula, threshold and target of each channel.
+ *
+ *   WB.svQueues.init(page)   page.channels, page.conn, and the current page.snapshot, page.settings,
+ *                            page.asOfMs (read at each render)
+ *   WB.svQueues.render()     after a snapshot (or new settings)
+ *   WB.svQueues.tick()       the longest waits, every second
+ *   WB.svQueues.relabel()    after a change of language
+ *
+ * Cells are coloured with the levels the server put in each channel view (wallboard/levels.py).
+ */
+(function () {
+  "use strict";
+  var WB = window.WB;
+  var page = null;
+  var table, body, foot, channelFilter;
+  var rows = new Map(); // "queue\u0000channel" -> row
+  var totalRows = null; // one per channel
+  var sort = { key: "queue", dir: 1 };
+
+  var PERIOD = WB.PERIOD_FIELDS;
+  var COLUMNS = ["queue", "channel", "waiting", "longest_wait_s", "in_progress"]
+    .concat(PERIOD.map(function (f) { return "window." + f; }))
+    .concat(PERIOD.map(function (f) { return "today." + f; }))
+    .concat(WB.AGENT_STATES.map(function (s) { return "agents." + s; }));
+
+  /** A column's value, by its key: "waiting", "window.service_level", "agents.busy"... */
+  function fieldValue(row, key) {
+    if (key === "queue") return row.queue;
+    if (key === "channel") return row.channel;
+    var dot = key.indexOf(".");
+    if (dot < 0) return row.data ? row.data[key] : null;
+    var group = key.slice(0, dot), f = key.slice(dot + 1);
+    if (group === "agents") return row.agents ? row.agents[f] : null;
+    var p = row.data ? row.data[group] : null;
+    return p ? p[f] : null;
+  }
+
+  /** The server's level of a cell: its levels object has the same keys as the channel view. */
+  function levelOf(row, key) {
+    var levels = row.data ? row.data.levels : null;
+    if (!levels) return null;
+    var dot = key.indexOf(".");
+    if (dot < 0) return levels[key] === undefined ? null : levels[key];
+    var group = levels[key.slice(0, dot)];
+    return group ? group[key.slice(dot + 1)] : null;
+  }
+
+  function formatField(key, v) {
+    var f = key.slice(key.indexOf(".") + 1);
+    if (f === "service_level" || f === "abandon_rate") return WB.fmtPct(v);
+    if (f === "asa_s" || f === "longest_wait_s") return WB.fmtWait(v);
+    if (f === "aht_s") return WB.fmtMSS(v);
+    return WB.fmtCount(v);
+  }
+
+  function makeRow(queue, channel, isTotal) {
+    var tr = WB.el("tr", { "data-channel": channel });
+    if (isTotal) tr.setAttribute("data-total", "1");
+    else tr.setAttribute("data-queue", queue);
+    var cells = {};
+    COLUMNS.forEach(function (key) {
+      var text = key === "queue" || key === "channel";
+      var td = WB.el(key === "queue" ? "th" : "td", { "data-col": key, "class": text ? "text" : "num" });
+      if (key === "queue") td.setAttribute("scope", "row");
+      if (key === "window.offered" || key === "today.offered" || key === "agents.available") {
+        td.className += " grp-start";
+      }
+      cells[key] = td;
+      tr.appendChild(td);
+    });
+    return { tr: tr, cells: cells, queue: queue, channel: channel, isTotal: isTotal, data: null, agents: null,
+             sinceMs: null };
+  }
+
+  function fillRow(row) {
+    COLUMNS.forEach(function (key) {
+      var td = row.cells[key];
+      if (key === "queue") { WB.setText(td, row.isTotal ? WB.t("total") : row.queue); return; }
+      if (key === "channel") { WB.setText(td, WB.t("ch_" + row.channel)); return; }
+      if (key === "longest_wait_s") { tickRow(row); return; }
+      var v = fieldValue(row, key);
+      WB.setText(td, formatField(key, v));
+      WB.setAttr(td, "data-raw", WB.isNum(v) ? v : "null");
+      WB.setAttr(td, "data-level", WB.levelAttr(levelOf(row, key)));
+    });
+  }
+
+  /** The longest wait ticks in the browser from `since`, like on the TV, while the data is fresh. */
+  function tickRow(row) {
+    var td = row.cells.longest_wait_s;
+    var v = row.data ? row.data.longest_wait_s : null;
+    var shown = v;
+    var now = page.conn.dataNow(page.asOfMs);
+    if (WB.isNum(v) && row.sinceMs !== null && now !== null) {
+      shown = Math.max(v, (now - row.sinceMs) / 1000);
+    }
+    WB.setText(td, WB.isNum(shown) ? WB.fmtTicking(shown) : WB.DASH);
+    WB.setAttr(td, "data-raw", WB.isNum(v) ? v : "null");
+    WB.setAttr(td, "data-level", WB.levelAttr(row.data ? WB.stepLevel(row.data.levels, now) : null));
+  }
+
+  function setData(row, chan, agents) {
+    row.data = chan || null;
+    row.agents = agents || null;
+    row.sinceMs = chan ? WB.parseTs(chan.longest_wait_since) : null;
+    fillRow(row);
+  }
+
+  function render() {
+    var snapshot = page.snapshot;
+    var queues = snapshot.queues;
+    var seen = {};
+    Object.keys(queues).forEach(function (q) {
+      page.channels.forEach(function (ch) {
+        var key = q + "\u0000" + ch;
+        seen[key] = true;
+        var row = rows.get(key);
+        if (!row) {
+          row = makeRow(q, ch, false);
+          rows.set(key, row);
+          body.appendChild(row.tr);
+        }
+        setData(row, queues[q].channels[ch], queues[q].agents);
+      });
+    });
+    rows.forEach(function (row, key) {
+      if (!seen[key]) { row.tr.remove(); rows.delete(key); }
+    });
+    if (!totalRows) {
+      totalRows = page.channels.map(function (ch) {
+        var row = makeRow(null, ch, true);
+        foot.appendChild(row.tr);
+        return row;
+      });
+    }
+    totalRows.forEach(function (row) {
+      setData(row, snapshot.totals.channels[row.channel], snapshot.totals.agents);
+    });
+    sortRows();
+    applyFilter();
+    renderFormulas();
+  }
+
+  function applyFilter() {
+    var ch = channelFilter.value;
+    rows.forEach(function (row) { row.tr.hidden = !!ch && row.channel !== ch; });
+    if (totalRows) totalRows.forEach(function (row) { row.tr.hidden = !!ch && row.channel !== ch; });
+  }
+
+  function sortRows() {
+    var list = Array.from(rows.values());
+    var key = sort.key, dir = sort.dir;
+    list.sort(function (x, y) {
+      var c = WB.table.compare(fieldValue(x, key), fieldValue(y, key), dir);
+      if (c === 0) c = WB.table.compare(x.queue, y.queue, 1);
+      if (c === 0) c = page.channels.indexOf(x.channel) - page.channels.indexOf(y.channel);
+      return c;
+    });
+    WB.table.reorder(body, list.map(function (r) { return r.tr; }));
+  }
+
+  /** Above the table: each channel's formula, threshold and target. */
+  function renderFormulas() {
+    var box = document.getElementById("sl-formulas");
+    box.textContent = "";
+    page.channels.forEach(function (ch) {
+      var s = WB.settingsFor(page.settings, null, ch);
+      box.appendChild(WB.el("span", { "class": "formula", "data-channel": ch },
+                            WB.t("ch_" + ch) + ": " + WB.slFormulaText(s.sl_formula, s.sl_threshold) +
+                            " · " + WB.t("target", { p: WB.fmtPct(s.sl_target) })));
+    });
+  }
+
+  function tick() {
+    rows.forEach(tickRow);
+    if (totalRows) totalRows.forEach(tickRow);
+  }
+
+  function relabel() {
+    rows.forEach(fillRow);
+    if (totalRows) totalRows.forEach(fillRow);
+    renderFormulas();
+  }
+
+  function init(p) {
+    page = p;
+    table = document.getElementById("queue-table");
+    body = table.querySelector("tbody");
+    foot = table.querySelector("tfoot");
+    channelFilter = document.getElementById("queue-channel-filter");
+    channelFilter.addEventListener("change", applyFilter);
+    WB.table.bindSort(table, sort, sortRows);
+  }
+
+  WB.svQueues = { init: init, render: render, tick: tick, relabel: relabel };
+})();
