@@ -119,3 +119,19 @@ def test_secrets_are_not_in_repr() -> None:
 def test_machine_zone_from_tz_variable() -> None:
     assert local_zone_name({"TZ": "Asia/Shanghai"}) == "Asia/Shanghai"
     assert parse_settings({}, environ={"TZ": "Europe/Berlin"}).metrics.timezone == "Europe/Berlin"
+
+
+def test_one_list_of_channels() -> None:
+    """Adding a channel to wallboard.events.CHANNELS is the one change the code needs; this lists the rest:
+    its defaults, its topic in the simulator, and (tests/test_pages_render.py) its labels."""
+    from wallboard.events import CHANNELS
+    from wallboard.settings import CHANNEL_SETTINGS
+    from wallboard.simulator.encode import TOPICS
+
+    for setting in CHANNEL_SETTINGS:
+        if isinstance(setting.default, dict):
+            assert set(setting.default) == set(CHANNELS), setting.name
+    assert set(CHANNELS) <= set(TOPICS)
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"channels": {"fax": {}}}, environ={})
+    assert f"(known: {', '.join(CHANNELS)})" in str(info.value)

@@ -214,6 +214,7 @@ class Engine:
         self._oldest_day_end = 0
 
         self._agents: dict[str, _Agent] = {}
+        self._visible: tuple[tuple[int, int], frozenset[str]] = ((-1, -1), frozenset())  # (version, now), queues
         self._future: list[tuple[int, int, Event]] = []
         self._future_seq = 0
 
@@ -625,7 +626,9 @@ class Engine:
         total_window = {ch: new_counters() for ch in CHANNELS}
         total_point: dict[str, list[Any]] = {ch: [0, None, 0] for ch in CHANNELS}  # waiting, oldest, in progress
         lanes = self._lanes
-        for queue in self._visible_queues(today, agents_by_queue):
+        visible = self._visible_queues(today, agents_by_queue)
+        self._visible = ((self.version, now), frozenset(visible))
+        for queue in visible:
             channels: dict[str, Any] = {}
             for ch in CHANNELS:
                 lane = lanes.get((queue, ch))
@@ -673,8 +676,13 @@ class Engine:
         """
         now = self._now
         today = self.days.day_of(now)
-        agents_by_queue, _ = self._agent_counts()
-        visible = set(self._visible_queues(today, agents_by_queue))
+        # The snapshot's queues: those of the snapshot just built, if it is current (the live tick
+        # builds it first), else found afresh (counting agents by queue is most of a snapshot's cost).
+        key, visible = self._visible
+        if key != (self.version, now):
+            agents_by_queue, _ = self._agent_counts()
+            visible = frozenset(self._visible_queues(today, agents_by_queue))
+            self._visible = ((self.version, now), visible)
         asked = list(dict.fromkeys(queues))
         found = [q for q in asked if q in visible]
         missing = [q for q in asked if q not in visible]
