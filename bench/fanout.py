@@ -83,7 +83,7 @@ def run_server(args: argparse.Namespace) -> None:
     from wallboard.settings import parse_settings
     from wallboard.sources.simulated import SimulatorSource
     from wallboard.web import create_app
-    from wallboard.web.frames import FrameWritingProtocol
+    from wallboard.web.frames import ws_protocol
 
     raise_nofile()
     pin(args, "server")
@@ -98,7 +98,7 @@ def run_server(args: argparse.Namespace) -> None:
     def run() -> None:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=8192,
                     ws_per_message_deflate=args.deflate, ws_ping_interval=None, loop=args.loop,
-                    ws=FrameWritingProtocol if args.ws == "wallboard" else args.ws)
+                    ws=ws_protocol() if args.ws == "wallboard" else args.ws)
 
     if args.profile:
         import cProfile

@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import orjson
 import pytest
+import starlette.exceptions
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.exceptions import StarletteDeprecationWarning
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import make_settings
@@ -35,8 +35,9 @@ from wallboard.web.live import Live, dumps_ascii
 from wallboard.web.routes import StaticUrls
 
 with warnings.catch_warnings():
-    # Starlette 1.x prefers the httpx2 package for its TestClient and warns once at import when it finds httpx.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    # Starlette 1.x prefers the httpx2 package for its TestClient and warns once at import when it finds httpx,
+    # with a StarletteDeprecationWarning (a class older starlette releases, such as the floor, do not have).
+    warnings.simplefilter("ignore", getattr(starlette.exceptions, "StarletteDeprecationWarning", DeprecationWarning))
     from starlette.testclient import TestClient
 
 T0 = 1_796_000_000  # 2026-11-30T08:53:20+08:00

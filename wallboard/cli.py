@@ -156,7 +156,7 @@ def _run_web(settings: Settings, source: object, clock: Any, host: str | None, p
 
     from wallboard.settings import with_overrides
     from wallboard.web.app import create_app
-    from wallboard.web.frames import FrameWritingProtocol
+    from wallboard.web.frames import ws_protocol
 
     web: dict[str, Any] = {}
     if host is not None:
@@ -177,9 +177,9 @@ def _run_web(settings: Settings, source: object, clock: Any, host: str | None, p
     click.echo(f"wallboard {__version__}, engine {build()} (docs/deployment.md)", err=True)
     # No per-message deflate: it compresses each message once per client (the hub serialises once for
     # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
-    # FrameWritingProtocol: uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle
-    # sockets (wallboard/web/frames.py).
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info", ws=FrameWritingProtocol,
+    # ws_protocol(): uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle sockets, or
+    # uvicorn's own choice (one warning) where that class is missing (wallboard/web/frames.py).
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info", ws=ws_protocol(),
                 ws_per_message_deflate=False)
 
 
