@@ -1,8 +1,8 @@
 """Compressed topics: a producer may compress with any codec Kafka has, and the consumer must read them all.
 
 aiokafka decodes the record batches itself, with cramjam for snappy, lz4 and zstd (aiokafka 0.11 and
-later; a declared dependency): without it those topics fail to decode.  scripts/test-floors runs this (the real-broker tests are in tests/test_kafka_codecs.py)
-with aiokafka and cramjam at their floors.
+later; a declared dependency): without it those topics fail to decode.  scripts/test-floors runs this
+with aiokafka and cramjam at their floors; the real-broker tests with kcat are in tests/test_kafka_codecs.py.
 """
 
 from __future__ import annotations
