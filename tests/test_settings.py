@@ -178,3 +178,14 @@ def test_one_list_of_channels() -> None:
         parse_settings({"channels": {"fax": {}}}, environ={})
     assert f"(known: {', '.join(CHANNELS)})" in str(info.value)
 
+
+def test_command_line_flags_are_checked_like_the_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wallboard.cli import main
+
+    config = tmp_path / "wallboard.toml"
+    config.write_text('timezone = "UTC"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", "--config", str(config), "--scenario", "small-centre",
+                                       "--bootstrap", ""])
+    assert result.exit_code == 1 and "kafka.bootstrap_servers: must not be empty" in result.output
