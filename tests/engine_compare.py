@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ def assert_matches_reference(engine: Engine, ref: dict[str, Any]) -> None:
         assert got["handled_today"] == ref["handled_today"].get(agent_id, {"call": 0, "sms": 0}), agent_id
 
 
-def _compare_queue(got: dict[str, Any], ref: dict[str, Any], where: str) -> None:
+def _compare_queue(got: Mapping[str, Any], ref: dict[str, Any], where: str) -> None:
     assert got["agents"] == ref["agents"], f"{where}: agents by state"
     for ch, cref in ref["channels"].items():
         cgot = got["channels"][ch]
@@ -52,6 +53,6 @@ def fed(settings: Any, events: list[Any], now_s: int) -> Engine:
     return engine
 
 
-def numbers(snapshot: dict[str, Any]) -> dict[str, Any]:
+def numbers(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """A snapshot without its ingestion status (which counts arrivals, not the set of events)."""
     return {k: v for k, v in snapshot.items() if k != "status"}

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import make_settings
 from wallboard.engine import Engine
 from wallboard.events import AgentStateEvent, InteractionEvent
+from wallboard.wire import ChannelView
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -55,7 +56,7 @@ class Day:
             engine.apply(e)
         return engine
 
-    def call(self, at_ms: int, queue: str = "信用卡", channel: str = "call") -> dict[str, object]:
+    def call(self, at_ms: int, queue: str = "信用卡", channel: str = "call") -> ChannelView:
         return self.engine(at_ms).snapshot()["queues"][queue]["channels"][channel]
 
 

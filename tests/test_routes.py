@@ -1,9 +1,11 @@
 """The web app through Starlette's TestClient (inside ``with``, so the lifespan runs): every endpoint and the
 WebSocket protocol, fed by a deterministic in-memory source and a controllable clock.
 
-The tick loop is parked (push_interval of an hour) and ticks are driven by hand
-through the client's portal, so every message sequence here is deterministic;
-one test runs the real loop at a short interval.
+The tick loop is parked (push_interval at its maximum, a minute: its first tick
+would come a minute after start, and ``running`` fails a test that lasts that
+long) and ticks are driven by hand through the client's portal, so every
+message sequence here is deterministic; one test runs the real loop at the
+shortest interval.
 """
 
 from __future__ import annotations
@@ -103,8 +105,12 @@ class Board:
         self.client.portal.call(asyncio.sleep, 0.01)
 
 
+PARKED = 60.0
+"""The longest push_interval the settings allow: the tick loop's first tick comes this long after start."""
+
+
 def web_settings(**web: Any) -> Settings:
-    return with_overrides(make_settings(), web={"push_interval": 3600, **web})
+    return with_overrides(make_settings(), web={"push_interval": PARKED, **web})
 
 
 @contextmanager
@@ -112,11 +118,15 @@ def running(settings: Settings | None = None, batches: list[list[bytes]] | None 
             source: ListSource | None = None, raise_server_exceptions: bool = True) -> Iterator[Board]:
     src = source or ListSource([FIRST_BATCH] if batches is None else batches)
     clock = Clock(float(T0))
-    app = create_app(settings or web_settings(), src, clock=clock)
+    settings = settings or web_settings()
+    app = create_app(settings, src, clock=clock)
+    started = time.monotonic()
     with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
         board = Board(client, app.state.live, src, clock)
         board.settle()
         yield board
+        if settings.web.push_interval == PARKED:
+            assert time.monotonic() - started < PARKED, "the parked tick loop may have ticked: the test took too long"
     assert src.closed, "shutdown closes the source"
 
 
@@ -158,7 +168,7 @@ def test_pages_render_with_the_agreed_context(board: Board, page: str) -> None:
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
     html = r.text
-    assert 'data-push-interval="3600"' in html
+    assert 'data-push-interval="60.0"' in html
     assert 'data-stale-after="60.0"' in html
     body = re.search(r'data-settings="([^"]*)"', html)
     assert body is not None
@@ -455,7 +465,7 @@ def test_hello_then_full_state_then_broadcast(board: Board) -> None:
         msgs = [recv(ws) for _ in range(5)]
     assert [m["type"] for m in msgs] == ["hello", "snapshot", "agents", "intraday", "broadcast"]
     hello = msgs[0]
-    assert hello["protocol"] == 2 and hello["push_interval_s"] == 3600 and hello["stale_after_s"] == 60.0
+    assert hello["protocol"] == 2 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 60.0
     assert hello["views"] == ["snapshot", "agents", "intraday"]
     assert hello["settings"]["channels"]["sms"]["sl_threshold"] == 60
     assert hello["server_time"] == "2026-11-30T08:53:20.000+08:00"
@@ -762,7 +772,7 @@ def test_the_real_tick_loop_runs_at_push_interval(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr("wallboard.web.live.FULL_GC_EVERY_S", 0.0)  # a full collection between every two ticks
     thresholds = gc.get_threshold()
-    with running(web_settings(push_interval=0.05)) as b, b.client.websocket_connect("/ws") as ws:
+    with running(web_settings(push_interval=0.25)) as b, b.client.websocket_connect("/ws") as ws:
         assert gc.get_threshold()[2] == 1_000_000  # full collections are the tick loop's while the app runs
         first = recv_initial(ws)["hello"]["seq"]
         seqs = [recv(ws)["seq"] for _ in range(4)]
@@ -845,11 +855,11 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
     import socket
 
     monkeypatch.setattr("wallboard.web.routes.CLOSE_GRACE", 10.0)
-    # 400 queues make a snapshot of ~0.5 MB; pushed 20 times a second it fills any socket buffer quickly.
+    # 400 queues make a snapshot of ~0.5 MB; pushed 4 times a second it fills any socket buffer quickly.
     now = time.time()
     batch = [ev("call.offered", now - 10, f"i{n}", queue=f"queue-{n:03d}") for n in range(400)]
     src = ListSource([batch])
-    app = create_app(web_settings(push_interval=0.05, slow_client_timeout=0.3), src, clock=time.time)
+    app = create_app(web_settings(push_interval=0.25, slow_client_timeout=0.5), src, clock=time.time)
     live: Live = app.state.live
     real = live._state_key
     live._state_key = lambda: (*real()[:2], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wallboard.errors import SettingsError
-from wallboard.settings import load_settings, local_zone_name, parse_settings
+from wallboard.settings import load_settings, local_zone_name, parse_settings, settings_tree, with_overrides
 
 EXAMPLE = """
 timezone = "Asia/Shanghai"
@@ -85,6 +85,9 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ({"web": {"push_interval": 0.1}}, "web.push_interval: must be at least 0.25"),
     ({"web": {"port": 70000}}, "web.port: must be at most 65535"),
     ({"late_horizon": 60, "window": 1800}, "late_horizon: must be at least window"),
+    ({"web": {"push_interval": float("nan")}}, "web.push_interval: must be a number, got float nan"),
+    ({"queues": {"": {"call": {}}}}, 'queues."": a queue name has 1 to 64 characters'),
+    ({"queues": {"x": 5}}, 'queues."x": must be a table of channels'),
 ])
 def test_every_bad_value_gets_a_clear_message(data: dict[str, object], message: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -116,6 +119,44 @@ def test_secrets_are_not_in_repr() -> None:
     assert "hunter2" not in text and "p@ss" not in text and "tok3n" not in text
 
 
+def test_secrets_are_not_in_error_messages() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings({"timezone": "UTC", "kafka": {"sasl_password": 74839201, "ssl_password": ["p@ss"]},
+                        "web": {"supervisor_token": 31415926}}, environ={})
+    text = str(info.value)
+    assert "74839201" not in text and "p@ss" not in text and "31415926" not in text
+    assert "kafka.sasl_password: must be a string, got int (a secret: not shown)" in info.value.problems
+    assert len(info.value.problems) == 3
+
+
+def test_a_text_setting_takes_the_variable_as_written() -> None:
+    """A password or a client id of digits reads as TOML's integer; a text setting takes the text instead."""
+    env = {"WALLBOARD_WEB__SUPERVISOR_TOKEN": "74839201", "WALLBOARD_KAFKA__CLIENT_ID": "007",
+           "WALLBOARD_KAFKA__SASL_PASSWORD": '"quoted"', "WALLBOARD_WEB__PORT": "9000"}
+    s = load_settings(environ=env)
+    assert s.web.supervisor_token == "74839201" and s.kafka.client_id == "007"
+    assert s.kafka.sasl_password == "quoted" and s.web.port == 9000
+
+
+def test_overrides_are_validated_like_the_file() -> None:
+    s = parse_settings({"timezone": "UTC", "window": 900, "queues": {"q": {"sms": {"sl_threshold": 90}}}}, environ={})
+    t = with_overrides(s, web={"push_interval": 60, "port": 9000}, kafka={"bootstrap_servers": "k:9092"})
+    assert (t.web.push_interval, t.web.port, t.kafka.bootstrap_servers) == (60, 9000, "k:9092")
+    assert (t.metrics, t.simulator, t.web.host) == (s.metrics, s.simulator, s.web.host)
+    assert with_overrides(s, metrics={"window": 600}).metrics.window == 600
+    with pytest.raises(SettingsError) as info:
+        with_overrides(s, web={"push_interval": 3600, "prot": 1}, metrics={"interval": 1})
+    assert sorted(p.split(":")[0] for p in info.value.problems) == ["interval", "web.prot", "web.push_interval"]
+
+
+def test_settings_decode_back_from_their_tree() -> None:
+    s = parse_settings({"timezone": "Asia/Shanghai", "queues": {"信用卡": {"call": {"sl_threshold": 30}}},
+                        "kafka": {"topics": ["a", "b"], "sasl_password": "x"}}, environ={})
+    tree = settings_tree(s)
+    assert tree["kafka"]["topics"] == ["a", "b"] and tree["queues"]["信用卡"]["call"]["sl_threshold"] == 30
+    assert parse_settings(tree, environ={}) == s
+
+
 def test_machine_zone_from_tz_variable() -> None:
     assert local_zone_name({"TZ": "Asia/Shanghai"}) == "Asia/Shanghai"
     assert parse_settings({}, environ={"TZ": "Europe/Berlin"}).metrics.timezone == "Europe/Berlin"
@@ -125,13 +166,26 @@ def test_one_list_of_channels() -> None:
     """Adding a channel to wallboard.events.CHANNELS is the one change the code needs; this lists the rest:
     its defaults, its topic in the simulator, and (tests/test_pages_render.py) its labels."""
     from wallboard.events import CHANNELS
-    from wallboard.settings import CHANNEL_SETTINGS
+    from wallboard.settings import ChannelSettings, Setting, fields_of
     from wallboard.simulator.encode import TOPICS
 
-    for setting in CHANNEL_SETTINGS:
-        if isinstance(setting.default, dict):
-            assert set(setting.default) == set(CHANNELS), setting.name
+    for f in fields_of(ChannelSettings):
+        assert isinstance(f.meta, Setting)
+        if f.meta.by_name is not None:
+            assert set(f.meta.by_name) == set(CHANNELS), f.name
     assert set(CHANNELS) <= set(TOPICS)
     with pytest.raises(SettingsError) as info:
         parse_settings({"channels": {"fax": {}}}, environ={})
     assert f"(known: {', '.join(CHANNELS)})" in str(info.value)
+
+
+def test_command_line_flags_are_checked_like_the_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wallboard.cli import main
+
+    config = tmp_path / "wallboard.toml"
+    config.write_text('timezone = "UTC"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", "--config", str(config), "--scenario", "small-centre",
+                                       "--bootstrap", ""])
+    assert result.exit_code == 1 and "kafka.bootstrap_servers: must not be empty" in result.output

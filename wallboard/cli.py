@@ -10,15 +10,19 @@ one clear message and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
 
 from wallboard import __version__, build
 from wallboard.errors import SettingsError, WallboardError
-from wallboard.settings import Settings, load_settings
+from wallboard.settings import Settings, load_settings, with_overrides
+
+if TYPE_CHECKING:
+    from wallboard.sources.base import EventSource
+    from wallboard.web.live import Clock
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -30,7 +34,15 @@ def _settings(config: str | None) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _print_json(data: Any) -> None:
+def _override(settings: Settings, **sections: Mapping[str, object]) -> Settings:
+    """The settings with some flags' values in place, checked like the file's."""
+    try:
+        return with_overrides(settings, **sections)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _print_json(data: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
 
@@ -102,7 +114,6 @@ def simulate(config: str | None, out: str | None, bootstrap: str | None, scenari
     import itertools
     from datetime import date, datetime
 
-    from wallboard.settings import with_overrides
     from wallboard.simulator import Noise, Simulator, load_scenario, write_events_file
     from wallboard.simulator.publish import publish
 
@@ -127,7 +138,7 @@ def simulate(config: str | None, out: str | None, bootstrap: str | None, scenari
         written = write_events_file(out, itertools.islice(events, count) if count else events)
         click.echo(f"wrote {written:,} messages of {loaded.name} on {the_day} to {out}", err=True)
         return
-    kafka = with_overrides(settings, kafka={"bootstrap_servers": bootstrap}).kafka
+    kafka = _override(settings, kafka={"bootstrap_servers": bootstrap}).kafka
 
     def progress(sent: int, ts_ms: int) -> None:
         click.echo(f"sent {sent:,} messages, up to {datetime.fromtimestamp(ts_ms / 1000, zone):%H:%M:%S}", err=True)
@@ -151,26 +162,25 @@ def _web_options(f: _F) -> _F:
     return config_option(f)
 
 
-def _run_web(settings: Settings, source: object, clock: Any, host: str | None, port: int | None, what: str) -> None:
+def _run_web(settings: Settings, source: EventSource, clock: Clock, host: str | None, port: int | None,
+             what: str) -> None:
     import uvicorn
 
-    from wallboard.settings import with_overrides
     from wallboard.web.app import create_app
     from wallboard.web.frames import ws_protocol
 
-    web: dict[str, Any] = {}
+    web: dict[str, object] = {}
     if host is not None:
         web["host"] = host
     if port is not None:
         web["port"] = port
     if web:
-        settings = with_overrides(settings, web=web)
+        settings = _override(settings, web=web)
     import os
 
     from wallboard.web.watchdog import Watchdog
 
-    app = create_app(settings, source, clock=clock,  # type: ignore[arg-type]
-                     watchdog=Watchdog.from_environ(os.environ))
+    app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
     base = f"http://{settings.web.host}:{settings.web.port}"
     click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)",
                err=True)

@@ -56,6 +56,20 @@ from wallboard.periods import (
     period_metrics,
 )
 from wallboard.settings import MetricSettings
+from wallboard.wire import (
+    AgentCounts,
+    AgentRow,
+    AgentsView,
+    ChannelView,
+    EngineStatus,
+    Interval,
+    Intraday,
+    IntradaySeries,
+    Period,
+    QueueView,
+    SelectionView,
+    Snapshot,
+)
 
 QueueChannel = tuple[str, str]
 _CHANNEL_INDEX = {ch: i for i, ch in enumerate(CHANNELS)}
@@ -616,12 +630,12 @@ class Engine:
 
     # ------------------------------------------------------------------ views
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         """The metrics.md snapshot at the engine clock."""
         now = self._now
         today = self.days.day_of(now)
         agents_by_queue, agent_totals = self._agent_counts()
-        queues: dict[str, Any] = {}
+        queues: dict[str, QueueView] = {}
         total_day = {ch: new_counters() for ch in CHANNELS}
         total_window = {ch: new_counters() for ch in CHANNELS}
         total_point: dict[str, list[Any]] = {ch: [0, None, 0] for ch in CHANNELS}  # waiting, oldest, in progress
@@ -629,7 +643,7 @@ class Engine:
         visible = self._visible_queues(today, agents_by_queue)
         self._visible = ((self.version, now), frozenset(visible))
         for queue in visible:
-            channels: dict[str, Any] = {}
+            channels: dict[str, ChannelView] = {}
             for ch in CHANNELS:
                 lane = lanes.get((queue, ch))
                 formula = self.settings.channel(queue, ch).sl_formula
@@ -663,7 +677,7 @@ class Engine:
             "status": self.status(),
         }
 
-    def selection(self, queues: Sequence[str]) -> dict[str, Any]:
+    def selection(self, queues: Sequence[str]) -> SelectionView:
         """Some queues added up, as the snapshot's ``totals`` add up all of them (a TV showing a selection).
 
         ``queues``: the names asked for.  Those the snapshot lists are summed
@@ -688,7 +702,7 @@ class Engine:
         missing = [q for q in asked if q not in visible]
         if not found:
             return {"queues": found, "missing": missing, "channels": None, "agents": None}
-        channels: dict[str, Any] = {}
+        channels: dict[str, ChannelView] = {}
         for ch in CHANNELS:
             day = new_counters()
             window = new_counters()
@@ -717,7 +731,7 @@ class Engine:
         return {"queues": found, "missing": missing, "channels": channels, "agents": agents}
 
     def _channel_view(self, now: int, waiting: int, oldest_ms: int | None, in_progress: int, window: Counters,
-                      day: Counters, formula: str) -> dict[str, Any]:
+                      day: Counters, formula: str) -> ChannelView:
         longest = None if oldest_ms is None else max(0.0, (now * 1000 - oldest_ms) / 1000)
         return {
             "waiting": waiting,
@@ -728,7 +742,7 @@ class Engine:
             "today": period_metrics(day, formula),
         }
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> EngineStatus:
         """Ingestion figures of this engine (events since it started, not since midnight)."""
         return {
             "events": self.events,
@@ -741,7 +755,7 @@ class Engine:
             "held_interactions": len(self._interactions),
         }
 
-    def _visible_queues(self, today: Day, agents_by_queue: dict[str, dict[str, int]]) -> list[str]:
+    def _visible_queues(self, today: Day, agents_by_queue: dict[str, AgentCounts]) -> list[str]:
         names = set(self._day_queues.get(today.start, ()))
         for (queue, _), lane in self._lanes.items():
             if lane.waiting or lane.in_progress or today.start in lane.days:
@@ -750,8 +764,8 @@ class Engine:
         names.update(self.settings.queues)
         return sorted(names)
 
-    def _agent_counts(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-        by_queue: dict[str, dict[str, int]] = {}
+    def _agent_counts(self) -> tuple[dict[str, AgentCounts], AgentCounts]:
+        by_queue: dict[str, AgentCounts] = {}
         totals = _zero_agents()
         for agent in self._agents.values():
             cur = agent.current
@@ -766,11 +780,11 @@ class Engine:
                 counts[state] += 1
         return by_queue, totals
 
-    def agents(self) -> dict[str, Any]:
+    def agents(self) -> AgentsView:
         """Per-agent rows (metrics.md "Agent metrics") at the engine clock."""
         today = self.days.day_of(self._now)
         handled = self._handled.get(today.start, {})
-        rows = []
+        rows: list[AgentRow] = []
         totals = _zero_agents()
         for agent_id in sorted(self._agents):
             cur = self._agents[agent_id].current
@@ -787,7 +801,7 @@ class Engine:
         return {"as_of": self.days.iso(self._now), "timezone": self.settings.timezone, "agents": rows,
                 "totals": totals}
 
-    def intraday(self) -> dict[str, Any]:
+    def intraday(self) -> Intraday:
         """Today's intervals, each with the period metrics, per queue and channel and in total."""
         now = self._now
         today = self.days.day_of(now)
@@ -795,21 +809,22 @@ class Engine:
         current = (now - today.start) // step
         agents_by_queue, _ = self._agent_counts()
         starts = [today.start + i * step for i in range(current + 1)]
-        intervals = [{"start": self.days.iso(s), "end": self.days.iso(min(s + step, today.end))} for s in starts]
-        queues: dict[str, Any] = {}
+        intervals: list[Interval] = [{"start": self.days.iso(s), "end": self.days.iso(min(s + step, today.end))}
+                                     for s in starts]
+        queues: dict[str, IntradaySeries] = {}
         totals = {ch: [new_counters() for _ in starts] for ch in CHANNELS}
         for queue in self._visible_queues(today, agents_by_queue):
-            channels: dict[str, Any] = {}
+            series_by_channel: dict[str, list[Period]] = {}
             for ch in CHANNELS:
                 formula = self.settings.channel(queue, ch).sl_formula
                 lane = self._lanes.get((queue, ch))
-                series = []
+                series: list[Period] = []
                 for i, start in enumerate(starts):
                     counters = lane.intervals.get(start, EMPTY) if lane is not None else EMPTY
                     add_into(totals[ch][i], counters)
                     series.append(period_metrics(counters, formula))
-                channels[ch] = series
-            queues[queue] = {"channels": channels}
+                series_by_channel[ch] = series
+            queues[queue] = {"channels": series_by_channel}
         return {
             "as_of": self.days.iso(now),
             "timezone": self.settings.timezone,
@@ -825,5 +840,5 @@ class Engine:
         }
 
 
-def _zero_agents() -> dict[str, int]:
+def _zero_agents() -> AgentCounts:
     return dict.fromkeys(AGENT_STATES, 0)

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
 from wallboard.settings import ChannelSettings, MetricSettings
+from wallboard.wire import ChannelLevels, ChannelView, Level, LongestWaitStep, Period, SelectionView, Snapshot
 
-Level = Literal["ok", "warn", "alarm"]
 LEVELS: tuple[Level, ...] = ("ok", "warn", "alarm")
 """Every level, least urgent first (the pages' CSS classes: ``.tile[data-level=warn]``...)."""
 
@@ -77,7 +76,7 @@ def longest_wait(seconds: float | None, cs: ChannelSettings) -> Level | None:
     return above(math.floor(seconds), cs.longest_wait_warn, cs.longest_wait_alarm)
 
 
-def longest_wait_steps(since: str | None, cs: ChannelSettings) -> list[dict[str, str]] | None:
+def longest_wait_steps(since: str | None, cs: ChannelSettings) -> list[LongestWaitStep] | None:
     """When the ticking longest wait takes each level: ``[{"from": RFC 3339, "level": L}, ...]``, in time order.
 
     ``since`` is the view's ``longest_wait_since`` (the offered ts of the oldest
@@ -90,7 +89,7 @@ def longest_wait_steps(since: str | None, cs: ChannelSettings) -> list[dict[str,
         return None
     start = datetime.fromisoformat(since)
     marks = sorted({0, *(max(0, math.ceil(limit)) for limit in (cs.longest_wait_warn, cs.longest_wait_alarm))})
-    steps: list[dict[str, str]] = []
+    steps: list[LongestWaitStep] = []
     previous: Level | None = None
     for mark in marks:
         level = above(mark, cs.longest_wait_warn, cs.longest_wait_alarm)
@@ -101,31 +100,34 @@ def longest_wait_steps(since: str | None, cs: ChannelSettings) -> list[dict[str,
     return steps
 
 
-def channel_levels(view: Mapping[str, Any], cs: ChannelSettings) -> dict[str, Any]:
+def channel_levels(view: ChannelView, cs: ChannelSettings) -> ChannelLevels:
     """The ``levels`` object of one channel view (a queue's, the totals' or a selection's).
 
     Its keys follow the view's own: ``waiting``, ``longest_wait_s``,
     ``window.service_level``, ``today.service_level``; plus ``longest_wait_steps``.
     """
-    window = view.get("window") or {}
-    today = view.get("today") or {}
-    waiting = view.get("waiting")
+    window = view.get("window")
+    today = view.get("today")
     return {
-        "waiting": above(waiting, cs.waiting_warn, cs.waiting_alarm),
+        "waiting": above(view.get("waiting"), cs.waiting_warn, cs.waiting_alarm),
         "longest_wait_s": longest_wait(view.get("longest_wait_s"), cs),
         "longest_wait_steps": longest_wait_steps(view.get("longest_wait_since"), cs),
-        "window": {"service_level": service_level(window.get("service_level"), cs.sl_target, cs.sl_warn_margin)},
-        "today": {"service_level": service_level(today.get("service_level"), cs.sl_target, cs.sl_warn_margin)},
+        "window": {"service_level": _service_level(window, cs)},
+        "today": {"service_level": _service_level(today, cs)},
     }
 
 
-def add_levels(snapshot: dict[str, Any], metrics: MetricSettings) -> dict[str, Any]:
+def _service_level(period: Period | None, cs: ChannelSettings) -> Level | None:
+    return None if period is None else service_level(period.get("service_level"), cs.sl_target, cs.sl_warn_margin)
+
+
+def add_levels(snapshot: Snapshot, metrics: MetricSettings) -> Snapshot:
     """Put ``levels`` into every channel view of a snapshot (in place), each queue with its own limits.
 
     The totals use each channel's limits (docs/board.md: a board showing all
     queues uses the channel's limits).  Returns the snapshot.
     """
-    for queue, node in snapshot.get("queues", {}).items():
+    for queue, node in snapshot["queues"].items():
         for channel, view in node["channels"].items():
             view["levels"] = channel_levels(view, metrics.channel(queue, channel))
     for channel, view in snapshot["totals"]["channels"].items():
@@ -133,7 +135,7 @@ def add_levels(snapshot: dict[str, Any], metrics: MetricSettings) -> dict[str, A
     return snapshot
 
 
-def add_selection_levels(selection: dict[str, Any], metrics: MetricSettings) -> dict[str, Any]:
+def add_selection_levels(selection: SelectionView, metrics: MetricSettings) -> SelectionView:
     """Put ``levels`` into a selection's channel views, and the ``settings`` in force beside them (in place).
 
     One queue is coloured with its own limits, several with the channel's

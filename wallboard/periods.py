@@ -8,7 +8,9 @@ results (float sums would depend on the order of arrival).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
+
+from wallboard.wire import Period
 
 # The field indexes.  Final: the compiled build (setup.py) folds them into constants.
 OFFERED: Final = 0
@@ -52,7 +54,7 @@ def service_level(c: Counters, formula: str) -> float | None:
     return num / den if den > 0 else None
 
 
-def period_metrics(c: Counters, formula: str) -> dict[str, Any]:
+def period_metrics(c: Counters, formula: str) -> Period:
     """The period object of the snapshot: counts, then derived rates (None where undefined)."""
     answered, abandoned, short = c[ANSWERED], c[ABANDONED], c[SHORT_ABANDONED]
     counted = answered + abandoned - short

@@ -1,9 +1,17 @@
 """Settings: one TOML file (``wallboard.toml``) plus ``WALLBOARD_*`` environment overrides.
 
-Every setting is declared once, in the tables below (name, default, help), so that
-validation, the environment mapping and docs/configuration.md cannot drift apart
-(tests/test_docs.py checks the docs against these tables).  Settings are validated
-at start: every bad value is reported at once, with the key that holds it.
+Every setting is declared once, as a field of the frozen dataclass of its
+table, with its name, type, default, bounds and help::
+
+    window: int = setting(1800, "length of the rolling window, seconds", ge=1, le=86400)
+
+``parse_settings`` decodes a settings tree by walking those fields: it checks
+each value against its type and bounds, fills the defaults, and collects every
+problem with the key that holds it (``SettingsError``); docs/configuration.md
+is generated from the same fields (wallboard/settings_doc.py, checked by
+tests/test_docs.py).  A table is a dataclass field (``[kafka]``); a table of
+named entries is a ``Mapping[str, X]`` field declared with ``entries(...)``
+(``[channels.call]``, ``[queues."信用卡".call]``).
 
 Environment overrides use ``WALLBOARD_`` + the key path joined by ``__``::
 
@@ -13,172 +21,113 @@ Environment overrides use ``WALLBOARD_`` + the key path joined by ``__``::
     WALLBOARD_CONFIG=/etc/wallboard.toml   (the file itself)
 
 Values are read as TOML values when they parse as one (``20``, ``0.8``, ``true``,
-``["a", "b"]``) and as plain strings otherwise.
+``["a", "b"]``) and as plain strings otherwise; a text setting takes the
+variable's text as it is when it is not a TOML string (a password of digits).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from wallboard.errors import SettingsError
 from wallboard.events import CHANNELS
 
-SL_FORMULAS = ("abandons_negative", "abandons_ignored", "abandons_positive")
 ENV_PREFIX = "WALLBOARD_"
-
-
-@dataclass(frozen=True)
-class ChannelSettings:
-    """The per-channel settings of metrics.md (and the board's colour limits)."""
-
-    sl_threshold: float
-    """An answer within this wait (seconds) counts as within service level."""
-    short_abandon: float
-    """Abandons with a wait below this (seconds) are short abandons."""
-    sl_formula: str
-    """One of SL_FORMULAS."""
-    sl_target: float
-    """The goal line (0..1); drives colours, never numbers."""
-    sl_warn_margin: float
-    """A service level up to this far (0..1, 0.05 = 5 points) below the target is amber, further below red."""
-    waiting_warn: int
-    waiting_alarm: int
-    longest_wait_warn: float
-    longest_wait_alarm: float
-
-
-@dataclass(frozen=True)
-class MetricSettings:
-    """Everything that changes a number on the board."""
-
-    timezone: str
-    window: int
-    interval: int
-    late_horizon: int
-    channels: Mapping[str, ChannelSettings]
-    queues: Mapping[str, Mapping[str, ChannelSettings]] = field(default_factory=dict)
-
-    def channel(self, queue: str, channel: str) -> ChannelSettings:
-        """The settings in force for one queue and channel (per-queue override or channel default)."""
-        per_queue = self.queues.get(queue)
-        if per_queue is not None:
-            return per_queue[channel]
-        return self.channels[channel]
-
-    def for_queues(self, queues: Sequence[str], channel: str) -> ChannelSettings:
-        """The settings in force for a view of some queues: one queue's own, else the channel's.
-
-        Totals and selections of several queues use the channel's formula and limits:
-        per-queue formulas cannot be mixed in one ratio.
-        """
-        if len(queues) == 1:
-            return self.channel(queues[0], channel)
-        return self.channels[channel]
-
-    @property
-    def zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
-
-
-@dataclass(frozen=True)
-class KafkaSettings:
-    bootstrap_servers: str
-    topics: tuple[str, ...]
-    dead_letter: bool
-    dead_letter_topic: str
-    lookback: int
-    client_id: str
-    security_protocol: str
-    sasl_mechanism: str
-    sasl_username: str
-    sasl_password: str = field(repr=False)
-    ssl_cafile: str
-    ssl_certfile: str
-    ssl_keyfile: str
-    ssl_password: str = field(repr=False)
-    ssl_check_hostname: bool
-    max_partition_fetch_bytes: int
-    fetch_max_records: int
-    reconnect_backoff_max: float
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    host: str
-    port: int
-    push_interval: float
-    stale_after: float
-    slow_client_timeout: float
-    broadcast_max_length: int
-    supervisor_token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class SimulatorSettings:
-    scenario: str
-    seed: int
-    speed: float
-
-
-@dataclass(frozen=True)
-class Settings:
-    metrics: MetricSettings
-    kafka: KafkaSettings
-    web: WebSettings
-    simulator: SimulatorSettings
+SlFormula = Literal["abandons_negative", "abandons_ignored", "abandons_positive"]
+SL_FORMULAS: tuple[SlFormula, ...] = get_args(SlFormula)
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 # ---------------------------------------------------------------------------
-# The tables: (name, default, help, check).  A check returns an error text or None.
-
-Check = Callable[[Any], "str | None"]
+# How a field is declared: its metadata.
 
 
-def _number(lo: float | None = None, hi: float | None = None, *, integer: bool = False) -> Check:
-    def check(v: Any) -> str | None:
-        kinds = (int,) if integer else (int, float)
-        if isinstance(v, bool) or not isinstance(v, kinds):
-            return f"must be {'an integer' if integer else 'a number'}, got {type(v).__name__} {v!r}"
-        if lo is not None and v < lo:
-            return f"must be at least {lo}, got {v!r}"
-        if hi is not None and v > hi:
-            return f"must be at most {hi}, got {v!r}"
-        return None
+@dataclass(frozen=True)
+class Setting:
+    """What a value field says besides its name, type and default (``dataclasses.Field.metadata``)."""
 
-    return check
-
-
-def _text(*, choices: tuple[str, ...] | None = None, nonempty: bool = False) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, str):
-            return f"must be a string, got {type(v).__name__} {v!r}"
-        if nonempty and not v:
-            return "must not be empty"
-        if choices is not None and v not in choices:
-            return f"must be one of {', '.join(choices)}, got {v!r}"
-        return None
-
-    return check
+    help: str
+    ge: float | None = None
+    """Least value (numbers)."""
+    le: float | None = None
+    """Greatest value (numbers)."""
+    nonempty: bool = False
+    """Text or list: must not be empty."""
+    secret: bool = False
+    """Never shown: not in repr, not in error messages."""
+    by_name: Mapping[str, object] | None = None
+    """The default of each entry of a table of named entries (``{"call": 20, "sms": 60}``)."""
+    at_least: tuple[str, str] | None = None
+    """(sibling field, why): a given value below the sibling's is a problem; a default below it is raised to it."""
+    check: Callable[[object], str | None] | None = None
+    """A check of its own, instead of the type's (returns the problem or None)."""
+    default_from: Callable[[Mapping[str, str]], object] | None = None
+    """A default taken from the environment at load (the machine's time zone)."""
+    shown_default: str | None = None
+    """The default as docs/configuration.md shows it, when it is not a plain value."""
 
 
-def _boolean(v: Any) -> str | None:
-    return None if isinstance(v, bool) else f"must be true or false, got {v!r}"
+@dataclass(frozen=True)
+class Entries:
+    """A table of named entries, ``Mapping[str, X]``: fixed names (the channels) or any names (queues)."""
+
+    noun: str = "entry"
+    """What an entry is, for messages ("unknown channel")."""
+    names: tuple[str, ...] | None = None
+    """The names every such table has (each entry defaulted when absent); None: any names."""
+    max_name: int = 64
+    """Longest name, when any names are allowed."""
+    like: str | None = None
+    """A sibling field whose shape each entry has and whose values its unset keys take (queues: like channels)."""
 
 
-def _string_list(v: Any) -> str | None:
-    if not isinstance(v, list | tuple) or not v or not all(isinstance(x, str) and x for x in v):
-        return f"must be a non-empty list of names, got {v!r}"
-    return None
+@dataclass(frozen=True)
+class Section:
+    """A table of its own (``[kafka]``), or with ``inline`` the dataclass whose keys are its parent's."""
+
+    title: str = ""
+    """The heading of its table in docs/configuration.md (default: ``[name]``)."""
+    inline: bool = False
 
 
-def _zone(v: Any) -> str | None:
+_META = "wallboard"
+
+
+def setting(default: object = dataclasses.MISSING, help: str = "", *, ge: float | None = None,
+            le: float | None = None, nonempty: bool = False, secret: bool = False,
+            by_name: Mapping[str, object] | None = None, at_least: tuple[str, str] | None = None,
+            check: Callable[[object], str | None] | None = None,
+            default_from: Callable[[Mapping[str, str]], object] | None = None, shown_default: str | None = None) -> Any:
+    """A value field: ``name: type = setting(default, help, ge=..., le=..., ...)`` (see ``Setting``)."""
+    spec = Setting(help=help, ge=ge, le=le, nonempty=nonempty, secret=secret, by_name=by_name, at_least=at_least,
+                   check=check, default_from=default_from, shown_default=shown_default)
+    return dataclasses.field(default=default, repr=not secret, metadata={_META: spec})
+
+
+def entries(*, noun: str, names: tuple[str, ...] | None = None, max_name: int = 64, like: str | None = None) -> Any:
+    """A table of named entries: ``name: Mapping[str, X] = entries(noun=..., ...)`` (see ``Entries``)."""
+    return dataclasses.field(metadata={_META: Entries(noun=noun, names=names, max_name=max_name, like=like)})
+
+
+def section(title: str = "", *, inline: bool = False) -> Any:
+    """A table: ``name: Cls = section(title)`` (``inline``: its keys are its parent's)."""
+    return dataclasses.field(metadata={_META: Section(title=title, inline=inline)})
+
+
+# ---------------------------------------------------------------------------
+# Checks the declarations refer to.
+
+
+def _zone(v: object) -> str | None:
     if not isinstance(v, str) or not v:
         return f"must be an IANA time zone name such as 'Asia/Shanghai', got {v!r}"
     try:
@@ -186,98 +135,6 @@ def _zone(v: Any) -> str | None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return f"unknown time zone {v!r} (use an IANA name such as 'Asia/Shanghai')"
     return None
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
-    check: Check
-
-
-TOP_SETTINGS: tuple[Setting, ...] = (
-    Setting("timezone", None, "IANA zone; 'today' starts at local midnight there (default: the machine's zone)", _zone),
-    Setting("window", 1800, "length of the rolling window, seconds", _number(1, 86400, integer=True)),
-    Setting("interval", 900, "length of an intraday interval, seconds", _number(60, 86400, integer=True)),
-    Setting(
-        "late_horizon",
-        7200,
-        "how late (seconds behind the newest event) an event may arrive and still be merged exactly; "
-        "later ones are counted as too_late",
-        _number(0, 7 * 86400, integer=True),
-    ),
-)
-
-CHANNEL_SETTINGS: tuple[Setting, ...] = (
-    Setting("sl_threshold", {"call": 20, "sms": 60}, "answer within this wait (s) = within service level",
-            _number(0, 86400)),
-    Setting("short_abandon", {"call": 5, "sms": 0}, "abandons with a wait below this (s) are short abandons",
-            _number(0, 86400)),
-    Setting("sl_formula", "abandons_negative", "service-level formula: " + ", ".join(SL_FORMULAS),
-            _text(choices=SL_FORMULAS)),
-    Setting("sl_target", 0.80, "service-level goal (0..1); colours only", _number(0, 1)),
-    Setting("sl_warn_margin", 0.05, "service level shown amber up to this far below sl_target (0.05 = 5 points), "
-            "red further below", _number(0, 1)),
-    Setting("waiting_warn", 10, "waiting count shown amber at or above this", _number(0, integer=True)),
-    Setting("waiting_alarm", 30, "waiting count shown red at or above this", _number(0, integer=True)),
-    Setting("longest_wait_warn", {"call": 20, "sms": 60}, "longest wait (s) shown amber at or above this",
-            _number(0)),
-    Setting("longest_wait_alarm", {"call": 60, "sms": 180}, "longest wait (s) shown red at or above this",
-            _number(0)),
-)
-
-KAFKA_SETTINGS: tuple[Setting, ...] = (
-    Setting("bootstrap_servers", "127.0.0.1:9092", "broker list, host:port[,host:port]", _text(nonempty=True)),
-    Setting("topics", ["cc.calls", "cc.sms", "cc.agents"], "topics to read (all partitions of each)", _string_list),
-    Setting("dead_letter", False, "forward rejected messages to dead_letter_topic", _boolean),
-    Setting("dead_letter_topic", "cc.deadletter", "topic for rejected messages", _text(nonempty=True)),
-    Setting("lookback", 7200, "replay starts this many seconds before local midnight",
-            _number(0, 7 * 86400, integer=True)),
-    Setting("client_id", "wallboard", "Kafka client id", _text(nonempty=True)),
-    Setting("security_protocol", "PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
-            _text(choices=("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"))),
-    Setting("sasl_mechanism", "PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
-            _text(choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"))),
-    Setting("sasl_username", "", "SASL user name", _text()),
-    Setting("sasl_password", "", "SASL password (never logged)", _text()),
-    Setting("ssl_cafile", "", "CA bundle (PEM) to verify the brokers", _text()),
-    Setting("ssl_certfile", "", "client certificate (PEM) for mutual TLS", _text()),
-    Setting("ssl_keyfile", "", "client private key (PEM)", _text()),
-    Setting("ssl_password", "", "password of the client private key (never logged)", _text()),
-    Setting("ssl_check_hostname", True, "verify the broker's host name against its certificate", _boolean),
-    Setting("max_partition_fetch_bytes", 4 * 1024 * 1024, "bytes fetched per partition per request",
-            _number(65536, integer=True)),
-    Setting("fetch_max_records", 10000, "records handed to the engine per batch", _number(1, integer=True)),
-    Setting("reconnect_backoff_max", 30.0, "longest pause between reconnect attempts, seconds", _number(0.1, 3600)),
-)
-
-WEB_SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "127.0.0.1", "address to listen on", _text(nonempty=True)),
-    Setting("port", 8080, "port to listen on", _number(0, 65535, integer=True)),
-    Setting("push_interval", 1.0, "seconds between pushes to the boards (0.25 .. 60)", _number(0.25, 60)),
-    Setting("stale_after", 60.0, "seconds without fresh data before the board turns red", _number(1, 3600)),
-    Setting("slow_client_timeout", 10.0, "a client that cannot take a message for this long is dropped",
-            _number(0.5, 600)),
-    Setting("broadcast_max_length", 280, "longest broadcast message, characters", _number(1, 5000, integer=True)),
-    Setting("supervisor_token", "", "when set, posting a broadcast needs this token (never logged)", _text()),
-)
-
-SIMULATOR_SETTINGS: tuple[Setting, ...] = (
-    Setting("scenario", "bank-hotline", "scenario name (seeds/<name>.toml) or path", _text(nonempty=True)),
-    Setting("seed", 1, "random seed; the same seed gives the same day", _number(integer=True)),
-    Setting("speed", 1.0, "simulated seconds per real second", _number(0.01, 10000)),
-)
-
-SECTIONS: dict[str, tuple[Setting, ...]] = {
-    "kafka": KAFKA_SETTINGS,
-    "web": WEB_SETTINGS,
-    "simulator": SIMULATOR_SETTINGS,
-}
-
-
-# ---------------------------------------------------------------------------
-# Loading
 
 
 def local_zone_name(environ: Mapping[str, str]) -> str:
@@ -302,11 +159,336 @@ def local_zone_name(environ: Mapping[str, str]) -> str:
     return "UTC"
 
 
-def _env_value(raw: str) -> Any:
+# ---------------------------------------------------------------------------
+# The settings.
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSettings:
+    """The per-channel settings of metrics.md (and the board's colour limits)."""
+
+    sl_threshold: float = setting(help="answer within this wait (s) = within service level", ge=0, le=86400,
+                                  by_name={"call": 20, "sms": 60})
+    short_abandon: float = setting(help="abandons with a wait below this (s) are short abandons", ge=0, le=86400,
+                                   by_name={"call": 5, "sms": 0})
+    sl_formula: SlFormula = setting("abandons_negative", "service-level formula: " + ", ".join(SL_FORMULAS))
+    sl_target: float = setting(0.80, "service-level goal (0..1); colours only", ge=0, le=1)
+    sl_warn_margin: float = setting(0.05, "service level shown amber up to this far below sl_target "
+                                    "(0.05 = 5 points), red further below", ge=0, le=1)
+    waiting_warn: int = setting(10, "waiting count shown amber at or above this", ge=0)
+    waiting_alarm: int = setting(30, "waiting count shown red at or above this", ge=0)
+    longest_wait_warn: float = setting(help="longest wait (s) shown amber at or above this", ge=0,
+                                       by_name={"call": 20, "sms": 60})
+    longest_wait_alarm: float = setting(help="longest wait (s) shown red at or above this", ge=0,
+                                        by_name={"call": 60, "sms": 180})
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricSettings:
+    """Everything that changes a number on the board (the file's top level)."""
+
+    timezone: str = setting(help="IANA zone; 'today' starts at local midnight there (default: the machine's zone)",
+                            check=_zone, default_from=local_zone_name, shown_default="machine's zone")
+    window: int = setting(1800, "length of the rolling window, seconds", ge=1, le=86400)
+    interval: int = setting(900, "length of an intraday interval, seconds", ge=60, le=86400)
+    late_horizon: int = setting(
+        7200, "how late (seconds behind the newest event) an event may arrive and still be merged exactly; "
+        "later ones are counted as too_late", ge=0, le=7 * 86400,
+        at_least=("window", "so that the rolling window is always exact"))
+    channels: Mapping[str, ChannelSettings] = entries(noun="channel", names=CHANNELS)
+    queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels")
+
+    def channel(self, queue: str, channel: str) -> ChannelSettings:
+        """The settings in force for one queue and channel (per-queue override or channel default)."""
+        per_queue = self.queues.get(queue)
+        if per_queue is not None:
+            return per_queue[channel]
+        return self.channels[channel]
+
+    def for_queues(self, queues: Sequence[str], channel: str) -> ChannelSettings:
+        """The settings in force for a view of some queues: one queue's own, else the channel's.
+
+        Totals and selections of several queues use the channel's formula and limits:
+        per-queue formulas cannot be mixed in one ratio.
+        """
+        if len(queues) == 1:
+            return self.channel(queues[0], channel)
+        return self.channels[channel]
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaSettings:
+    bootstrap_servers: str = setting("127.0.0.1:9092", "broker list, host:port[,host:port]", nonempty=True)
+    topics: tuple[str, ...] = setting(("cc.calls", "cc.sms", "cc.agents"), "topics to read (all partitions of each)",
+                                      nonempty=True)
+    dead_letter: bool = setting(False, "forward rejected messages to dead_letter_topic")
+    dead_letter_topic: str = setting("cc.deadletter", "topic for rejected messages", nonempty=True)
+    lookback: int = setting(7200, "replay starts this many seconds before local midnight", ge=0, le=7 * 86400)
+    client_id: str = setting("wallboard", "Kafka client id", nonempty=True)
+    security_protocol: SecurityProtocol = setting("PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    sasl_mechanism: SaslMechanism = setting("PLAIN", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    sasl_username: str = setting("", "SASL user name")
+    sasl_password: str = setting("", "SASL password (never logged)", secret=True)
+    ssl_cafile: str = setting("", "CA bundle (PEM) to verify the brokers")
+    ssl_certfile: str = setting("", "client certificate (PEM) for mutual TLS")
+    ssl_keyfile: str = setting("", "client private key (PEM)")
+    ssl_password: str = setting("", "password of the client private key (never logged)", secret=True)
+    ssl_check_hostname: bool = setting(True, "verify the broker's host name against its certificate")
+    max_partition_fetch_bytes: int = setting(4 * 1024 * 1024, "bytes fetched per partition per request", ge=65536)
+    fetch_max_records: int = setting(10000, "records handed to the engine per batch", ge=1)
+    reconnect_backoff_max: float = setting(30.0, "longest pause between reconnect attempts, seconds", ge=0.1, le=3600)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebSettings:
+    host: str = setting("127.0.0.1", "address to listen on", nonempty=True)
+    port: int = setting(8080, "port to listen on", ge=0, le=65535)
+    push_interval: float = setting(1.0, "seconds between pushes to the boards (0.25 .. 60)", ge=0.25, le=60)
+    stale_after: float = setting(60.0, "seconds without fresh data before the board turns red", ge=1, le=3600)
+    slow_client_timeout: float = setting(10.0, "a client that cannot take a message for this long is dropped",
+                                         ge=0.5, le=600)
+    broadcast_max_length: int = setting(280, "longest broadcast message, characters", ge=1, le=5000)
+    supervisor_token: str = setting("", "when set, posting a broadcast needs this token (never logged)", secret=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatorSettings:
+    scenario: str = setting("bank-hotline", "scenario name (seeds/<name>.toml) or path", nonempty=True)
+    seed: int = setting(1, "random seed; the same seed gives the same day")
+    speed: float = setting(1.0, "simulated seconds per real second", ge=0.01, le=10000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    metrics: MetricSettings = section("Metric settings (top level)", inline=True)
+    kafka: KafkaSettings = section()
+    web: WebSettings = section()
+    simulator: SimulatorSettings = section()
+
+
+# ---------------------------------------------------------------------------
+# The schema: the fields of a settings dataclass with their resolved types.
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: Any
+    meta: Setting | Entries | Section
+    field: dataclasses.Field[Any]
+
+    def default(self, name: str | None = None) -> object:
+        """The declared default (an entry's own when ``name`` is given and it has one)."""
+        meta = self.meta
+        if isinstance(meta, Setting) and meta.by_name is not None and name is not None:
+            return meta.by_name[name]
+        if self.field.default is dataclasses.MISSING:
+            raise TypeError(f"the setting {self.name} has no default")  # a declaration to fix, not a user error
+        return self.field.default
+
+
+_FIELDS: dict[type[Any], tuple[Field, ...]] = {}
+
+
+def fields_of(cls: type[Any]) -> tuple[Field, ...]:
+    """Every field of a settings dataclass, in declaration order, with its type and metadata."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = get_type_hints(cls)
+        found = tuple(Field(f.name, hints[f.name], f.metadata[_META], f) for f in dataclasses.fields(cls))
+        _FIELDS[cls] = found
+    return found
+
+
+def _keys(cls: type[Any]) -> dict[str, Field]:
+    """The keys of a table of this class: its fields, with those of an inline section in their place."""
+    keys: dict[str, Field] = {}
+    for f in fields_of(cls):
+        if isinstance(f.meta, Section) and f.meta.inline:
+            keys.update(_keys(f.type))
+        else:
+            keys[f.name] = f
+    return keys
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+
+
+@dataclass(frozen=True)
+class _EnvText:
+    """A value from an environment variable: its text, and what it reads as in TOML."""
+
+    text: str
+    value: object
+
+
+def _plain(v: object) -> object:
+    return v.value if isinstance(v, _EnvText) else v
+
+
+def _got(v: object, secret: bool) -> str:
+    return f"{type(v).__name__} (a secret: not shown)" if secret else f"{type(v).__name__} {v!r}"
+
+
+def _shown(v: object, secret: bool) -> str:
+    return "a value not shown (a secret)" if secret else repr(v)
+
+
+def _check_value(tp: Any, meta: Setting, v: object) -> tuple[str | None, object]:
+    """(problem or None, the value converted to the field's type)."""
+    if meta.check is not None:
+        return meta.check(v), v
+    origin = get_origin(tp)
+    secret = meta.secret
+    if tp is bool:
+        return (None if isinstance(v, bool) else f"must be true or false, got {_shown(v, secret)}"), v
+    if tp is int or tp is float:
+        integer = tp is int
+        if isinstance(v, bool) or not isinstance(v, int | float) or (integer and not isinstance(v, int)) \
+                or (isinstance(v, float) and not math.isfinite(v)):
+            return f"must be {'an integer' if integer else 'a number'}, got {_got(v, secret)}", v
+        if meta.ge is not None and v < meta.ge:
+            return f"must be at least {meta.ge}, got {_shown(v, secret)}", v
+        if meta.le is not None and v > meta.le:
+            return f"must be at most {meta.le}, got {_shown(v, secret)}", v
+        return None, v
+    if tp is str or origin is Literal:
+        if not isinstance(v, str):
+            return f"must be a string, got {_got(v, secret)}", v
+        if meta.nonempty and not v:
+            return "must not be empty", v
+        choices = get_args(tp)
+        if choices and v not in choices:
+            return f"must be one of {', '.join(choices)}, got {_shown(v, secret)}", v
+        return None, v
+    if origin is tuple:  # tuple[str, ...]: a list of names, from the environment maybe "a,b,c"
+        if isinstance(v, str):
+            v = [p.strip() for p in v.split(",") if p.strip()]
+        if not isinstance(v, list | tuple) or (meta.nonempty and not v) or not all(isinstance(x, str) and x for x in v):
+            return f"must be a {'non-empty ' if meta.nonempty else ''}list of names, got {_shown(v, secret)}", v
+        return None, tuple(v)
+    raise TypeError(f"a setting of type {tp!r} has no decoder")  # a declaration the decoder does not know
+
+
+class _Decoder:
+    """One pass over a settings tree: the values, and every problem found on the way."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def _table(self, data: Mapping[str, object], key: str, where: str) -> Mapping[str, object]:
+        v = _plain(data.get(key, {}))
+        if not isinstance(v, Mapping):
+            self.problems.append(f"{where}{key}: must be a table, got {v!r}")
+            return {}
+        return v
+
+    def table(self, cls: type[Any], data: Mapping[str, object], where: str, *, name: str | None = None,
+              base: object = None) -> Any:
+        """An instance of ``cls`` from a table (None if any of its values is bad).
+
+        ``name``: the table's own name in a table of named entries (its defaults
+        may depend on it); ``base``: an instance whose values the unset keys take.
+        """
+        before = len(self.problems)
+        keys = _keys(cls)
+        for key in data:
+            if key not in keys:
+                self.problems.append(f"{where}{key}: unknown setting (known: {', '.join(sorted(keys))})")
+        values: dict[str, object] = {}
+        for f in fields_of(cls):
+            meta = f.meta
+            if isinstance(meta, Section):
+                sub = {k: v for k, v in data.items() if k in _keys(f.type)} if meta.inline \
+                    else self._table(data, f.name, where)
+                values[f.name] = self.table(f.type, sub, where if meta.inline else f"{where}{f.name}.")
+            elif isinstance(meta, Entries):
+                like = next(g for g in fields_of(cls) if g.name == meta.like) if meta.like else None
+                values[f.name] = self.entries(f, self._table(data, f.name, where), f"{where}{f.name}.", like,
+                                              values.get(meta.like) if meta.like else None)
+            elif f.name in data:
+                raw = data[f.name]
+                if isinstance(raw, _EnvText):
+                    raw = raw.text if f.type is str and not isinstance(raw.value, str) else raw.value
+                problem, values[f.name] = _check_value(f.type, meta, raw)
+                if problem is not None:
+                    self.problems.append(f"{where}{f.name}: {problem}")
+            elif base is not None:
+                values[f.name] = getattr(base, f.name)
+            elif meta.default_from is not None:
+                values[f.name] = meta.default_from(self.environ)
+            else:
+                values[f.name] = f.default(name)
+        for f in fields_of(cls):
+            if isinstance(f.meta, Setting) and f.meta.at_least is not None:
+                other, why = f.meta.at_least
+                mine, theirs = values[f.name], values[other]
+                if not (isinstance(mine, int | float) and isinstance(theirs, int | float)):
+                    continue  # one of them is bad, and already said so
+                if mine < theirs:
+                    if f.name in data:
+                        self.problems.append(f"{where}{f.name}: must be at least {other}, {why}")
+                    else:
+                        values[f.name] = theirs
+        return cls(**values) if len(self.problems) == before else None
+
+    def entries(self, f: Field, data: Mapping[str, object], where: str, like: Field | None,
+                base: object) -> dict[str, Any] | None:
+        """A table of named entries: ``{name: value}`` (None if any is bad)."""
+        meta = f.meta
+        assert isinstance(meta, Entries)
+        before = len(self.problems)
+        out: dict[str, Any] = {}
+        inner = get_args(f.type)[1]
+        if meta.names is not None:
+            for key in data:
+                if key not in meta.names:
+                    self.problems.append(f"{where}{key}: unknown {meta.noun} (known: {', '.join(meta.names)})")
+            for name in meta.names:
+                entry_base = base[name] if isinstance(base, Mapping) else None
+                out[name] = self.table(inner, self._table(data, name, where), f"{where}{name}.", name=name,
+                                       base=entry_base)
+        else:
+            for name, raw in data.items():
+                at = f'{where}"{name}"'
+                if not 1 <= len(name) <= meta.max_name:
+                    self.problems.append(f"{at}: a {meta.noun} name has 1 to {meta.max_name} characters")
+                entry = _plain(raw)
+                if not isinstance(entry, Mapping):
+                    kind = f"{like.meta.noun}s" if like is not None and isinstance(like.meta, Entries) else "settings"
+                    self.problems.append(f"{at}: must be a table of {kind}")
+                    continue
+                if like is not None:
+                    out[name] = self.entries(like, entry, f"{at}.", None, base)
+                else:
+                    out[name] = self.table(inner, entry, f"{at}.", name=name)
+        return out if len(self.problems) == before else None
+
+
+def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate a settings tree (file contents merged with overrides); raise SettingsError listing every problem."""
+    decoder = _Decoder(os.environ if environ is None else environ)
+    settings: Settings | None = decoder.table(Settings, data, "")
+    if decoder.problems or settings is None:
+        raise SettingsError(decoder.problems)
+    return settings
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def _env_value(raw: str) -> _EnvText:
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
+        return _EnvText(raw, tomllib.loads(f"v = {raw}")["v"])
     except tomllib.TOMLDecodeError:
-        return raw
+        return _EnvText(raw, raw)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -322,117 +504,11 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
     return out
-
-
-def _default(setting: Setting, channel: str | None = None) -> Any:
-    d = setting.default
-    return d[channel] if isinstance(d, dict) and channel else d
-
-
-def _coerce_list(value: Any) -> Any:
-    # From the environment a list may come as "a,b,c".
-    return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
-
-
-def _read_table(
-    data: Mapping[str, Any], table: tuple[Setting, ...], where: str, problems: list[str], channel: str | None = None,
-    base: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    known = {s.name for s in table}
-    for key in data:
-        if key not in known:
-            problems.append(f"{where}{key}: unknown setting (known: {', '.join(sorted(known))})")
-    values: dict[str, Any] = {}
-    for s in table:
-        if s.name in data:
-            v = data[s.name]
-            if s.check is _string_list:
-                v = _coerce_list(v)
-            err = s.check(v)
-            if err:
-                problems.append(f"{where}{s.name}: {err}")
-                continue
-            values[s.name] = tuple(v) if isinstance(v, list) else v
-        else:
-            values[s.name] = base.get(s.name, _default(s, channel)) if base is not None else _default(s, channel)
-            if isinstance(values[s.name], list):
-                values[s.name] = tuple(values[s.name])
-    return values
-
-
-def _table(data: Mapping[str, Any], key: str, where: str, problems: list[str]) -> Mapping[str, Any]:
-    v = data.get(key, {})
-    if not isinstance(v, Mapping):
-        problems.append(f"{where}{key}: must be a table, got {v!r}")
-        return {}
-    return v
-
-
-def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
-    """Validate a settings tree (file contents merged with overrides); raise SettingsError listing every problem."""
-    environ = os.environ if environ is None else environ
-    problems: list[str] = []
-    top_keys = {s.name for s in TOP_SETTINGS} | set(SECTIONS) | {"channels", "queues"}
-    for key in data:
-        if key not in top_keys:
-            problems.append(f"{key}: unknown setting (known: {', '.join(sorted(top_keys))})")
-
-    top = _read_table({k: v for k, v in data.items() if k in {s.name for s in TOP_SETTINGS}}, TOP_SETTINGS, "",
-                      problems)
-    if top.get("timezone", "") is None:
-        top["timezone"] = local_zone_name(environ)
-
-    channels_data = _table(data, "channels", "", problems)
-    for key in channels_data:
-        if key not in CHANNELS:
-            problems.append(f"channels.{key}: unknown channel (known: {', '.join(CHANNELS)})")
-    channel_values: dict[str, dict[str, Any]] = {}
-    for ch in CHANNELS:
-        channel_values[ch] = _read_table(_table(channels_data, ch, "channels.", problems), CHANNEL_SETTINGS,
-                                         f"channels.{ch}.", problems, channel=ch)
-
-    queue_values: dict[str, dict[str, dict[str, Any]]] = {}
-    for qname, qdata in _table(data, "queues", "", problems).items():
-        where = f'queues."{qname}".'
-        if not 1 <= len(qname) <= 64:
-            problems.append(f"{where[:-1]}: a queue name has 1 to 64 characters")
-        if not isinstance(qdata, Mapping):
-            problems.append(f"{where[:-1]}: must be a table of channels")
-            continue
-        for key in qdata:
-            if key not in CHANNELS:
-                problems.append(f"{where}{key}: unknown channel (known: {', '.join(CHANNELS)})")
-        queue_values[qname] = {
-            ch: _read_table(_table(qdata, ch, where, problems), CHANNEL_SETTINGS, f"{where}{ch}.", problems,
-                            channel=ch, base=channel_values[ch])
-            for ch in CHANNELS
-        }
-
-    sections = {name: _read_table(_table(data, name, "", problems), table, f"{name}.", problems)
-                for name, table in SECTIONS.items()}
-    if "late_horizon" in data and top.get("late_horizon", 0) < top.get("window", 0):
-        problems.append("late_horizon: must be at least window, so that the rolling window is always exact")
-    if problems:
-        raise SettingsError(problems)
-
-    if top["late_horizon"] < top["window"]:
-        top["late_horizon"] = top["window"]
-    metrics = MetricSettings(
-        timezone=top["timezone"], window=top["window"], interval=top["interval"], late_horizon=top["late_horizon"],
-        channels={ch: ChannelSettings(**v) for ch, v in channel_values.items()},
-        queues={q: {ch: ChannelSettings(**v) for ch, v in per.items()} for q, per in queue_values.items()},
-    )
-    return Settings(
-        metrics=metrics,
-        kafka=KafkaSettings(**sections["kafka"]),
-        web=WebSettings(**sections["web"]),
-        simulator=SimulatorSettings(**sections["simulator"]),
-    )
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -454,7 +530,35 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: Mapping[s
     return parse_settings(_merge(data, _env_overrides(environ)), environ)
 
 
+def settings_tree(value: object) -> Any:
+    """Settings (or any part of them) back as the tree they decode from: ``parse_settings(settings_tree(s)) == s``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        tree: dict[str, Any] = {}
+        for f in fields_of(type(value)):
+            sub = settings_tree(getattr(value, f.name))
+            if isinstance(f.meta, Section) and f.meta.inline:
+                tree.update(sub)
+            else:
+                tree[f.name] = sub
+        return tree
+    if isinstance(value, Mapping):
+        return {k: settings_tree(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 def with_overrides(settings: Settings, **sections: Mapping[str, Any]) -> Settings:
-    """A copy of ``settings`` with some fields of some sections replaced (used by the CLI flags and tests)."""
-    changes = {name: dataclasses.replace(getattr(settings, name), **values) for name, values in sections.items()}
-    return dataclasses.replace(settings, **changes)
+    """A copy of ``settings`` with some fields of some sections replaced (used by the CLI flags and tests).
+
+    The result is decoded again, like a file: a bad value raises SettingsError.
+    ``metrics=`` replaces top-level keys (the file's layout).
+    """
+    over: dict[str, Any] = {}
+    for name, values in sections.items():
+        f = next((g for g in fields_of(Settings) if g.name == name), None)
+        if f is not None and isinstance(f.meta, Section) and f.meta.inline:
+            over.update(values)
+        else:
+            over[name] = values
+    return parse_settings(_merge(settings_tree(settings), over), environ={})

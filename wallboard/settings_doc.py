@@ -1,24 +1,28 @@
-"""Writes docs/configuration.md from the settings tables (run: ``python -m wallboard.settings_doc``).
+"""Writes docs/configuration.md from the settings' declarations (run: ``python -m wallboard.settings_doc``).
 
-tests/test_docs.py fails when the committed page differs from this output, so
-the documented settings can never drift from the code.
+Every table below is generated from the fields of the settings dataclasses
+(wallboard/settings.py): their names, defaults and help.  tests/test_docs.py
+fails when the committed page differs from this output, so the documented
+settings can never drift from the code.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import get_args
 
-from wallboard.settings import CHANNEL_SETTINGS, SECTIONS, TOP_SETTINGS, Setting
+from wallboard.settings import Entries, Field, Section, Setting, Settings, fields_of
 
 INTRO = """\
 # Configuration
 
 Settings come from one TOML file plus environment overrides, and are validated
 at start: every bad value is listed at once, with its key, and the command
-exits with status 1 (`wallboard: invalid settings: ...`). The tables below are
-generated from `wallboard/settings.py` (`scripts/gen-config-doc`), and
-`tests/test_docs.py` checks that every setting is documented here.
+exits with status 1 (`wallboard: invalid settings: ...`); a secret's value is
+never shown. Command-line flags are checked the same way. The tables below are
+generated from the declarations in `wallboard/settings.py` (`scripts/gen-config-doc`),
+and `tests/test_docs.py` checks that every setting is documented here.
 
 ## Where settings come from
 
@@ -27,7 +31,9 @@ generated from `wallboard/settings.py` (`scripts/gen-config-doc`), and
    `WALLBOARD_TIMEZONE=Asia/Shanghai`, `WALLBOARD_WINDOW=900`,
    `WALLBOARD_CHANNELS__CALL__SL_THRESHOLD=20`, `WALLBOARD_KAFKA__BOOTSTRAP_SERVERS=10.1.2.3:9092`,
    `WALLBOARD_KAFKA__TOPICS=cc.calls,cc.sms,cc.agents`, `WALLBOARD_WEB__PORT=8080`.
-   Values are read as TOML values when they are one (`20`, `0.8`, `true`, `["a","b"]`), else as text.
+   Values are read as TOML values when they are one (`20`, `0.8`, `true`, `["a","b"]`), else as text;
+   a text setting takes the variable as written unless it is a TOML string
+   (`WALLBOARD_WEB__SUPERVISOR_TOKEN=74839201` is the text `74839201`).
    Per-queue overrides can only be set in the file.
 3. Command-line flags of `wallboard demo` / `serve` (host, port, ...) override both.
 
@@ -61,40 +67,62 @@ dead_letter = true
 port = 8080
 push_interval = 1.0
 ```
-
-## Metric settings (top level)
-
-"""
-
-CHANNEL_INTRO = """
-## Channel settings: `[channels.call]`, `[channels.sms]`, and per queue `[queues."NAME".call]` / `.sms`
-
-A per-queue table overrides any of these for one queue; unset keys fall back to the channel's value.
 """
 
 
-def _default(value: Any) -> str:
-    if isinstance(value, dict):
+def _default(f: Field) -> str:
+    meta = f.meta
+    assert isinstance(meta, Setting)
+    if meta.shown_default is not None:
+        return meta.shown_default
+    value = meta.by_name if meta.by_name is not None else f.default()
+    if isinstance(value, Mapping):
         return ", ".join(f"{k} {v}" for k, v in value.items())
-    if value is None:
-        return "machine's zone"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
         return f'"{value}"'
+    if isinstance(value, tuple):
+        return str(list(value))
     return str(value)
 
 
-def _table(settings: tuple[Setting, ...]) -> list[str]:
+def _table(cls: type[object]) -> list[str]:
     rows = ["| setting | default | meaning |", "|---|---|---|"]
-    rows += [f"| `{s.name}` | {_default(s.default)} | {s.help} |" for s in settings]
+    rows += [f"| `{f.name}` | {_default(f)} | {f.meta.help} |" for f in fields_of(cls) if isinstance(f.meta, Setting)]
     return rows
 
 
+def _entries(fields: Sequence[Field]) -> list[str]:
+    """A table of each kind of named entries (``[channels.call]``), with the tables shaped like it (queues)."""
+    out: list[str] = []
+    for f in fields:
+        meta = f.meta
+        if not isinstance(meta, Entries) or meta.like is not None or meta.names is None:
+            continue
+        names = meta.names
+        heading = f"## {meta.noun.capitalize()} settings: " + ", ".join(f"`[{f.name}.{n}]`" for n in names)
+        notes = []
+        for like in fields:
+            lm = like.meta
+            if isinstance(lm, Entries) and lm.like == f.name:
+                heading += f', and per {lm.noun} `[{like.name}."NAME".{names[0]}]`'
+                heading += "".join(f" / `.{n}`" for n in names[1:])
+                notes.append(f"A per-{lm.noun} table overrides any of these for one {lm.noun}; "
+                             f"unset keys fall back to the {meta.noun}'s value.")
+        out += ["", heading, "", *notes, "", *_table(get_args(f.type)[1])]
+    return out
+
+
 def render() -> str:
-    out = [INTRO.rstrip("\n") + "\n", *_table(TOP_SETTINGS), CHANNEL_INTRO, *_table(CHANNEL_SETTINGS)]
-    for name, table in SECTIONS.items():
-        out += [f"\n## `[{name}]`\n", *_table(table)]
+    out = [INTRO.rstrip("\n")]
+    for f in fields_of(Settings):
+        meta = f.meta
+        assert isinstance(meta, Section)
+        title = meta.title or f"`[{f.name}]`"
+        out += [f"\n## {title}\n", *_table(f.type)]
+        if meta.inline:
+            out += _entries(fields_of(f.type))
     return "\n".join(out) + "\n"
 
 

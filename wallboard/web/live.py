@@ -21,7 +21,6 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Literal
 
 import orjson
 
@@ -34,8 +33,24 @@ from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.web.frames import text_frame
 from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing, Selection
-from wallboard.web.metrics import WebMetrics
+from wallboard.web.metrics import Scrape, WebMetrics
 from wallboard.web.watchdog import Watchdog
+from wallboard.wire import (
+    Body,
+    BroadcastBody,
+    EngineStatus,
+    Health,
+    PumpState,
+    Readiness,
+    SelectionData,
+    SelectionView,
+    SettingsView,
+    Snapshot,
+    SourceBlock,
+    StaleReason,
+    Summary,
+    View,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +58,6 @@ PROTOCOL_VERSION = 2
 """docs/protocol.md "Versions": 2 added levels, the selection view and settings.channel_names."""
 YOUNG_GC_THRESHOLD = 200_000
 Clock = Callable[[], float]
-PumpState = Literal["starting", "running", "finished", "failed"]
 
 # What backslashreplace would not write as JSON: \xNN below U+0100, \UXXXXXXXX above U+FFFF.
 _NOT_BMP_ESCAPE = re.compile("[\x80-\xff\U00010000-\U0010ffff]")
@@ -57,7 +71,7 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
-def dumps_ascii(obj: Any) -> str:
+def dumps_ascii(obj: object) -> str:
     """JSON text with every non-ASCII character escaped (``\\uXXXX``).
 
     The text is encoded to UTF-8 once per client by the server; for an ASCII
@@ -75,7 +89,7 @@ def dumps_ascii(obj: Any) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def settings_view(settings: Settings) -> dict[str, Any]:
+def settings_view(settings: Settings) -> SettingsView:
     """What the pages need of the settings (hello.settings and the pages' data-settings)."""
     m = settings.metrics
     return {
@@ -147,7 +161,7 @@ class Live:
         """The seq of the newest data message."""
         self._built_key: tuple[int, int, int] | None = None
         self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int], Outgoing]] = {}
-        self._snapshot_cache: tuple[tuple[int, int, int, int], dict[str, Any]] | None = None
+        self._snapshot_cache: tuple[tuple[int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
         self.broadcast_text = ""
         self.broadcast_set_at: str | None = None
@@ -163,7 +177,7 @@ class Live:
         t = self.clock() if now is None else now
         return datetime.fromtimestamp(t, self.zone).isoformat(timespec="milliseconds")
 
-    def _make(self, slot: str, body: dict[str, Any], born: float, *, seq: int | None = None,
+    def _make(self, slot: str, body: Body, born: float, *, seq: int | None = None,
               now: float | None = None, selection: Selection = ()) -> Outgoing:
         s = self.seq if seq is None else seq
         head = {"type": slot, "seq": s, "server_time": self.server_time(now)}
@@ -177,7 +191,7 @@ class Live:
         day = engine.days.day_of(now)
         return engine.version, day.start, (now - day.start) // self.settings.metrics.interval
 
-    def build_view(self, view: str, selection: Selection = ()) -> dict[str, Any]:
+    def build_view(self, view: str, selection: Selection = ()) -> View:
         """One engine view (metrics.md JSON, with the levels of wallboard/levels.py) at the engine clock.
 
         ``summary`` is the snapshot without its per-queue detail (``queues``): what
@@ -192,20 +206,25 @@ class Live:
                 self._snapshot_cache = (key, add_levels(self.engine.snapshot(), self.settings.metrics))
             snapshot = self._snapshot_cache[1]
             if view == "summary":
-                return {k: v for k, v in snapshot.items() if k != "queues"}
+                summary: Summary = {"as_of": snapshot["as_of"], "timezone": snapshot["timezone"],
+                                    "window_s": snapshot["window_s"], "totals": snapshot["totals"],
+                                    "status": snapshot["status"]}
+                return summary
             if view == "selection":
-                head = {k: v for k, v in snapshot.items() if k not in ("queues", "totals", "status")}
-                return {**head, "selection": self.selection_block(selection), "status": snapshot["status"]}
+                data: SelectionData = {"as_of": snapshot["as_of"], "timezone": snapshot["timezone"],
+                                       "window_s": snapshot["window_s"], "selection": self.selection_block(selection),
+                                       "status": snapshot["status"]}
+                return data
             return snapshot
         if view == "agents":
             return self.engine.agents()
         return self.engine.intraday()
 
-    def selection_block(self, selection: Selection) -> dict[str, Any]:
+    def selection_block(self, selection: Selection) -> SelectionView:
         """Some queues summed by the engine from its counters, with their levels and the settings in force."""
         return add_selection_levels(self.engine.selection(selection), self.settings.metrics)
 
-    def api_view(self, view: str, selection: Selection = ()) -> dict[str, Any]:
+    def api_view(self, view: str, selection: Selection = ()) -> dict[str, object]:
         """A view for the JSON API: at the server clock now, with the ``source`` block added.
 
         A ``selection`` of queues adds its ``selection`` block to the snapshot.
@@ -215,7 +234,7 @@ class Live:
         extra = {"selection": self.selection_block(selection)} if selection else {}
         return {**self.build_view(view), **extra, "source": self.source_block(now)}
 
-    def _data_message(self, view: str, source: dict[str, Any], born: float, now: float,
+    def _data_message(self, view: str, source: SourceBlock, born: float, now: float,
                       selection: Selection = ()) -> Outgoing:
         msg = self._make(view, {"data": self.build_view(view, selection), "source": source}, born, now=now,
                          selection=selection)
@@ -238,7 +257,7 @@ class Live:
         """
         out: list[Outgoing] = []
         key = self._state_key()
-        source: dict[str, Any] | None = None
+        source: SourceBlock | None = None
         for view in DATA_VIEWS:
             if view not in views:
                 continue
@@ -264,11 +283,11 @@ class Live:
             "queues": list(selection),
         }, 0.0)
 
-    def set_broadcast(self, text: str) -> dict[str, Any]:
+    def set_broadcast(self, text: str) -> BroadcastBody:
         """Set (or, with "", clear) the broadcast message and push it to every client."""
         self.broadcast_text = text
         self.broadcast_set_at = self.server_time()
-        body = {"text": text, "set_at": self.broadcast_set_at}
+        body: BroadcastBody = {"text": text, "set_at": self.broadcast_set_at}
         self._broadcast = self._make("broadcast", body, time.perf_counter())
         self.hub.publish(self._broadcast)
         return body
@@ -369,19 +388,19 @@ class Live:
 
     # --------------------------------------------------------------- status
 
-    def last_event_age(self, now: float, status: dict[str, Any] | None = None) -> float | None:
+    def last_event_age(self, now: float, status: EngineStatus | None = None) -> float | None:
         """Server clock minus the ts of the newest event applied; None before the first."""
         ts = (status or self.engine.status())["last_event_ts"]
         if ts is None:
             return None
         return max(0.0, round(now - datetime.fromisoformat(ts).timestamp(), 3))
 
-    def source_block(self, now: float | None = None) -> dict[str, Any]:
+    def source_block(self, now: float | None = None) -> SourceBlock:
         """The ``source`` object of the messages and the API: the source's own status plus staleness."""
         now = self.clock() if now is None else now
         st = self.source.status()
         age = self.last_event_age(now)
-        reason: str | None = None
+        reason: StaleReason | None = None
         if self.pump_state == "failed":
             reason = "pump_failed"
         elif self.tick_error is not None:
@@ -402,7 +421,7 @@ class Live:
             "last_error": self.pump_error or self.tick_error or st.last_error,
         }
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
+    def health(self) -> tuple[bool, Health]:
         """/healthz: fails once the source cannot go on, so that systemd or Kubernetes restarts the process.
 
         A source retries by itself what a retry can fix (a broker outage keeps
@@ -413,7 +432,7 @@ class Live:
             return False, {"status": "failed", "reason": "source_failed", "error": self.pump_error}
         return True, {"status": "ok"}
 
-    def readiness(self) -> tuple[bool, dict[str, Any]]:
+    def readiness(self) -> tuple[bool, Readiness]:
         """/readyz: ready when the source has caught up and the pump and the tick work."""
         block = self.source_block()
         reasons = []
@@ -426,7 +445,7 @@ class Live:
         return not reasons, {"ready": not reasons, "reasons": reasons, "catch_up": block["catch_up"],
                              "pump": self.pump_state, "source": block}
 
-    def scrape(self) -> dict[str, object]:
+    def scrape(self) -> Scrape:
         """The figures /metrics reads at scrape time."""
         now = self.clock()
         status = self.engine.status()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -22,6 +22,26 @@ if TYPE_CHECKING:
 # Push latency: most pushes take a few ms; the goal is p99 < 100 ms at 5,000 clients.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TICK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class Scrape(TypedDict):
+    """The figures read at scrape time (``Live.scrape``)."""
+
+    events: int
+    rejected: dict[str, int]
+    duplicates: int
+    orphans: int
+    too_late: int
+    lag: int
+    ready: int
+    connected: int
+    stale: int
+    catch_up: float
+    pump_up: int
+    clients: int
+    last_event_age_s: float | None
+    seq: int
+    direct_writes: int
 
 
 class WebMetrics:
@@ -77,7 +97,7 @@ class LoopHistogram:
 
 
 class _LiveCollector(Collector):
-    def __init__(self, scrape: Callable[[], dict[str, object]], push_latency: LoopHistogram) -> None:
+    def __init__(self, scrape: Callable[[], Scrape], push_latency: LoopHistogram) -> None:
         self._scrape = scrape
         self._push_latency = push_latency
 
@@ -86,7 +106,7 @@ class _LiveCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         s = self._scrape()
-        counters = {
+        counters: dict[str, tuple[str, float]] = {
             "wallboard_events": ("Valid events applied to the engine since start.", s["events"]),
             "wallboard_duplicates": ("Events dropped as duplicates of one already applied.", s["duplicates"]),
             "wallboard_too_late": ("Events dropped for arriving more than late_horizon late.", s["too_late"]),
@@ -94,14 +114,14 @@ class _LiveCollector(Collector):
                                            s["direct_writes"]),
         }
         for name, (doc, value) in counters.items():
-            yield CounterMetricFamily(name, doc, value=float(value))  # type: ignore[arg-type]
+            yield CounterMetricFamily(name, doc, value=float(value))
         rejected = CounterMetricFamily("wallboard_rejected", "Messages rejected by the event contract, by reason.",
                                        labels=["reason"])
-        for reason, n in s["rejected"].items():  # type: ignore[attr-defined]
+        for reason, n in s["rejected"].items():
             rejected.add_metric([reason], float(n))
         yield rejected
         age = s["last_event_age_s"]
-        gauges = {
+        gauges: dict[str, tuple[str, float]] = {
             "wallboard_orphans": ("Interactions seen without their offered/answered events (now held).",
                                   s["orphans"]),
             "wallboard_consumer_lag": ("Messages the source is behind the end of its upstream (Kafka lag).",
@@ -117,6 +137,6 @@ class _LiveCollector(Collector):
             "wallboard_seq": ("The server's tick counter (seq of the last message).", s["seq"]),
         }
         for name, (doc, value) in gauges.items():
-            yield GaugeMetricFamily(name, doc, value=float(value))  # type: ignore[arg-type]
+            yield GaugeMetricFamily(name, doc, value=float(value))
         yield self._push_latency.family("wallboard_push_latency_seconds",
                                         "Time from the start of a tick to its message handed to a client's socket.")

@@ -32,6 +32,7 @@ from wallboard.resources import static_dir, templates_dir
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
 from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Selection, Subscriber
 from wallboard.web.live import Live
+from wallboard.wire import BroadcastBody
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ def _view(name: str) -> Callable[[Request], Any]:
 
 async def get_broadcast(request: Request) -> Response:
     live: Live = request.state.live
-    return JSONResponse({"text": live.broadcast_text, "set_at": live.broadcast_set_at})
+    body: BroadcastBody = {"text": live.broadcast_text, "set_at": live.broadcast_set_at}
+    return JSONResponse(body)
 
 
 async def post_broadcast(request: Request) -> Response:

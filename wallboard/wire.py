@@ -1,0 +1,248 @@
+"""The wire format: the JSON objects the server sends, as TypedDicts.
+
+docs/metrics.md describes the views, docs/protocol.md the WebSocket messages
+and docs/api.md the HTTP answers; these types say the same to mypy.  The engine
+builds the views, wallboard/levels.py adds their colours, wallboard/web/live.py
+wraps them in messages with the ``source`` block: with these types every key is
+checked on its way across those modules.  At run time they are plain dicts
+(orjson writes them as they are, and the compiled engine builds them as dicts).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+Level = Literal["ok", "warn", "alarm"]
+"""A colour level (docs/board.md "Colours"): the pages' CSS ``data-level``."""
+AgentCounts = dict[str, int]
+"""Agents per state, every state of ``wallboard.events.AGENT_STATES`` present."""
+PumpState = Literal["starting", "running", "finished", "failed"]
+StaleReason = Literal["pump_failed", "tick_failed", "disconnected", "no_recent_events"]
+
+
+# ------------------------------------------------------------------ views
+
+
+class Period(TypedDict):
+    """One period (window, today, an interval) of some queues and one channel: counts, then rates."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandoned: int
+    answered_in_sl: int
+    abandoned_in_sl: int
+    completed: int
+    service_level: float | None
+    asa_s: float | None
+    aht_s: float | None
+    abandon_rate: float | None
+
+
+class PeriodLevels(TypedDict):
+    service_level: Level | None
+
+
+LongestWaitStep = TypedDict("LongestWaitStep", {"from": str, "level": Level})
+"""From this instant (RFC 3339) the ticking longest wait has this level."""
+
+
+class ChannelLevels(TypedDict):
+    """The ``levels`` of a channel view: its keys follow the view's own."""
+
+    waiting: Level | None
+    longest_wait_s: Level | None
+    longest_wait_steps: list[LongestWaitStep] | None
+    window: PeriodLevels
+    today: PeriodLevels
+
+
+class ChannelView(TypedDict):
+    """One channel of a queue, of the totals or of a selection, at the engine clock."""
+
+    waiting: int
+    longest_wait_s: float | None
+    longest_wait_since: str | None
+    in_progress: int
+    window: Period
+    today: Period
+    levels: NotRequired[ChannelLevels]
+    """Added by wallboard/levels.py before the view is sent."""
+
+
+class QueueView(TypedDict):
+    """One queue of the snapshot, or the totals of all of them."""
+
+    channels: dict[str, ChannelView]
+    agents: AgentCounts
+
+
+class EngineStatus(TypedDict):
+    """Ingestion figures of the engine (since it started, not since midnight)."""
+
+    events: int
+    rejected: dict[str, int]
+    duplicates: int
+    orphans: int
+    too_late: int
+    future_held: int
+    last_event_ts: str | None
+    held_interactions: int
+
+
+class ViewHead(TypedDict):
+    as_of: str
+    timezone: str
+    window_s: int
+
+
+class Summary(ViewHead):
+    """The ``summary`` view: the snapshot without its queues."""
+
+    totals: QueueView
+    status: EngineStatus
+
+
+class Snapshot(Summary):
+    """The ``snapshot`` view (metrics.md "Snapshot")."""
+
+    queues: dict[str, QueueView]
+
+
+class SelectionView(TypedDict):
+    """Some queues added up (``Engine.selection``); ``channels`` and ``agents`` are None when none is found."""
+
+    queues: list[str]
+    missing: list[str]
+    channels: dict[str, ChannelView] | None
+    agents: AgentCounts | None
+    settings: NotRequired[dict[str, dict[str, object]]]
+    """The channel settings in force, added with the levels."""
+
+
+class SelectionData(ViewHead):
+    """The ``selection`` view: the snapshot's head, the selection block and the status."""
+
+    selection: SelectionView
+    status: EngineStatus
+
+
+class AgentRow(TypedDict):
+    agent_id: str
+    name: str | None
+    team: str | None
+    state: str
+    since: str
+    queues: list[str]
+    handled_today: dict[str, int]
+
+
+class AgentsView(TypedDict):
+    """The ``agents`` view (metrics.md "Agent metrics")."""
+
+    as_of: str
+    timezone: str
+    agents: list[AgentRow]
+    totals: AgentCounts
+
+
+class Interval(TypedDict):
+    start: str
+    end: str
+
+
+class IntradaySeries(TypedDict):
+    channels: dict[str, list[Period]]
+
+
+class Intraday(TypedDict):
+    """The ``intraday`` view: today's intervals per queue and channel, and in total."""
+
+    as_of: str
+    timezone: str
+    interval_s: int
+    day_start: str
+    day_end: str
+    interval_count: int
+    intervals: list[Interval]
+    queues: dict[str, IntradaySeries]
+    totals: IntradaySeries
+
+
+View = Snapshot | Summary | SelectionData | AgentsView | Intraday
+
+
+# --------------------------------------------------------------- messages
+
+
+class SourceBlock(TypedDict):
+    """The ``source`` object of every data message, heartbeat and API answer (docs/board.md "Staleness")."""
+
+    kind: str
+    ready: bool
+    connected: bool
+    stale: bool
+    stale_reason: StaleReason | None
+    last_event_age_s: float | None
+    lag: int
+    catch_up: float
+    last_error: str | None
+
+
+class SettingsView(TypedDict):
+    """What the pages need of the settings: ``hello.settings`` and the pages' ``data-settings``."""
+
+    timezone: str
+    window_s: int
+    interval_s: int
+    channel_names: list[str]
+    channels: dict[str, dict[str, object]]
+    queues: dict[str, dict[str, dict[str, object]]]
+    broadcast_max_length: int
+    broadcast_needs_token: bool
+
+
+class HelloBody(TypedDict):
+    protocol: int
+    push_interval_s: float
+    stale_after_s: float
+    settings: SettingsView
+    views: list[str]
+    queues: list[str]
+
+
+class DataBody(TypedDict):
+    data: View
+    source: SourceBlock
+
+
+class HeartbeatBody(TypedDict):
+    data_seq: int
+    source: SourceBlock
+
+
+class BroadcastBody(TypedDict):
+    text: str
+    set_at: str | None
+
+
+Body = HelloBody | DataBody | HeartbeatBody | BroadcastBody
+"""A message's own fields; ``type``, ``seq`` and ``server_time`` go in front of them."""
+
+
+class Health(TypedDict):
+    """``/healthz``."""
+
+    status: Literal["ok", "failed"]
+    reason: NotRequired[str]
+    error: NotRequired[str | None]
+
+
+class Readiness(TypedDict):
+    """``/readyz``."""
+
+    ready: bool
+    reasons: list[str]
+    catch_up: float
+    pump: PumpState
+    source: SourceBlock
