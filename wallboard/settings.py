@@ -232,7 +232,11 @@ KAFKA_SETTINGS: tuple[Setting, ...] = (
     Setting("ssl_keyfile", "", "client private key (PEM)", _text()),
     Setting("ssl_password", "", "password of the client private key (never logged)", _text()),
     Setting("ssl_check_hostname", True, "verify the broker's host name against its certificate", _boolean),
-    Setting("max_partition_fetch_bytes", 4 * 1024 * 1024, "bytes fetched per partition per request",
+    # 256 KiB: aiokafka buffers a fetch of this size for every assigned partition, and a partly read one that
+    # the catch-up pauses is dropped but lives on (a reference cycle) until a full collection; at 4 MiB a
+    # 1M-message catch-up peaked at 350 MB RSS, 100 MB of it such buffers (docs/performance.md, "Catch-up").
+    Setting("max_partition_fetch_bytes", 256 * 1024, "bytes fetched per partition per request (the consumer "
+            "buffers up to this much for every partition)",
             _number(65536, integer=True)),
     Setting("fetch_max_records", 10000, "records handed to the engine per batch", _number(1, integer=True)),
     Setting("reconnect_backoff_max", 30.0, "longest pause between reconnect attempts, seconds", _number(0.1, 3600)),
