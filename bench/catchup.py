@@ -461,16 +461,24 @@ def compare(served: Served, day: Day, values: list[bytes]) -> dict[str, str]:
     metrics = parse_settings({"timezone": day.zone}, environ={}).metrics
     at_s = int(datetime.fromisoformat(served.snapshot["as_of"]).timestamp())
     engine = replay(values, metrics, at_s)
-    want, want_agents = engine.snapshot(), engine.agents()
+    want = engine.snapshot()
+    # /api/agents was read a moment later: its clock may have moved on by a second.
+    engine.advance(int(datetime.fromisoformat(served.agents["as_of"]).timestamp()))
+    want_agents = engine.agents()
     got = {k: v for k, v in served.snapshot.items() if k not in ("source", "status")}
     got_agents = {k: v for k, v in served.agents.items() if k != "source"}
     want_status = want.pop("status")
     got_status = served.snapshot["status"]
-    if got == json.loads(json.dumps(want)) and got_agents == json.loads(json.dumps(want_agents)):
+    want_json = json.loads(json.dumps({"snapshot": want, "agents": want_agents}))
+    got_json = {"snapshot": got, "agents": got_agents}
+    differences = _differences(got_json, want_json)
+    if not differences:
         same = "yes"
     else:
-        differing = sorted(q for q in want["queues"] if got.get("queues", {}).get(q) != want["queues"][q])
-        same = f"NO (queues differing: {', '.join(differing) or 'none; totals or agents'})"
+        (DATA / "catchup-served.json").write_text(json.dumps(got_json, indent=1, ensure_ascii=False))
+        (DATA / "catchup-replay.json").write_text(json.dumps(want_json, indent=1, ensure_ascii=False))
+        same = (f"NO, {len(differences)} values differ (both in {DATA}/catchup-{{served,replay}}.json), e.g. "
+                + "; ".join(differences[:3]))
     return {
         "served /api/snapshot and /api/agents = offline replay at as_of (minus source, status)": same,
         "too_late, served / replay": f"{got_status['too_late']:,} / {want_status['too_late']:,}",
@@ -478,6 +486,16 @@ def compare(served: Served, day: Day, values: list[bytes]) -> dict[str, str]:
         "interactions held, served / replay": f"{got_status['held_interactions']:,} / "
                                                f"{want_status['held_interactions']:,}",
     }
+
+
+def _differences(got: Any, want: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ: 'path: served != replay' for each differing leaf."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [d for k in sorted(set(got) | set(want), key=str)
+                for d in _differences(got.get(k), want.get(k), f"{path}.{k}")]
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True)) for d in _differences(g, w, f"{path}[{i}]")]
+    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
 
 
 def report(day: Day, served: Served, facts: dict[str, str], args: argparse.Namespace) -> None:
