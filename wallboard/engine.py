@@ -525,8 +525,15 @@ class Engine:
         if not hist or ts > (last := hist[-1])[0] or (ts == last[0] and eid > last[1]):
             # In order (the common case): the event is the latest, and says what the agent is doing now.
             cur = agent.current
-            if cur is not None and queues == cur[2]:
-                queues = cur[2]  # one tuple per agent while its queues stay the same (memory: 2 h of history)
+            if cur is not None:
+                # One tuple and one name and team string per agent while they stay the same, not one per
+                # event (memory: 2 h of history; name and team are ~160 of a held event's ~380 bytes).
+                if queues == cur[2]:
+                    queues = cur[2]
+                if name is not None and name == cur[3]:
+                    name = cur[3]
+                if team is not None and team == cur[4]:
+                    team = cur[4]
             hist.append((ts, eid, state, queues, name, team))
             if cur is None:
                 agent.current = (state, ts, queues, name, team)
