@@ -232,10 +232,12 @@ KAFKA_SETTINGS: tuple[Setting, ...] = (
     Setting("ssl_keyfile", "", "client private key (PEM)", _text()),
     Setting("ssl_password", "", "password of the client private key (never logged)", _text()),
     Setting("ssl_check_hostname", True, "verify the broker's host name against its certificate", _boolean),
-    # 256 KiB: aiokafka buffers a fetch of this size for every assigned partition, and a partly read one that
-    # the catch-up pauses is dropped but lives on (a reference cycle) until a full collection; at 4 MiB a
-    # 1M-message catch-up peaked at 350 MB RSS, 100 MB of it such buffers (docs/performance.md, "Catch-up").
-    Setting("max_partition_fetch_bytes", 256 * 1024, "bytes fetched per partition per request (the consumer "
+    # 1 MiB (the Java consumer's default): aiokafka buffers a fetch of this size for every assigned partition,
+    # and a partly read one that the catch-up pauses is dropped but lives on (a reference cycle) until a full
+    # collection.  At 4 MiB a 919,000-message catch-up peaked at 300-360 MiB RSS, ~100 MiB of it such
+    # buffers; at 256 KiB memory is lower still but the catch-up takes ~10% more CPU (docs/performance.md,
+    # "Catch-up of wallboard serve").
+    Setting("max_partition_fetch_bytes", 1024 * 1024, "bytes fetched per partition per request (the consumer "
             "buffers up to this much for every partition)",
             _number(65536, integer=True)),
     Setting("fetch_max_records", 10000, "records handed to the engine per batch", _number(1, integer=True)),
