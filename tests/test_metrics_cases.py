@@ -368,6 +368,24 @@ def test_too_late_events_are_counted_not_applied() -> None:
     assert engine.snapshot()["queues"]["信用卡"]["channels"]["call"]["today"]["offered"] == 1
 
 
+def test_agent_events_are_folded_while_the_horizon_lags() -> None:
+    """During a catch-up the horizon moves once a tick, held back by the slowest partition, which may still be
+    at the replay start while the agents' partition is hours ahead.  Folds then forget nothing; once the
+    slowest partition moves, each agent keeps only its events within reach of the horizon again (plus at most
+    64 not yet folded), not the rest of its day (doubling the fold interval after each fold held it all)."""
+    d = Day(window=600, late_horizon=1800)
+    engine = d.engine(t("23:59:00"))
+    states = ("available", "busy")
+    for i in range(480):  # one agent, an event a minute for 8 hours
+        ts = t("00:00:00") + i * 60_000
+        engine.apply(AgentStateEvent(f"e{i:04d}", ts, "A1", states[i % 2], ("信用卡",), None, None))
+        if i % 10 == 9:  # a tick: the slowest partition at the replay start for 5 hours, then 30 min behind
+            engine.advance(engine.now, watermark_ms=t("00:00:00") if i < 300 else ts - 1800_000)
+    # within reach: 30 min behind + the 30 min horizon + a tick = 70 events, and at most 64 more
+    assert 60 <= engine.status()["held_agent_events"] <= 70 + 64
+    assert [(a["agent_id"], a["state"]) for a in engine.agents()["agents"]] == [("A1", "busy")]
+
+
 def test_finished_interactions_are_forgotten_after_the_horizon() -> None:
     d = Day(window=600, late_horizon=600)
     engine = d.engine(t("10:00:00"))

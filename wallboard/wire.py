@@ -88,6 +88,7 @@ class EngineStatus(TypedDict):
     future_held: int
     last_event_ts: str | None
     held_interactions: int
+    held_agent_events: int
 
 
 class ViewHead(TypedDict):
