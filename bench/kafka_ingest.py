@@ -39,9 +39,7 @@ import contextlib
 import gc
 import json
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -60,6 +58,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa:
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.partitioner import murmur2  # noqa: E402
 
+from tests.servers import free_ports  # noqa: E402
 from wallboard.engine import Engine  # noqa: E402
 from wallboard.ingest import advance, ingest  # noqa: E402
 from wallboard.replay import replay  # noqa: E402
@@ -81,27 +80,13 @@ SIM_TOPICS = ("cc.calls", "cc.sms", "cc.agents")
 # ---------------------------------------------------------------- broker
 
 
-def _free_port(exclude: set[int]) -> int:
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        if port in exclude:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port on 127.0.0.1 between 20000 and 32000")
-
-
 @contextlib.contextmanager
 def own_broker(directory: Path) -> Iterator[str]:
     """Start the project's broker from ``directory`` (its data kept from the last run if possible); stop it after."""
-    port = _free_port(set())
+    port, controller_port = free_ports(2)
     # The ports are used on a fresh start only: a kept broker comes back on its own.
     env = {**os.environ, "PYTHON": sys.executable, "KAFKA_WATCH_PID": str(os.getpid()),
-           "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(_free_port({port}))}
+           "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller_port)}
 
     def start(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(SCRIPT), "start", *args, str(directory)], env=env, capture_output=True,

@@ -31,9 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -48,6 +46,8 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.servers import free_ports
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "kafka-broker"
 # The script's environment as it was when pytest started: tests that clear or patch variables
 # (KAFKA_BROKER_CACHE among them) must not send a broker restart to another cache.
@@ -61,29 +61,6 @@ _SECURE_FIXTURE = "secure_broker"
 
 class BrokerError(RuntimeError):
     """scripts/kafka-broker failed; the message carries its output and the broker's log tail."""
-
-
-def _free_port(exclude: set[int]) -> int:
-    # Below the Linux ephemeral range (32768+), so that no client connection of this run can
-    # be holding the port when the broker comes back on it after a restart.
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        if port in exclude:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise BrokerError("no free port pair found on 127.0.0.1 between 20000 and 32000")
-
-
-def _free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    for _ in range(count):
-        ports.append(_free_port(set(ports)))
-    return ports
 
 
 def _run_script(
@@ -113,8 +90,8 @@ class KafkaBroker:
 
     @classmethod
     def on_free_ports(cls, directory: Path) -> KafkaBroker:
-        port = _free_port(set())
-        return cls(directory, port, _free_port({port}))
+        port, controller_port = free_ports(2)
+        return cls(directory, port, controller_port)
 
     @property
     def bootstrap(self) -> str:
@@ -185,7 +162,7 @@ class SecureKafkaBroker(KafkaBroker):
 
     @classmethod
     def on_free_ports(cls, directory: Path) -> SecureKafkaBroker:
-        port, cport, sasl, ssl, sasl_ssl, mtls = _free_ports(6)
+        port, cport, sasl, ssl, sasl_ssl, mtls = free_ports(6)
         return cls(directory, port, cport, sasl, ssl, sasl_ssl, mtls)
 
     def _env(self) -> dict[str, str]:

@@ -6,19 +6,18 @@ import contextlib
 import json
 import logging
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 from websockets.sync.client import connect
 
 from tests.conftest import make_settings
+from tests.servers import in_thread
 from wallboard.sources.memory import ListSource
 from wallboard.web import frames
 from wallboard.web.app import create_app
@@ -46,22 +45,8 @@ def serve_board(ws: Any) -> Iterator[str]:
     event = json.dumps({"type": "call.offered", "event_id": "e1", "ts": int(time.time() * 1000) - 5000,
                         "interaction_id": "c1", "queue": "信用卡"}).encode()
     source = ListSource([[event]])
-    app = create_app(settings, source)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, ws=ws, ws_per_message_deflate=False,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with in_thread(create_app(settings, source), ws=ws) as address:
+        yield address.netloc
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import make_settings
+from tests.servers import in_thread
 from wallboard.resources import static_dir
 from wallboard.settings import Settings, with_overrides
 from wallboard.sources.memory import ListSource
@@ -787,32 +788,6 @@ def test_ascii_json_round_trips_any_text(s: str) -> None:
 # ------------------------------------------------- a real server and socket
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[int]:
-    """The app under uvicorn in a thread, on a free port of 127.0.0.1."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 def _read_exact(sock: Any, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
@@ -853,7 +828,8 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
     live: Live = app.state.live
     real = live._state_key
     live._state_key = lambda: (*real()[:2], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick
-    with serving(app) as port:
+    with in_thread(app) as address:
+        port = address.port
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, as over a stalled link
             sock.connect(("127.0.0.1", port))
