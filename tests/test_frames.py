@@ -143,20 +143,21 @@ class _WithoutAttribute:
 
 def _shape_changed(where: str) -> Any:
     """The frame-writing protocol as a later uvicorn (or websockets) would break it, with its own fast-path switch."""
+    # Any: the stand-ins below change what the real class's attributes are, which its types forbid.
     base: Any = frame_writing_protocol()
     assert base is not None
 
     if where == "write_frame":
-        class ConnWithoutExtensions(base):  # websockets' ServerProtocol.extensions renamed
+        class ConnWithoutExtensions(base):  # type: ignore[misc]  # websockets' ServerProtocol.extensions renamed
             fast_path = FastPath()
 
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
-                self.conn = _WithoutAttribute(self.conn, "extensions")
+                self.conn: Any = _WithoutAttribute(self.conn, "extensions")
 
         return ConnWithoutExtensions
 
-    class ScopeWithoutExtensions(base):  # the ASGI scope no longer carries "extensions"
+    class ScopeWithoutExtensions(base):  # type: ignore[misc]  # the ASGI scope no longer carries "extensions"
         fast_path = FastPath()
 
         @property

@@ -6,13 +6,14 @@ All times are Asia/Shanghai (UTC+8, no DST) unless a test says otherwise.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import make_settings
 from wallboard.engine import Engine
-from wallboard.events import AgentStateEvent, InteractionEvent
+from wallboard.events import AgentStateEvent, Event, InteractionEvent
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -27,7 +28,7 @@ class Day:
 
     def __init__(self, **settings: object) -> None:
         self.settings = make_settings(**settings)
-        self.events: list[object] = []
+        self.events: list[Event] = []
         self.n = 0
 
     def _id(self) -> str:
@@ -55,8 +56,9 @@ class Day:
             engine.apply(e)
         return engine
 
-    def call(self, at_ms: int, queue: str = "信用卡", channel: str = "call") -> dict[str, object]:
-        return self.engine(at_ms).snapshot()["queues"][queue]["channels"][channel]
+    def call(self, at_ms: int, queue: str = "信用卡", channel: str = "call") -> dict[str, Any]:
+        view: dict[str, Any] = self.engine(at_ms).snapshot()["queues"][queue]["channels"][channel]
+        return view
 
 
 def test_offered_answered_asa_and_service_level() -> None:

@@ -32,6 +32,7 @@ from wallboard.resources import static_dir
 from wallboard.settings import Settings, with_overrides
 from wallboard.sources.memory import ListSource
 from wallboard.web import create_app
+from wallboard.web.hub import Selection
 from wallboard.web.live import Live, dumps_ascii
 from wallboard.web.routes import StaticUrls
 
@@ -256,7 +257,7 @@ def test_wrong_method_and_unknown_path_are_json(board: Board) -> None:
 
 def test_an_unexpected_failure_is_a_json_500() -> None:
     with running(raise_server_exceptions=False) as b:
-        def boom(view: str) -> dict[str, Any]:
+        def boom(view: str, selection: Selection = ()) -> dict[str, Any]:
             raise RuntimeError("engine bug")
 
         b.live.api_view = boom  # type: ignore[method-assign]
@@ -479,7 +480,7 @@ def test_summary_is_the_same_snapshot_without_the_queues(board: Board) -> None:
         assert "queues" not in summary and full["queues"]
         assert summary == {k: v for k, v in full.items() if k != "queues"}
         board.tick()  # a tick with changes pushes both, cut from one snapshot
-        pushed = {}
+        pushed: dict[str, Any] = {}
         while len(pushed) < 2:
             m = recv(ws)
             if m["type"] in ("snapshot", "summary"):
@@ -736,7 +737,7 @@ def test_a_new_intraday_interval_is_pushed_without_events(board: Board) -> None:
 def test_a_failing_tick_keeps_heartbeats_going_and_says_stale(board: Board, caplog: pytest.LogCaptureFixture) -> None:
     real = board.live.build_view
 
-    def broken(view: str) -> dict[str, Any]:
+    def broken(view: str, selection: Selection = ()) -> dict[str, Any]:
         raise ZeroDivisionError("engine bug")
 
     with board.client.websocket_connect("/ws") as ws:
