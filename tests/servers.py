@@ -159,9 +159,9 @@ class AppProcess:
     ``start()`` (or ``with``) returns once ``ready(self)`` is true (default: ``/healthz`` answers 200; an
     ``OSError``, ``ValueError`` or ``KeyError`` from it means "not yet"), and raises with the end of the
     log if the process exits first or is not ready within ``timeout_s``, having stopped it. ``stop()``
-    sends SIGTERM, then SIGKILL after ``stop_timeout_s``. The process runs from the checkout with the checkout on
-    ``PYTHONPATH`` and without the caller's ``WALLBOARD_*`` variables; its output goes to ``log``
-    (appended) or, without one, to this process's.
+    sends SIGTERM, then SIGKILL after ``stop_timeout_s``. The process runs from the checkout, with the
+    checkout on ``PYTHONPATH`` and without the caller's ``WALLBOARD_*`` variables; its output goes to
+    ``log`` (appended) or, without one, to this process's.
     """
 
     def __init__(self, argv: Sequence[str], port: int, *, ready: Ready | None = None, timeout_s: float = 30,
