@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ if os.environ.get("WALLBOARD_BENCH_INSTALLED") != "1":  # else: the installed wa
     sys.path.insert(0, str(ROOT))
 
 from wallboard.engine import Engine  # noqa: E402
-from wallboard.events import parse  # noqa: E402
+from wallboard.events import Event, InteractionEvent, parse  # noqa: E402
 from wallboard.settings import parse_settings  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
@@ -90,22 +91,34 @@ def best_rate(n: int, fn: object, repeat: int) -> float:
     return n / min(times)
 
 
-def fifty_queue_engine(lines: list[bytes], metrics: object) -> Engine:
-    """The same day with its interactions spread over 50 queues (stable hash of the interaction id)."""
-    engine = Engine(metrics, parse(lines[0]).ts_ms // 1000)  # type: ignore[arg-type]
-    now = engine.now
-    for raw in lines:
-        event = parse(raw)
-        if hasattr(event, "interaction_id"):
-            event = event._replace(queue=f"queue-{zlib.crc32(event.interaction_id.encode()) % 50:02d}")
-        elif hasattr(event, "queues"):
-            q = zlib.crc32(event.agent_id.encode()) % 50
-            event = event._replace(queues=tuple(f"queue-{(q + i) % 50:02d}" for i in range(3)))
+def feed_live(events: Iterable[Event], metrics: object) -> Engine | None:
+    """Apply events in arrival order, the clock advanced once per new second of event time (as run_live,
+    which stays inlined: it is the path measured); None for no events."""
+    engine = None
+    now = 0
+    for event in events:
         second = event.ts_ms // 1000
-        if second > now:
+        if engine is None:
+            engine = Engine(metrics, second)  # type: ignore[arg-type]
+            now = second
+        elif second > now:
             engine.advance(second)
             now = second
         engine.apply(event)
+    return engine
+
+
+def fifty_queue_engine(lines: list[bytes], metrics: object) -> Engine:
+    """The same day with its interactions spread over 50 queues (stable hash of the interaction id)."""
+
+    def spread(event: Event) -> Event:
+        if isinstance(event, InteractionEvent):
+            return event._replace(queue=f"queue-{zlib.crc32(event.interaction_id.encode()) % 50:02d}")
+        q = zlib.crc32(event.agent_id.encode()) % 50
+        return event._replace(queues=tuple(f"queue-{(q + i) % 50:02d}" for i in range(3)))
+
+    engine = feed_live((spread(parse(raw)) for raw in lines), metrics)
+    assert engine is not None
     return engine
 
 
@@ -131,19 +144,8 @@ def memory_child(path: str) -> None:
     """Run in a fresh process: stream the file through parse + apply and report peak RSS."""
     metrics = settings()
     base = _high_water_kb()
-    engine = None
-    now = 0
     with open(path, "rb") as fh:
-        for line in fh:
-            event = parse(line.rstrip(b"\n"))
-            if engine is None:
-                engine = Engine(metrics, event.ts_ms // 1000)  # type: ignore[arg-type]
-                now = engine.now
-            second = event.ts_ms // 1000
-            if second > now:
-                engine.advance(second)
-                now = second
-            engine.apply(event)
+        engine = feed_live((parse(line.rstrip(b"\n")) for line in fh), metrics)
     peak = _high_water_kb()
     held = engine.status()["held_interactions"] if engine else 0
     print(json.dumps({"peak_rss_mb": peak / 1024, "baseline_rss_mb": base / 1024, "held_interactions": held}))

@@ -53,6 +53,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.servers import AppProcess, answers, free_port  # noqa: E402
+
+DATA = ROOT / "bench" / ".data"
+
 TZ = "Asia/Shanghai"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -78,12 +82,10 @@ def run_server(args: argparse.Namespace) -> None:
     import logging
     from zoneinfo import ZoneInfo
 
-    import uvicorn
-
+    from tests.servers import serve
     from wallboard.settings import parse_settings
     from wallboard.sources.simulated import SimulatorSource
     from wallboard.web import create_app
-    from wallboard.web.frames import ws_protocol
 
     raise_nofile()
     pin(args, "server")
@@ -96,9 +98,9 @@ def run_server(args: argparse.Namespace) -> None:
     source = SimulatorSource(args.scenario, tz=ZoneInfo(TZ), scale=args.scale)
     app = create_app(settings, source)
     def run() -> None:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=8192,
-                    ws_per_message_deflate=args.deflate, ws_ping_interval=None, loop=args.loop,
-                    ws=ws_protocol() if args.ws == "wallboard" else args.ws)
+        # serve(): as `wallboard serve` runs it (the "wallboard" WebSocket protocol), with the benchmark's options.
+        serve(app, args.port, backlog=8192, ws_per_message_deflate=args.deflate, ws_ping_interval=None,
+              loop=args.loop, **({} if args.ws == "wallboard" else {"ws": args.ws}))
 
     if args.profile:
         import cProfile
@@ -295,12 +297,6 @@ def proc_rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def scrape(port: int) -> dict[str, float]:
     import httpx
 
@@ -337,7 +333,6 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    import httpx
 
     port = free_port()
     base = [sys.executable, __file__, "--port", str(port), "--scale", str(args.scale), "--scenario", args.scenario,
@@ -345,22 +340,13 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
             "--loop", args.loop] \
         + (["--deflate"] if args.deflate else []) + (["--pin"] if args.pin else []) \
         + (["--profile", args.profile] if args.profile else [])
-    server = subprocess.Popen([*base, "--role", "server"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
+    DATA.mkdir(parents=True, exist_ok=True)
+    # Ready = the simulator has replayed today up to now.
+    server = AppProcess([*base, "--role", "server"], port, ready=answers("/readyz"), timeout_s=180,
+                        stop_timeout_s=15, log=DATA / "fanout-server.log")
     procs: list[subprocess.Popen[str]] = []
     try:
-        deadline = time.monotonic() + 180
-        while True:  # ready = the simulator has replayed today up to now
-            if server.poll() is not None:
-                raise RuntimeError(f"server exited: {server.stderr.read() if server.stderr else ''}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server not ready in 180 s")
-            time.sleep(0.5)
+        server.start()
         time.sleep(3 * args.push_interval)
         rss0 = proc_rss_kb(server.pid)
         shares = [n // args.procs + (1 if i < n % args.procs else 0) for i in range(args.procs)]
@@ -422,11 +408,7 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
 
 
 def main() -> None:

@@ -39,10 +39,6 @@ import contextlib
 import gc
 import json
 import os
-import random
-import re
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -60,6 +56,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa:
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.partitioner import murmur2  # noqa: E402
 
+from tests import broker  # noqa: E402
+from tests.servers import free_ports  # noqa: E402
 from wallboard.engine import Engine  # noqa: E402
 from wallboard.ingest import advance, ingest  # noqa: E402
 from wallboard.replay import replay  # noqa: E402
@@ -69,7 +67,6 @@ from wallboard.sources.kafka import KafkaSource  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 BROKER_DIR = DATA / "kafka"
-SCRIPT = ROOT / "scripts" / "kafka-broker"
 ZONE = "Asia/Shanghai"
 DAY = date(2026, 11, 27)
 PARTITIONS = 3
@@ -81,46 +78,23 @@ SIM_TOPICS = ("cc.calls", "cc.sms", "cc.agents")
 # ---------------------------------------------------------------- broker
 
 
-def _free_port(exclude: set[int]) -> int:
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        if port in exclude:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port on 127.0.0.1 between 20000 and 32000")
-
-
 @contextlib.contextmanager
 def own_broker(directory: Path) -> Iterator[str]:
     """Start the project's broker from ``directory`` (its data kept from the last run if possible); stop it after."""
-    port = _free_port(set())
+    port, controller_port = free_ports(2)
     # The ports are used on a fresh start only: a kept broker comes back on its own.
-    env = {**os.environ, "PYTHON": sys.executable, "KAFKA_WATCH_PID": str(os.getpid()),
-           "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(_free_port({port}))}
-
-    def start(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(SCRIPT), "start", *args, str(directory)], env=env, capture_output=True,
-                              text=True, timeout=900, check=False)
-
-    done = start("--keep")  # same ports and data as last time, when there is a last time and they are free
-    if done.returncode != 0:
-        print(f"kafka-broker start --keep failed, starting fresh:\n{done.stderr.strip()}", file=sys.stderr)
-        done = start()
-        if done.returncode != 0:
-            raise RuntimeError(f"scripts/kafka-broker start failed:\n{done.stdout}{done.stderr}")
-    match = re.search(r"^KAFKA_BOOTSTRAP=(\S+)$", done.stdout, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"scripts/kafka-broker start printed no KAFKA_BOOTSTRAP:\n{done.stdout}")
+    config = broker.Config.from_environ({**os.environ, "KAFKA_WATCH_PID": str(os.getpid()),
+                                         "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller_port)})
     try:
-        yield match.group(1)
+        # Same ports and data as last time, when there is a last time and they are free.
+        running = broker.start(directory, config, keep=True)
+    except broker.BrokerError as exc:
+        print(f"kafka-broker start --keep failed, starting fresh:\n{exc}", file=sys.stderr)
+        running = broker.start(directory, config)
+    try:
+        yield running.bootstrap
     finally:
-        subprocess.run([str(SCRIPT), "stop", str(directory)], env=env, capture_output=True, timeout=120,
-                       check=False)
+        broker.stop(directory, config)
 
 
 # ---------------------------------------------------------------- the day in Kafka

@@ -4,7 +4,7 @@
     python scripts/screenshots.py --at 15:10 --lang zh-CN --out /tmp/shots
     python scripts/screenshots.py --url http://127.0.0.1:8080   # or shoot a board that is already running
 
-Without --url it runs the real app (``create_app``) in a subprocess, fed by the built-in
+Without --url it runs the real app (``create_app``) in a subprocess (tests/servers.py), fed by the built-in
 simulator (``SimulatorSource``) started at a fixed time of day, so the pictures show the morning
 ramp (some tiles amber or red) whenever the script is run.  Needs the ``playwright`` Python
 package and a Chromium (default /usr/bin/chromium, or --chromium PATH).
@@ -16,80 +16,51 @@ import argparse
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
-import textwrap
-import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import AppProcess  # noqa: E402
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 BROADCAST = ("Team leads: storm warning for Shanghai — expect heavy call volume 14:00–17:00"
              " · 台风预警：下午来电量将大幅增加")
 
-LAUNCHER = textwrap.dedent('''
-    import sys, datetime, zoneinfo
-    import uvicorn
+
+def simulated_app(scenario: str, zone: str, at: str, seed: str) -> Any:
+    """The real app fed by the simulator started today at ``at`` (HH:MM) in ``zone``: run in a subprocess."""
     from wallboard.settings import parse_settings
     from wallboard.sources.simulated import SimulatorSource
     from wallboard.web.app import create_app
 
-    port, scenario, zone, at, seed = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-    tz = zoneinfo.ZoneInfo(zone)
+    tz = ZoneInfo(zone)
     hh, mm = (int(x) for x in at.split(":"))
-    start = datetime.datetime.now(tz).replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
-    settings = parse_settings({"timezone": zone}, environ={})
-    source = SimulatorSource(scenario, tz=tz, seed=seed, start_at=start)
-    uvicorn.run(create_app(settings, source, clock=source.clock), host="127.0.0.1", port=port, log_level="warning")
-''')
+    start = datetime.now(tz).replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
+    source = SimulatorSource(scenario, tz=tz, seed=int(seed), start_at=start)
+    return create_app(parse_settings({"timezone": zone}, environ={}), source, clock=source.clock)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.loads(resp.read())
+def caught_up(server: AppProcess) -> bool:
+    """The simulator has replayed the day up to its start time."""
+    return bool(server.get("/api/snapshot")["source"]["ready"])
 
 
 @contextlib.contextmanager
 def simulated_board(scenario: str, zone: str, at: str, seed: int) -> Iterator[str]:
-    """The real app fed by the simulator, in a subprocess, until it has replayed the day up to `at`."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLBOARD_")}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(port), scenario, zone, at, str(seed)],
-                            cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the board exited with {proc.returncode}")
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                if get_json(url + "/api/snapshot")["source"]["ready"]:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("the simulator did not catch up within 300 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """The real app fed by the simulator, in a subprocess, once it has replayed the day up to `at`."""
+    with AppProcess.factory("scripts.screenshots:simulated_app", scenario, zone, at, str(seed), ready=caught_up,
+                            timeout_s=300) as server:
+        yield server.url
 
 
 def post_broadcast(url: str, text: str, token: str) -> None:

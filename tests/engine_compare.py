@@ -56,3 +56,10 @@ def fed(settings: Any, events: list[Any], now_s: int) -> Engine:
 def numbers(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """A snapshot without its ingestion status (which counts arrivals, not the set of events)."""
     return {k: v for k, v in snapshot.items() if k != "status"}
+
+
+def assert_same_board(engine: Engine, expected: Engine) -> None:
+    """Both engines show the same numbers, agents and intervals (how the events arrived aside)."""
+    assert numbers(engine.snapshot()) == numbers(expected.snapshot())
+    assert engine.agents() == expected.agents()
+    assert engine.intraday() == expected.intraday()

@@ -6,8 +6,8 @@ Fixtures:
 
 - ``kafka_bootstrap`` (session) -> ``"127.0.0.1:PORT"``: the broker to talk to. ``KAFKA_BOOTSTRAP``
   in the environment names an existing broker; otherwise the session starts the project's own
-  (``scripts/kafka-broker``) in a pytest tmp dir, on ports picked at run time, and stops it at the
-  end. A broker that cannot start fails the tests with its log tail: it never skips them.
+  (tests/broker.py, which ``scripts/kafka-broker`` runs) in a pytest tmp dir, on ports picked at run
+  time, and stops it at the end. A broker that cannot start fails the tests with its log tail: it never skips them.
 - ``kafka_broker`` (session) -> ``KafkaBroker | None``: the session's own broker, None when
   ``KAFKA_BOOTSTRAP`` names an external one.
 - ``broker_control`` -> ``KafkaBroker``: a broker a test may stop and start again on the same ports
@@ -31,11 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import re
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -48,10 +44,13 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "kafka-broker"
-# The script's environment as it was when pytest started: tests that clear or patch variables
+from tests import broker as runner
+from tests.broker import BrokerError
+from tests.servers import free_ports
+
+# The broker's environment as it was when pytest started: tests that clear or patch variables
 # (KAFKA_BROKER_CACHE among them) must not send a broker restart to another cache.
-_SCRIPT_ENV = {**os.environ, "PYTHON": sys.executable}
+_ENV = dict(os.environ)
 
 # Fixtures whose use means a test needs the broker (each pulls in `kafka_broker`).
 _BROKER_FIXTURE = "kafka_broker"
@@ -59,49 +58,9 @@ _BROKER_FIXTURE = "kafka_broker"
 _SECURE_FIXTURE = "secure_broker"
 
 
-class BrokerError(RuntimeError):
-    """scripts/kafka-broker failed; the message carries its output and the broker's log tail."""
-
-
-def _free_port(exclude: set[int]) -> int:
-    # Below the Linux ephemeral range (32768+), so that no client connection of this run can
-    # be holding the port when the broker comes back on it after a restart.
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        if port in exclude:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise BrokerError("no free port pair found on 127.0.0.1 between 20000 and 32000")
-
-
-def _free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    for _ in range(count):
-        ports.append(_free_port(set(ports)))
-    return ports
-
-
-def _run_script(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 900
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPT), *args],
-        env={**_SCRIPT_ENV, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 @dataclass
 class KafkaBroker:
-    """One broker run by scripts/kafka-broker from ``directory``, always on the same two ports.
+    """One broker run by tests/broker.py from ``directory``, always on the same two ports.
 
     ``stop()`` then ``start()`` brings it back with its data (``start --keep``). The blocking
     methods have ``*_async`` twins for async tests, so the event loop keeps running meanwhile.
@@ -113,47 +72,42 @@ class KafkaBroker:
 
     @classmethod
     def on_free_ports(cls, directory: Path) -> KafkaBroker:
-        port = _free_port(set())
-        return cls(directory, port, _free_port({port}))
+        port, controller_port = free_ports(2)
+        return cls(directory, port, controller_port)
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, *, keep: bool = True) -> None:
-        """Start and wait until it serves; ``keep=False`` wipes the data dir first."""
-        args = ["start", "--keep"] if keep else ["start"]
-        env = {
+    def config(self) -> runner.Config:
+        """Its settings for tests/broker.py: the environment pytest started with, this broker's ports."""
+        return runner.Config.from_environ({
+            **_ENV,
             "KAFKA_PORT": str(self.port),
             "KAFKA_CONTROLLER_PORT": str(self.controller_port),
             # A test run that dies without its teardown takes its broker with it.
             "KAFKA_WATCH_PID": str(os.getpid()),
             **self._env(),
-        }
-        done = _run_script(*args, str(self.directory), env=env)
-        if done.returncode != 0:
-            raise BrokerError(
-                f"scripts/kafka-broker {' '.join(args)} {self.directory} failed "
-                f"(exit {done.returncode}):\n{done.stdout}{done.stderr}"
-            )
+        })
 
     def _env(self) -> dict[str, str]:
-        """Extra environment for `start` (the secure broker's ports and users)."""
+        """Extra settings (the secure broker's ports and users)."""
         return {}
+
+    def start(self, *, keep: bool = True) -> None:
+        """Start and wait until it serves; ``keep=False`` wipes the data dir first."""
+        runner.start(self.directory, self.config(), keep=keep)
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop it: SIGTERM (a clean shutdown) or, with ``kill=True``, SIGKILL (a crash)."""
-        args = ["stop", "--kill"] if kill else ["stop"]
-        done = _run_script(*args, str(self.directory), timeout=120)
-        if done.returncode != 0:
-            raise BrokerError(f"scripts/kafka-broker stop failed (exit {done.returncode}):\n{done.stderr}")
+        runner.stop(self.directory, self.config(), kill=kill)
 
     def restart(self, *, kill: bool = False) -> None:
         self.stop(kill=kill)
         self.start(keep=True)
 
     def is_running(self) -> bool:
-        return _run_script("status", str(self.directory), timeout=30).returncode == 0
+        return runner.status(self.directory, self.config()) is not None
 
     async def start_async(self) -> None:
         await asyncio.to_thread(self.start, keep=True)
@@ -185,7 +139,7 @@ class SecureKafkaBroker(KafkaBroker):
 
     @classmethod
     def on_free_ports(cls, directory: Path) -> SecureKafkaBroker:
-        port, cport, sasl, ssl, sasl_ssl, mtls = _free_ports(6)
+        port, cport, sasl, ssl, sasl_ssl, mtls = free_ports(6)
         return cls(directory, port, cport, sasl, ssl, sasl_ssl, mtls)
 
     def _env(self) -> dict[str, str]:
@@ -238,7 +192,7 @@ _Broker = TypeVar("_Broker", bound=KafkaBroker)
 def _start_or_fail(broker: _Broker) -> _Broker:
     try:
         broker.start(keep=False)
-    except (BrokerError, subprocess.TimeoutExpired) as exc:
+    except BrokerError as exc:
         error = exc
     else:
         return broker
@@ -265,8 +219,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     wanted = {"broker_control", _SECURE_FIXTURE} if os.environ.get("KAFKA_BOOTSTRAP") else {
         _BROKER_FIXTURE, _SECURE_FIXTURE}
     if any(wanted.intersection(getattr(item, "fixturenames", ())) for item in session.items):
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            _run_script("fetch")
+        with contextlib.suppress(BrokerError):
+            runner.fetch(runner.Config.from_environ(_ENV))
 
 
 # ---------------------------------------------------------------- fixtures

@@ -1,9 +1,10 @@
 """The TV and supervisor pages in real headless Chromium (Playwright), against the real app.
 
-Each board runs `create_app` under uvicorn in a subprocess on 127.0.0.1 (so that a test can
-stop it and start it again on the same port), fed by a fixed set of events through the
-in-memory source, with the clock frozen: every snapshot has the same `as_of`, so the pages
-and /api/snapshot can be compared number for number.
+Each board runs `create_app` under uvicorn in a subprocess on 127.0.0.1 (`AppProcess` of
+tests/servers.py, so that a test can stop it and start it again on the same port), as
+`wallboard serve` runs it, fed by a fixed set of events through the in-memory source, with
+the clock frozen: every snapshot has the same `as_of`, so the pages and /api/snapshot can
+be compared number for number.
 
 The expected texts are computed here from the JSON API with the display rules of
 docs/board.md (rounding, dashes), independently of the pages' JavaScript.
@@ -11,14 +12,9 @@ docs/board.md (rounding, dashes), independently of the pages' JavaScript.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import socket
-import subprocess
-import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +28,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, WebSocketRoute, sync_playwright
+from starlette.applications import Starlette
+
+from tests.servers import AppProcess
+from wallboard.settings import parse_settings
+from wallboard.sources.memory import ListSource
+from wallboard.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -152,82 +154,43 @@ def make_events() -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------------------- the server
 
-LAUNCHER = textwrap.dedent('''
-    """Run the real wallboard app on a fixed port, fed by a file of events, with a frozen clock."""
-    import json, sys
-    import uvicorn
-    from wallboard.settings import parse_settings
-    from wallboard.sources.memory import ListSource
-    from wallboard.web.app import create_app
-
-    cfg = json.loads(open(sys.argv[1], encoding="utf-8").read())
+def board_app(config: str) -> Starlette:
+    """The real app fed by a file of events, with a frozen clock (served in a subprocess by `Board`)."""
+    cfg = json.loads(Path(config).read_text(encoding="utf-8"))
     settings = parse_settings(cfg["settings"], environ={})
     with open(cfg["events"], "rb") as fh:
-        messages = [line.rstrip(b"\\n") for line in fh if line.strip()]
-    source = ListSource([messages])
+        messages = [line.rstrip(b"\n") for line in fh if line.strip()]
     now = float(cfg["now"])
-    app = create_app(settings, source, clock=lambda: now)
-    uvicorn.run(app, host="127.0.0.1", port=cfg["port"], log_level="warning")
-''')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return create_app(settings, ListSource([messages]), clock=lambda: now)
 
 
 class Board:
     """The real app in a subprocess; stop() and start() again keep the port."""
 
     def __init__(self, workdir: Path, settings: dict[str, Any] = SETTINGS) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
         events = workdir / "events.jsonl"
         made = make_events()
         self.events = len(made)
         events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in made), encoding="utf-8")
-        self.config = workdir / "board.json"
-        self.config.write_text(json.dumps({"settings": settings, "events": str(events), "now": NOW,
-                                           "port": self.port}), encoding="utf-8")
-        self.launcher = workdir / "launch_board.py"
-        self.launcher.write_text(LAUNCHER, encoding="utf-8")
-        self.log = workdir / "board.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        config = workdir / "board.json"
+        config.write_text(json.dumps({"settings": settings, "events": str(events), "now": NOW}), encoding="utf-8")
+        self.server = AppProcess.factory(f"{__name__}:board_app", str(config), log=workdir / "board.log",
+                                         ready=self._all_events_in)
+        self.port = self.server.port
+        self.url = self.server.url
+
+    def _all_events_in(self, server: AppProcess) -> bool:
+        # Up once every event is in (the pump feeds the engine after the server starts).
+        return bool(server.get("/api/snapshot")["status"]["events"] >= self.events)
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WALLBOARD_")}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, str(self.launcher), str(self.config)], cwd=ROOT, env=env,
-                                         stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the board exited with {self.proc.returncode}:\n{self.log.read_text()}")
-            with contextlib.suppress(OSError):
-                # Up once every event is in (the pump feeds the engine after the server starts).
-                if self.get("/api/snapshot")["status"]["events"] >= self.events:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the board did not come up:\n{self.log.read_text()}")
+        self.server.start()
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
+        self.server.stop()
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=5) as resp:
-            return json.loads(resp.read())
+        return self.server.get(path)
 
     def post(self, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
         req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",

@@ -12,7 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import make_settings
-from tests.engine_compare import fed, numbers
+from tests.engine_compare import assert_same_board, fed
 from tests.streams import partitioned, random_stream, shuffled_with_duplicates
 from wallboard.engine import Engine
 from wallboard.ingest import advance
@@ -22,18 +22,14 @@ BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00
 SPAN = 6 * 3600
 
 
-def _views(events, at, **settings):
-    engine = fed(make_settings(**settings), events, at)
-    return numbers(engine.snapshot()), engine.agents(), engine.intraday()
-
-
 @given(seed=st.integers(0, 2**32))
 @hsettings(max_examples=60, deadline=None)
 def test_shuffling_and_duplicating_never_changes_the_snapshot(seed: int) -> None:
     rng = random.Random(seed)
     events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 100))
     at = BASE + rng.randrange(0, SPAN + 3600)
-    assert _views(shuffled_with_duplicates(rng, events), at) == _views(events, at)
+    s = make_settings()
+    assert_same_board(fed(s, shuffled_with_duplicates(rng, events), at), fed(s, events, at))
 
 
 @given(seed=st.integers(0, 2**32), partitions=st.integers(1, 12))
@@ -42,7 +38,8 @@ def test_repartitioning_never_changes_the_snapshot(seed: int, partitions: int) -
     rng = random.Random(seed)
     events = sorted(random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 100)), key=lambda e: e.ts_ms)
     at = BASE + rng.randrange(0, SPAN + 3600)
-    assert _views(partitioned(rng, events, partitions), at) == _views(events, at)
+    s = make_settings()
+    assert_same_board(fed(s, partitioned(rng, events, partitions), at), fed(s, events, at))
 
 
 @given(seed=st.integers(0, 2**32))
@@ -59,12 +56,7 @@ def test_arrival_order_within_the_late_horizon_with_a_moving_clock(seed: int) ->
         live.advance(max(live.now, e.ts_ms // 1000 - rng.randrange(0, 60)))
         live.apply(e)
     live.advance(at)
-    ideal = Engine(s.metrics, at)
-    for e in events:
-        ideal.apply(e)
-    assert numbers(live.snapshot()) == numbers(ideal.snapshot())
-    assert live.agents() == ideal.agents()
-    assert live.intraday() == ideal.intraday()
+    assert_same_board(live, fed(s, events, at))
     assert live.too_late == 0
 
 
@@ -87,12 +79,8 @@ def test_catch_up_with_partitions_hours_apart_loses_nothing(seed: int) -> None:
         catching_up.apply(e)
         catching_up.advance(at, prune=False)
     catching_up.advance(at + 1)  # caught up: pruning resumes
-    ideal = Engine(s.metrics, at + 1)
-    for e in events:
-        ideal.apply(e)
     assert catching_up.too_late == 0
-    assert numbers(catching_up.snapshot()) == numbers(ideal.snapshot())
-    assert catching_up.agents() == ideal.agents()
+    assert_same_board(catching_up, fed(s, events, at + 1))
 
 
 @given(seed=st.integers(0, 2**32))
@@ -125,12 +113,7 @@ def test_catch_up_pruned_by_the_slowest_partition_loses_nothing(seed: int) -> No
         held = engine.status()["held_interactions"]
         advance(engine, at, status)
         pruned_while_behind |= bool(behind) and engine.status()["held_interactions"] < held
-    ideal = Engine(s.metrics, at)
-    for e in events:
-        ideal.apply(e)
     assert engine.too_late == 0
-    assert numbers(engine.snapshot()) == numbers(ideal.snapshot())
-    assert engine.agents() == ideal.agents()
-    assert engine.intraday() == ideal.intraday()
+    assert_same_board(engine, fed(s, events, at))
     if min(max(e.ts_ms for e in p) for p in parts if p) - BASE * 1000 > 3 * 1800_000:  # type: ignore[attr-defined]
         assert pruned_while_behind  # every partition got well past the horizon: something was forgotten early

@@ -49,6 +49,7 @@ def test_two_queues_equal_an_engine_fed_only_their_events(seed: int, offset: int
     expected = only.snapshot()["totals"]
     found = picked
     assert (sel["queues"], sel["missing"]) == (picked, [])
+    assert sel["channels"] is not None and expected["channels"] is not None
     # Exactly equal, floats included: the same integer counters, the same formula (the channel's: two queues).
     for ch in CHANNELS:
         assert sel["channels"][ch] == expected["channels"][ch], ch
@@ -81,6 +82,7 @@ def test_the_names_asked_for_in_their_order_and_those_not_known() -> None:
         engine.apply(InteractionEvent(f"e{n}", (BASE - 10) * 1000, "call", "offered", f"i{n}", queue, None))
     sel = engine.selection(["c", "nope", "a", "c"])
     assert (sel["queues"], sel["missing"]) == (["c", "a"], ["nope"])
+    assert sel["channels"] is not None
     assert sel["channels"]["call"]["waiting"] == 2
     assert sel["channels"]["call"]["longest_wait_s"] == 10.0
     assert sel["channels"]["sms"]["waiting"] == 0

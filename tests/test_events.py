@@ -83,6 +83,7 @@ def test_timestamps_rfc3339_with_offset_or_epoch_ms(ts: object, expected: int) -
 
 def test_unknown_extra_fields_are_ignored() -> None:
     ev = parse(msg(**offered(extra={"nested": [1, 2]}, agent_id=5, priority="high")))
+    assert isinstance(ev, InteractionEvent)
     assert ev.interaction_id == "c1" and ev.agent_id is None
 
 
@@ -147,7 +148,8 @@ def test_size_limit_is_64_kib() -> None:
     just_fits = msg(**offered(pad=""))
     pad = MAX_MESSAGE_BYTES - len(just_fits)
     assert len(msg(**offered(pad="x" * pad))) == MAX_MESSAGE_BYTES
-    assert parse(msg(**offered(pad="x" * pad))).interaction_id == "c1"
+    ev = parse(msg(**offered(pad="x" * pad)))
+    assert isinstance(ev, InteractionEvent) and ev.interaction_id == "c1"
 
 
 def test_every_reason_is_documented() -> None:

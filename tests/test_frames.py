@@ -6,19 +6,18 @@ import contextlib
 import json
 import logging
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 from websockets.sync.client import connect
 
 from tests.conftest import make_settings
+from tests.servers import in_thread
 from wallboard.sources.memory import ListSource
 from wallboard.web import frames
 from wallboard.web.app import create_app
@@ -46,22 +45,8 @@ def serve_board(ws: Any) -> Iterator[str]:
     event = json.dumps({"type": "call.offered", "event_id": "e1", "ts": int(time.time() * 1000) - 5000,
                         "interaction_id": "c1", "queue": "信用卡"}).encode()
     source = ListSource([[event]])
-    app = create_app(settings, source)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, ws=ws, ws_per_message_deflate=False,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with in_thread(create_app(settings, source), ws=ws) as address:
+        yield address.netloc
 
 
 @pytest.fixture
@@ -158,20 +143,21 @@ class _WithoutAttribute:
 
 def _shape_changed(where: str) -> Any:
     """The frame-writing protocol as a later uvicorn (or websockets) would break it, with its own fast-path switch."""
+    # Any: the stand-ins below change what the real class's attributes are, which its types forbid.
     base: Any = frame_writing_protocol()
     assert base is not None
 
     if where == "write_frame":
-        class ConnWithoutExtensions(base):  # websockets' ServerProtocol.extensions renamed
+        class ConnWithoutExtensions(base):  # type: ignore[misc]  # websockets' ServerProtocol.extensions renamed
             fast_path = FastPath()
 
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
-                self.conn = _WithoutAttribute(self.conn, "extensions")
+                self.conn: Any = _WithoutAttribute(self.conn, "extensions")
 
         return ConnWithoutExtensions
 
-    class ScopeWithoutExtensions(base):  # the ASGI scope no longer carries "extensions"
+    class ScopeWithoutExtensions(base):  # type: ignore[misc]  # the ASGI scope no longer carries "extensions"
         fast_path = FastPath()
 
         @property

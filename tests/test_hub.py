@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -274,13 +275,23 @@ def framed(slot: str, seq: int, born: float = 1.0) -> Outgoing:
     return Outgoing(m.slot, m.text, m.seq, m.born, b"FRAME:" + m.text.encode())
 
 
+def writer_into(written: list[bytes]) -> Callable[[bytes], bool]:
+    """A direct writer that always manages to write, into ``written``."""
+
+    def write(frame: bytes) -> bool:
+        written.append(frame)
+        return True
+
+    return write
+
+
 @pytest.mark.asyncio
 async def test_an_idle_client_with_a_direct_writer_gets_the_frame_at_once() -> None:
     seen: list[int] = []
     hub = Hub(slow_client_timeout=1, on_sent=lambda m, s: seen.append(m.seq))
     written: list[bytes] = []
     async with hub.subscribe(["snapshot"]) as sub:
-        sub.direct = lambda frame: written.append(frame) is None
+        sub.direct = writer_into(written)
         hub.publish(framed("snapshot", 1))
         assert written == [b'FRAME:{"type":"snapshot","seq":1}'] and sub.pending == 0
         assert hub.direct_writes == 1 and seen == [1]
@@ -292,7 +303,7 @@ async def test_direct_writes_never_overtake_queued_messages() -> None:
     hub = Hub(slow_client_timeout=1)
     written: list[bytes] = []
     async with hub.subscribe(["snapshot"], [msg("hello", 0)]) as sub:
-        sub.direct = lambda frame: written.append(frame) is None
+        sub.direct = writer_into(written)
         hub.publish(framed("snapshot", 1))
         assert written == [] and [m.seq for m in drain(sub)] == [0, 1]
         sub.sending_since = 123.0  # a send under way: queue, don't write past it
@@ -322,6 +333,6 @@ async def test_a_refused_direct_write_falls_back_to_the_conflating_slot() -> Non
 async def test_messages_without_a_frame_always_use_the_writer() -> None:
     hub = Hub(slow_client_timeout=1)
     async with hub.subscribe(["snapshot"]) as sub:
-        sub.direct = lambda frame: pytest.fail("no frame, no direct write")  # type: ignore[return-value]
+        sub.direct = lambda frame: pytest.fail("no frame, no direct write")
         hub.publish(msg("snapshot", 1))
         assert [m.seq for m in drain(sub)] == [1]

@@ -59,11 +59,11 @@ def wait_for(client: TestClient, condition: Callable[[TestClient], bool], what: 
 
 
 def ready(client: TestClient) -> bool:
-    return client.get("/readyz").status_code == 200
+    return bool(client.get("/readyz").status_code == 200)
 
 
 def unhealthy(client: TestClient) -> bool:
-    return client.get("/healthz").status_code == 503
+    return bool(client.get("/healthz").status_code == 503)
 
 
 def kcat(bootstrap: str, topic: str, lines: list[str], *extra: str) -> None:

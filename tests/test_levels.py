@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -24,6 +24,7 @@ from wallboard.levels import (
     service_level,
 )
 from wallboard.settings import ChannelSettings
+from wallboard.wire import ChannelView
 
 CALL = make_settings().metrics.channels["call"]  # sl_target 0.80, margin 0.05, waiting 10/30, longest wait 20/60
 
@@ -123,12 +124,13 @@ def test_the_steps_give_the_level_of_the_wait_at_any_instant(since_ms: int, afte
     assert current == longest_wait(after_ms / 1000, cs)
 
 
-def view(**fields: Any) -> dict[str, Any]:
+def view(**fields: Any) -> ChannelView:
+    """A channel view with only what the levels read (the rest of a real view plays no part)."""
     period = {"service_level": None}
     out: dict[str, Any] = {"waiting": 0, "longest_wait_s": None, "longest_wait_since": None, "in_progress": 0,
                            "window": dict(period), "today": dict(period)}
     out.update(fields)
-    return out
+    return cast(ChannelView, out)
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
@@ -144,13 +146,13 @@ def view(**fields: Any) -> dict[str, Any]:
       "today": {"service_level": None}}),
 ])
 def test_channel_levels(fields: dict[str, Any], expected: dict[str, Any]) -> None:
-    got = channel_levels(view(**fields), CALL)
+    got: dict[str, Any] = dict(channel_levels(view(**fields), CALL))
     assert {k: got[k] for k in expected} == expected
     assert (got["longest_wait_steps"] is None) == (fields.get("longest_wait_since") is None)
 
 
 def test_a_view_without_periods_has_no_service_level_colour() -> None:
-    got = channel_levels({"waiting": None, "longest_wait_s": None}, CALL)
+    got = channel_levels(cast(ChannelView, {"waiting": None, "longest_wait_s": None}), CALL)
     assert got == {"waiting": None, "longest_wait_s": None, "longest_wait_steps": None,
                    "window": {"service_level": None}, "today": {"service_level": None}}
 
@@ -204,9 +206,11 @@ def test_every_channel_view_of_the_snapshot_gets_levels_with_its_own_limits() ->
 def test_a_selection_is_coloured_like_one_queue_or_like_the_channel() -> None:
     engine, metrics = engine_with_traffic()
     one = add_selection_levels(engine.selection(["vip"]), metrics)
+    assert one["channels"] is not None
     assert one["channels"]["call"]["levels"]["today"]["service_level"] == "ok"  # vip's own target, 50%
     assert one["settings"]["call"]["sl_target"] == 0.5
     both = add_selection_levels(engine.selection(["vip", "basic"]), metrics)
+    assert both["channels"] is not None
     assert both["channels"]["call"]["levels"]["today"]["service_level"] == "alarm"  # 50% against 80%
     assert both["settings"]["call"]["sl_target"] == 0.8
     assert both["channels"]["call"]["levels"]["waiting"] == "warn"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import make_settings
 from wallboard.engine import Engine
-from wallboard.events import AgentStateEvent, InteractionEvent
+from wallboard.events import AgentStateEvent, Event, InteractionEvent
 from wallboard.wire import ChannelView
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -28,7 +28,7 @@ class Day:
 
     def __init__(self, **settings: object) -> None:
         self.settings = make_settings(**settings)
-        self.events: list[object] = []
+        self.events: list[Event] = []
         self.n = 0
 
     def _id(self) -> str:

@@ -14,11 +14,12 @@ from tests.reference import reference
 from tests.streams import random_stream, to_json
 from wallboard.cli import main
 from wallboard.engine import Engine
+from wallboard.events import Event
 
 BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00
 
 
-def write_events(path: Path, seed: int = 7) -> list[object]:
+def write_events(path: Path, seed: int = 7) -> list[Event]:
     rng = random.Random(seed)
     events = random_stream(rng, BASE, 6 * 3600, interactions=300)
     lines = [to_json(e, rng) for e in events]

@@ -29,10 +29,12 @@ from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import make_settings
+from tests.servers import in_thread
 from wallboard.resources import static_dir
 from wallboard.settings import Settings, with_overrides
 from wallboard.sources.memory import ListSource
 from wallboard.web import create_app
+from wallboard.web.hub import Selection
 from wallboard.web.live import Live, dumps_ascii
 from wallboard.web.routes import StaticUrls
 
@@ -265,7 +267,7 @@ def test_wrong_method_and_unknown_path_are_json(board: Board) -> None:
 
 def test_an_unexpected_failure_is_a_json_500() -> None:
     with running(raise_server_exceptions=False) as b:
-        def boom(view: str) -> dict[str, Any]:
+        def boom(view: str, selection: Selection = ()) -> dict[str, Any]:
             raise RuntimeError("engine bug")
 
         b.live.api_view = boom  # type: ignore[method-assign]
@@ -488,7 +490,7 @@ def test_summary_is_the_same_snapshot_without_the_queues(board: Board) -> None:
         assert "queues" not in summary and full["queues"]
         assert summary == {k: v for k, v in full.items() if k != "queues"}
         board.tick()  # a tick with changes pushes both, cut from one snapshot
-        pushed = {}
+        pushed: dict[str, Any] = {}
         while len(pushed) < 2:
             m = recv(ws)
             if m["type"] in ("snapshot", "summary"):
@@ -609,7 +611,7 @@ def test_agents_and_intraday_are_built_only_for_subscribers(board: Board) -> Non
     calls: list[str] = []
     real = board.live.build_view
 
-    def counting(view: str, selection: tuple[str, ...] = ()) -> dict[str, Any]:
+    def counting(view: str, selection: tuple[str, ...] = ()) -> Any:
         calls.append(view)
         return real(view, selection)
 
@@ -745,7 +747,7 @@ def test_a_new_intraday_interval_is_pushed_without_events(board: Board) -> None:
 def test_a_failing_tick_keeps_heartbeats_going_and_says_stale(board: Board, caplog: pytest.LogCaptureFixture) -> None:
     real = board.live.build_view
 
-    def broken(view: str) -> dict[str, Any]:
+    def broken(view: str, selection: Selection = ()) -> Any:
         raise ZeroDivisionError("engine bug")
 
     with board.client.websocket_connect("/ws") as ws:
@@ -797,32 +799,6 @@ def test_ascii_json_round_trips_any_text(s: str) -> None:
 # ------------------------------------------------- a real server and socket
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[int]:
-    """The app under uvicorn in a thread, on a free port of 127.0.0.1."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 def _read_exact(sock: Any, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
@@ -863,7 +839,8 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
     live: Live = app.state.live
     real = live._state_key
     live._state_key = lambda: (*real()[:2], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick
-    with serving(app) as port:
+    with in_thread(app) as address:
+        port = address.port
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, as over a stalled link
             sock.connect(("127.0.0.1", port))

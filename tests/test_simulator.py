@@ -234,7 +234,7 @@ MINIMAL: dict[str, Any] = {
 
 
 def with_changes(**sections: Any) -> dict[str, Any]:
-    data = orjson.loads(orjson.dumps(MINIMAL))
+    data: dict[str, Any] = orjson.loads(orjson.dumps(MINIMAL))
     data.update(sections)
     return data
 
