@@ -39,8 +39,11 @@ def compiled_extensions() -> list[Extension]:
     commands = set(sys.argv[1:])
     # Only a build of the package itself compiles (not the metadata steps pip runs first), and never an
     # editable one.
-    if MODE == "0" or not commands & {"bdist_wheel", "build", "build_ext", "install"} \
-            or commands & {"editable_wheel", "develop"}:
+    if (
+        MODE == "0"
+        or not commands & {"bdist_wheel", "build", "build_ext", "install"}
+        or commands & {"editable_wheel", "develop"}
+    ):
         return []
     try:
         from mypyc.build import mypycify
@@ -64,8 +67,10 @@ class OptionalBuildExt(build_ext):
                 raise
             say(f"C build failed ({type(exc).__name__}: {exc}); installing the pure-Python modules")
             for ext in self.extensions:
-                for path in (self.get_ext_fullpath(ext.name), os.path.join(self.build_lib, self.get_ext_filename(
-                        ext.name))):
+                for path in (
+                    self.get_ext_fullpath(ext.name),
+                    os.path.join(self.build_lib, self.get_ext_filename(ext.name)),
+                ):
                     Path(path).unlink(missing_ok=True)
             self.extensions = []
 

@@ -125,8 +125,9 @@ class Day:
     @property
     def tag(self) -> str:
         sign = "m" if self.offset_h < 0 else "p"  # Kafka topic names allow no "+"
-        return (f"catchup-{self.style}-{self.scenario}-s{self.seed}-x{self.scale}-{self.day}"
-                f"-utc{sign}{abs(self.offset_h)}")
+        return (
+            f"catchup-{self.style}-{self.scenario}-s{self.seed}-x{self.scale}-{self.day}-utc{sign}{abs(self.offset_h)}"
+        )
 
     def still_today(self, now_s: float) -> bool:
         """Is this day still today in its zone, and not too late in it to run the board once more?"""
@@ -136,8 +137,13 @@ class Day:
     def simulator(self) -> Any:
         from wallboard.simulator import Simulator, load_scenario
 
-        return Simulator(load_scenario(self.scenario), seed=self.seed, day=date.fromisoformat(self.day),
-                         tz=ZoneInfo(self.zone), scale=self.scale)
+        return Simulator(
+            load_scenario(self.scenario),
+            seed=self.seed,
+            day=date.fromisoformat(self.day),
+            tz=ZoneInfo(self.zone),
+            scale=self.scale,
+        )
 
 
 def _marker(style: str, scenario: str, seed: int, scale: float) -> Path:
@@ -153,12 +159,20 @@ async def ensure_day(bootstrap: str, args: argparse.Namespace) -> Day:
         if old.still_today(time.time()) and not args.fresh:
             tps = await topic_partitions(bootstrap, tuple(old.topics))
             if tps is not None and await messages_in(bootstrap, tps) == old.messages:
-                print(f"reusing the {old.messages:,} messages of {old.day} ({old.zone}) in {old.tag}.*",
-                      file=sys.stderr)
+                print(
+                    f"reusing the {old.messages:,} messages of {old.day} ({old.zone}) in {old.tag}.*", file=sys.stderr
+                )
                 return old
     zone, offset_h = pick_zone(time.time())
-    day = Day(args.style, args.scenario, args.seed, args.scale, zone, offset_h,
-              datetime.now(ZoneInfo(zone)).date().isoformat())
+    day = Day(
+        args.style,
+        args.scenario,
+        args.seed,
+        args.scale,
+        zone,
+        offset_h,
+        datetime.now(ZoneInfo(zone)).date().isoformat(),
+    )
     day.topics = [f"{day.tag}.{t}" for t in SIM_TOPICS]
     stale = [t for t in (old.topics if old else []) if t not in day.topics]
     await recreate_topics(bootstrap, day.topics, stale)
@@ -168,9 +182,12 @@ async def ensure_day(bootstrap: str, args: argparse.Namespace) -> Day:
         day.messages = await produce_with_ts(bootstrap, day)
     else:
         day.messages = produce_with_kcat(bootstrap, day)
-    print(f"produced {day.messages:,} messages of {day.day} up to "
-          f"{datetime.fromtimestamp(day.cut_ms / 1000, ZoneInfo(zone)):%H:%M:%S} ({zone}), style {args.style}, "
-          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(
+        f"produced {day.messages:,} messages of {day.day} up to "
+        f"{datetime.fromtimestamp(day.cut_ms / 1000, ZoneInfo(zone)):%H:%M:%S} ({zone}), style {args.style}, "
+        f"in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
     DATA.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(day.__dict__))
     return day
@@ -206,8 +223,9 @@ def _events_up_to(day: Day) -> Iterator[Any]:
 
 async def produce_with_ts(bootstrap: str, day: Day) -> int:
     """Each record stamped with its event's ts, keyed and partitioned as a Java producer would (murmur2)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, max_batch_size=512 * 1024, linger_ms=50,
-                                max_request_size=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, max_batch_size=512 * 1024, linger_ms=50, max_request_size=4 * 1024 * 1024
+    )
     await producer.start()
     count = 0
     try:
@@ -216,8 +234,9 @@ async def produce_with_ts(bootstrap: str, day: Day) -> int:
         in_flight: list[asyncio.Future[Any]] = []
 
         async def send(topic: str, partition: int) -> None:
-            in_flight.append(await producer.send_batch(open_batches.pop((topic, partition)), topic,
-                                                       partition=partition))
+            in_flight.append(
+                await producer.send_batch(open_batches.pop((topic, partition)), topic, partition=partition)
+            )
             if len(in_flight) >= 32:
                 await asyncio.gather(*in_flight)
                 in_flight.clear()
@@ -263,8 +282,14 @@ def produce_with_kcat(bootstrap: str, day: Day) -> int:
                 fh.close()
         for sim_topic, topic in zip(SIM_TOPICS, day.topics, strict=True):
             with (Path(tmp) / f"{sim_topic}.txt").open("rb") as stdin:
-                done = subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\\t"], stdin=stdin,
-                                      capture_output=True, text=True, timeout=900, check=False)
+                done = subprocess.run(
+                    ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\\t"],
+                    stdin=stdin,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    check=False,
+                )
             if done.returncode != 0:
                 raise RuntimeError(f"kcat failed producing {topic}:\n{done.stderr}")
     return count
@@ -274,8 +299,9 @@ async def read_back(bootstrap: str, topics: list[str]) -> list[bytes]:
     """Every message value now in ``topics``, in partition order (the replay sorts by ts)."""
     tps = await topic_partitions(bootstrap, tuple(topics))
     assert tps is not None
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=4 * 1024 * 1024
+    )
     await consumer.start()
     values: list[bytes] = []
     try:
@@ -350,14 +376,16 @@ def run_serve(bootstrap: str, day: Day, args: argparse.Namespace) -> Served:
     """Start ``wallboard serve`` on the day's topics, sample it until ready, fetch its views, stop it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WALLBOARD_")}
-    env.update({
-        "WALLBOARD_TIMEZONE": day.zone,
-        "WALLBOARD_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "WALLBOARD_KAFKA__TOPICS": ",".join(day.topics),
-        "WALLBOARD_KAFKA__CLIENT_ID": "wallboard-catchup-bench",
-        "WALLBOARD_WEB__HOST": "127.0.0.1",
-        "WALLBOARD_WEB__PORT": str(port),
-    })
+    env.update(
+        {
+            "WALLBOARD_TIMEZONE": day.zone,
+            "WALLBOARD_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "WALLBOARD_KAFKA__TOPICS": ",".join(day.topics),
+            "WALLBOARD_KAFKA__CLIENT_ID": "wallboard-catchup-bench",
+            "WALLBOARD_WEB__HOST": "127.0.0.1",
+            "WALLBOARD_WEB__PORT": str(port),
+        }
+    )
     for item in args.env:
         name, _, value = item.partition("=")
         env[name] = value
@@ -366,8 +394,9 @@ def run_serve(bootstrap: str, day: Day, args: argparse.Namespace) -> Served:
     log_path = DATA / "catchup-serve.log"
     with log_path.open("wb") as log, tempfile.TemporaryDirectory(prefix="catchup-cwd-") as cwd:
         spawned = time.perf_counter()
-        proc = subprocess.Popen([*shlex.split(args.wallboard), "serve"], env=env, cwd=cwd, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*shlex.split(args.wallboard), "serve"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             served = _watch(proc, base, spawned, args.timeout)
         except BaseException:
@@ -452,8 +481,19 @@ def _watch(proc: subprocess.Popen[bytes], base: str, spawned: float, timeout: fl
     _, snapshot = _get(f"{base}/api/snapshot", timeout=30)
     _, agents = _get(f"{base}/api/agents", timeout=30)
     hwm_end = _proc_kb(pid, "VmHWM:") or 0
-    return Served("?", first_answer - spawned, ready - first_answer, cpu_ready - cpu_start, max(peak, rss_ready),
-                  hwm_ready, hwm_end, rss_ready, snapshot, agents, timeline)
+    return Served(
+        "?",
+        first_answer - spawned,
+        ready - first_answer,
+        cpu_ready - cpu_start,
+        max(peak, rss_ready),
+        hwm_ready,
+        hwm_end,
+        rss_ready,
+        snapshot,
+        agents,
+        timeline,
+    )
 
 
 # ---------------------------------------------------------------- report
@@ -480,22 +520,27 @@ def compare(served: Served, day: Day, values: list[bytes]) -> dict[str, str]:
     else:
         (DATA / "catchup-served.json").write_text(json.dumps(got_json, indent=1, ensure_ascii=False))
         (DATA / "catchup-replay.json").write_text(json.dumps(want_json, indent=1, ensure_ascii=False))
-        same = (f"NO, {len(differences)} values differ (both in {DATA}/catchup-{{served,replay}}.json), e.g. "
-                + "; ".join(differences[:3]))
+        same = (
+            f"NO, {len(differences)} values differ (both in {DATA}/catchup-{{served,replay}}.json), e.g. "
+            + "; ".join(differences[:3])
+        )
     return {
         "served /api/snapshot and /api/agents = offline replay at as_of (minus source, status)": same,
         "too_late, served / replay": f"{got_status['too_late']:,} / {want_status['too_late']:,}",
         "events applied, served / replay": f"{got_status['events']:,} / {want_status['events']:,}",
         "interactions held, served / replay": f"{got_status['held_interactions']:,} / "
-                                               f"{want_status['held_interactions']:,}",
+        f"{want_status['held_interactions']:,}",
     }
 
 
 def _differences(got: Any, want: Any, path: str = "") -> list[str]:
     """Where two JSON values differ: 'path: served != replay' for each differing leaf."""
     if isinstance(got, dict) and isinstance(want, dict):
-        return [d for k in sorted(set(got) | set(want), key=str)
-                for d in _differences(got.get(k), want.get(k), f"{path}.{k}")]
+        return [
+            d
+            for k in sorted(set(got) | set(want), key=str)
+            for d in _differences(got.get(k), want.get(k), f"{path}.{k}")
+        ]
     if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
         return [d for i, (g, w) in enumerate(zip(got, want, strict=True)) for d in _differences(g, w, f"{path}[{i}]")]
     return [] if got == want else [f"{path}: {got!r} != {want!r}"]
@@ -505,18 +550,25 @@ def report(day: Day, served: Served, facts: dict[str, str], args: argparse.Names
     mib = 1 / 1024
     status = served.snapshot["status"]
     today = {ch: v["today"]["offered"] for ch, v in served.snapshot["totals"]["channels"].items()}
-    print(f"\nCatch-up of wallboard serve ({served.build}), {day.scenario} seed {day.seed} scale {day.scale}, "
-          f"style {day.style}: {day.messages:,} messages of {day.day} ({day.zone}) in "
-          f"{len(day.topics) * PARTITIONS} partitions")
+    print(
+        f"\nCatch-up of wallboard serve ({served.build}), {day.scenario} seed {day.seed} scale {day.scale}, "
+        f"style {day.style}: {day.messages:,} messages of {day.day} ({day.zone}) in "
+        f"{len(day.topics) * PARTITIONS} partitions"
+    )
     print(f"  extra environment: {' '.join(args.env) or '(none)'}")
     print(f"  start-up (process start -> /readyz answers): {served.startup_s:.2f} s")
-    print(f"  catch-up (/readyz answers -> 200):           {served.catch_up_s:.2f} s "
-          f"({day.messages / served.catch_up_s:,.0f} messages/s; {served.catch_up_cpu_s:.2f} s of CPU)")
+    print(
+        f"  catch-up (/readyz answers -> 200):           {served.catch_up_s:.2f} s "
+        f"({day.messages / served.catch_up_s:,.0f} messages/s; {served.catch_up_cpu_s:.2f} s of CPU)"
+    )
     print(f"  peak RSS (50 ms samples up to ready):        {served.peak_rss_kb * mib:.0f} MiB")
-    print(f"  VmHWM at ready / after the API calls:        {served.hwm_ready_kb * mib:.0f} / "
-          f"{served.hwm_end_kb * mib:.0f} MiB (RSS at ready {served.rss_ready_kb * mib:.0f} MiB)")
-    print(f"  too_late: {status['too_late']:,}; today's offered: "
-          + ", ".join(f"{ch} {n:,}" for ch, n in today.items()))
+    print(
+        f"  VmHWM at ready / after the API calls:        {served.hwm_ready_kb * mib:.0f} / "
+        f"{served.hwm_end_kb * mib:.0f} MiB (RSS at ready {served.rss_ready_kb * mib:.0f} MiB)"
+    )
+    print(
+        f"  too_late: {status['too_late']:,}; today's offered: " + ", ".join(f"{ch} {n:,}" for ch, n in today.items())
+    )
     for name, value in facts.items():
         print(f"  {name}: {value}")
     if args.timeline:
@@ -540,22 +592,36 @@ def bench(bootstrap: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--style", choices=("ts", "send-time"), default="ts",
-                        help="record timestamps: the events' ts (default), or the moment kcat sent them")
+    parser.add_argument(
+        "--style",
+        choices=("ts", "send-time"),
+        default="ts",
+        help="record timestamps: the events' ts (default), or the moment kcat sent them",
+    )
     parser.add_argument("--scenario", default="bank-hotline")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=2.0, help="2.0: about 1,000,000 messages")
-    parser.add_argument("--wallboard", default=str(Path(sys.executable).with_name("wallboard")),
-                        help="the wallboard command to run, split as a shell would (default: the one next to this "
-                        "Python)")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for wallboard serve (repeatable), e.g. WALLBOARD_KAFKA__...")
+    parser.add_argument(
+        "--wallboard",
+        default=str(Path(sys.executable).with_name("wallboard")),
+        help="the wallboard command to run, split as a shell would (default: the one next to this Python)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for wallboard serve (repeatable), e.g. WALLBOARD_KAFKA__...",
+    )
     parser.add_argument("--fresh", action="store_true", help="produce the day again even if it could be reused")
     parser.add_argument("--no-compare", action="store_true", help="skip reading back and replaying the day")
     parser.add_argument("--timeline", action="store_true", help="print RSS and progress once a second")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed for serve to become ready")
-    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP"),
-                        help="an existing broker (default: $KAFKA_BOOTSTRAP, else start one)")
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP"),
+        help="an existing broker (default: $KAFKA_BOOTSTRAP, else start one)",
+    )
     args = parser.parse_args()
 
     if args.bootstrap:

@@ -170,8 +170,10 @@ def main() -> None:
     metrics = settings()
     import wallboard
 
-    print(f"day: {path.name}: {n:,} events ({path.stat().st_size / 1e6:.0f} MB); engine {wallboard.build()} "
-          f"({Path(wallboard.__file__).parent})")
+    print(
+        f"day: {path.name}: {n:,} events ({path.stat().st_size / 1e6:.0f} MB); engine {wallboard.build()} "
+        f"({Path(wallboard.__file__).parent})"
+    )
 
     def decode_only() -> None:
         loads = orjson.loads
@@ -198,33 +200,54 @@ def main() -> None:
     agents_med, _ = time_call(engine.agents, 20)
     intraday_med, _ = time_call(engine.intraday, 20)
 
-    child = subprocess.run([sys.executable, __file__, "--memory-child", str(path)], capture_output=True, text=True,
-                           check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    child = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     mem = json.loads(child.stdout)
 
     rows = [
         ("baseline: orjson.loads only", f"{baseline:,.0f} ev/s", "1.00"),
         ("parse (contract)", f"{parse_only:,.0f} ev/s", f"{parse_only / baseline:.3f}"),
         ("parse + apply (live path), CPython's default gc", f"{live:,.0f} ev/s", f"{live / baseline:.3f}"),
-        ("parse + apply (live path), the app's gc settings", f"{live_app_gc:,.0f} ev/s",
-         f"{live_app_gc / baseline:.3f}"),
+        (
+            "parse + apply (live path), the app's gc settings",
+            f"{live_app_gc:,.0f} ev/s",
+            f"{live_app_gc / baseline:.3f}",
+        ),
         (f"snapshot, {queues} queues: median / p99", f"{snap_med:.2f} / {snap_p99:.2f} ms", ""),
         ("snapshot + orjson.dumps: median", f"{ser_med:.2f} ms", ""),
         (f"agents view ({len(engine.agents()['agents'])} agents): median", f"{agents_med:.2f} ms", ""),
         ("intraday view: median", f"{intraday_med:.2f} ms", ""),
-        ("peak RSS, streaming the day (baseline)", f"{mem['peak_rss_mb']:.0f} MB ({mem['baseline_rss_mb']:.0f} MB)",
-         ""),
+        (
+            "peak RSS, streaming the day (baseline)",
+            f"{mem['peak_rss_mb']:.0f} MB ({mem['baseline_rss_mb']:.0f} MB)",
+            "",
+        ),
         ("interactions held at end of day", f"{mem['held_interactions']:,}", ""),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>24}  ratio to baseline")
     for name, value, ratio in rows:
         print(f"{name:<{width}}  {value:>24}  {ratio}")
-    print(json.dumps({"build": wallboard.build(), "events": n, "baseline_eps": round(baseline),
-                      "parse_eps": round(parse_only),
-                      "parse_apply_eps": round(live),
-                      "parse_apply_app_gc_eps": round(live_app_gc), "snapshot_ms_median": round(snap_med, 3),
-                      "snapshot_ms_p99": round(snap_p99, 3), "peak_rss_mb": round(mem["peak_rss_mb"])}))
+    print(
+        json.dumps(
+            {
+                "build": wallboard.build(),
+                "events": n,
+                "baseline_eps": round(baseline),
+                "parse_eps": round(parse_only),
+                "parse_apply_eps": round(live),
+                "parse_apply_app_gc_eps": round(live_app_gc),
+                "snapshot_ms_median": round(snap_med, 3),
+                "snapshot_ms_p99": round(snap_p99, 3),
+                "peak_rss_mb": round(mem["peak_rss_mb"]),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -97,10 +97,18 @@ def run_server(args: argparse.Namespace) -> None:
     settings = parse_settings({"timezone": TZ, "web": {"push_interval": args.push_interval}}, environ={})
     source = SimulatorSource(args.scenario, tz=ZoneInfo(TZ), scale=args.scale)
     app = create_app(settings, source)
+
     def run() -> None:
         # serve(): as `wallboard serve` runs it (the "wallboard" WebSocket protocol), with the benchmark's options.
-        serve(app, args.port, backlog=8192, ws_per_message_deflate=args.deflate, ws_ping_interval=None,
-              loop=args.loop, **({} if args.ws == "wallboard" else {"ws": args.ws}))
+        serve(
+            app,
+            args.port,
+            backlog=8192,
+            ws_per_message_deflate=args.deflate,
+            ws_ping_interval=None,
+            loop=args.loop,
+            **({} if args.ws == "wallboard" else {"ws": args.ws}),
+        )
 
     if args.profile:
         import cProfile
@@ -158,8 +166,9 @@ class Board:
         from websockets.uri import parse_uri
 
         self.sock = sock
-        self.ws = ClientProtocol(parse_uri(uri), max_size=None,
-                                 extensions=[ClientPerMessageDeflateFactory()] if deflate else None)
+        self.ws = ClientProtocol(
+            parse_uri(uri), max_size=None, extensions=[ClientPerMessageDeflateFactory()] if deflate else None
+        )
         self.stats = stats
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.last_seq = -1
@@ -276,10 +285,20 @@ async def clients_main(args: argparse.Namespace) -> None:
     for board in boards:
         board.abort()
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    print("result " + json.dumps({"messages": stats.messages, "missed": stats.missed, "closed": stats.closed,
-                                  "latencies": [round(x, 5) for x in stats.latencies],
-                                  "kernel_latencies": [round(x, 5) for x in stats.kernel_latencies],
-                                  "cpu_s": ru.ru_utime + ru.ru_stime}), flush=True)
+    print(
+        "result "
+        + json.dumps(
+            {
+                "messages": stats.messages,
+                "missed": stats.missed,
+                "closed": stats.closed,
+                "latencies": [round(x, 5) for x in stats.latencies],
+                "kernel_latencies": [round(x, 5) for x in stats.kernel_latencies],
+                "cpu_s": ru.ru_utime + ru.ru_stime,
+            }
+        ),
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------- coordinator
@@ -303,8 +322,14 @@ def scrape(port: int) -> dict[str, float]:
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
     out: dict[str, float] = {}
     for line in text.splitlines():
-        if line.startswith(("wallboard_tick_duration_seconds_", "wallboard_push_latency_seconds_", "wallboard_seq ",
-                            "wallboard_ws_clients ")):
+        if line.startswith(
+            (
+                "wallboard_tick_duration_seconds_",
+                "wallboard_push_latency_seconds_",
+                "wallboard_seq ",
+                "wallboard_ws_clients ",
+            )
+        ):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
@@ -335,15 +360,41 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
 
     port = free_port()
-    base = [sys.executable, __file__, "--port", str(port), "--scale", str(args.scale), "--scenario", args.scenario,
-            "--push-interval", str(args.push_interval), "--gc", args.gc, "--view", args.view, "--ws", args.ws,
-            "--loop", args.loop] \
-        + (["--deflate"] if args.deflate else []) + (["--pin"] if args.pin else []) \
+    base = (
+        [
+            sys.executable,
+            __file__,
+            "--port",
+            str(port),
+            "--scale",
+            str(args.scale),
+            "--scenario",
+            args.scenario,
+            "--push-interval",
+            str(args.push_interval),
+            "--gc",
+            args.gc,
+            "--view",
+            args.view,
+            "--ws",
+            args.ws,
+            "--loop",
+            args.loop,
+        ]
+        + (["--deflate"] if args.deflate else [])
+        + (["--pin"] if args.pin else [])
         + (["--profile", args.profile] if args.profile else [])
+    )
     DATA.mkdir(parents=True, exist_ok=True)
     # Ready = the simulator has replayed today up to now.
-    server = AppProcess([*base, "--role", "server"], port, ready=answers("/readyz"), timeout_s=180,
-                        stop_timeout_s=15, log=DATA / "fanout-server.log")
+    server = AppProcess(
+        [*base, "--role", "server"],
+        port,
+        ready=answers("/readyz"),
+        timeout_s=180,
+        stop_timeout_s=15,
+        log=DATA / "fanout-server.log",
+    )
     procs: list[subprocess.Popen[str]] = []
     try:
         server.start()
@@ -353,8 +404,14 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
         t_connect = time.monotonic()
         for share in shares:
             if share:
-                procs.append(subprocess.Popen([*base, "--role", "clients", "--count", str(share)],
-                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+                procs.append(
+                    subprocess.Popen(
+                        [*base, "--role", "clients", "--count", str(share)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
         connected = failed = 0
         for p in procs:
             assert p.stdout is not None
@@ -391,17 +448,26 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
         tick_n = m1.get("wallboard_tick_duration_seconds_count", 0) - m0.get("wallboard_tick_duration_seconds_count", 0)
         tick_sum = m1.get("wallboard_tick_duration_seconds_sum", 0) - m0.get("wallboard_tick_duration_seconds_sum", 0)
         return {
-            "n": n, "connected": connected, "failed": failed, "connect_s": connect_s,
-            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+            "n": n,
+            "connected": connected,
+            "failed": failed,
+            "connect_s": connect_s,
+            "p50_ms": percentile(latencies, 0.50) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
             "max_ms": (latencies[-1] if latencies else float("nan")) * 1000,
-            "kernel_p50_ms": percentile(kernel, 0.50) * 1000, "kernel_p99_ms": percentile(kernel, 0.99) * 1000,
-            "kernel_max_ms": (kernel[-1] if kernel else float("nan")) * 1000, "kernel_samples": len(kernel),
-            "expected": int(connected * ticks), **counts,
+            "kernel_p50_ms": percentile(kernel, 0.50) * 1000,
+            "kernel_p99_ms": percentile(kernel, 0.99) * 1000,
+            "kernel_max_ms": (kernel[-1] if kernel else float("nan")) * 1000,
+            "kernel_samples": len(kernel),
+            "expected": int(connected * ticks),
+            **counts,
             "cpu_ms_per_tick": (cpu1 - cpu0) * 1000 / ticks if ticks else float("nan"),
-            "rss0_mb": rss0 / 1024, "rss_kb_per_client": (rss_n - rss0) / n if n else float("nan"),
+            "rss0_mb": rss0 / 1024,
+            "rss_kb_per_client": (rss_n - rss0) / n if n else float("nan"),
             "tick_build_ms": tick_sum * 1000 / tick_n if tick_n else float("nan"),
             "server_push_p99_ms": (lambda v: v * 1000 if v is not None else float("nan"))(
-                bucket_p99(m0, m1, "wallboard_push_latency_seconds")),
+                bucket_p99(m0, m1, "wallboard_push_latency_seconds")
+            ),
             "client_cpu_pct": counts["client_cpu_s"] / args.duration * 100,
         }
     finally:
@@ -416,19 +482,34 @@ def main() -> None:
     ap.add_argument("--clients", default="100,1000,5000", help="comma-separated N")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds measured per N")
     ap.add_argument("--procs", type=int, default=2, help="client processes")
-    ap.add_argument("--pin", action="store_true",
-                    help="run the server on CPU 0 alone and the clients on the other CPUs (as if on other machines)")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the server on CPU 0 alone and the clients on the other CPUs (as if on other machines)",
+    )
     ap.add_argument("--push-interval", type=float, default=1.0)
     ap.add_argument("--scale", type=float, default=1.0, help="simulator traffic scale")
     ap.add_argument("--scenario", default="bank-hotline")
-    ap.add_argument("--view", choices=("summary", "snapshot"), default="summary",
-                    help="what each client subscribes to: 'summary' (a TV showing the whole centre) or "
-                         "'snapshot' (every queue, as the supervisor page and queue-filtered TVs)")
-    ap.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
-                    help="the server's event loop; 'auto' (as serve/demo run): uvloop when it is installed")
-    ap.add_argument("--ws", choices=("wallboard", "websockets", "websockets-sansio", "wsproto"), default="wallboard",
-                    help="WebSocket implementation: 'wallboard' (what serve/demo run: uvicorn's sans-I/O one "
-                         "with direct frame writes) or one of uvicorn's own")
+    ap.add_argument(
+        "--view",
+        choices=("summary", "snapshot"),
+        default="summary",
+        help="what each client subscribes to: 'summary' (a TV showing the whole centre) or "
+        "'snapshot' (every queue, as the supervisor page and queue-filtered TVs)",
+    )
+    ap.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="the server's event loop; 'auto' (as serve/demo run): uvloop when it is installed",
+    )
+    ap.add_argument(
+        "--ws",
+        choices=("wallboard", "websockets", "websockets-sansio", "wsproto"),
+        default="wallboard",
+        help="WebSocket implementation: 'wallboard' (what serve/demo run: uvicorn's sans-I/O one "
+        "with direct frame writes) or one of uvicorn's own",
+    )
     ap.add_argument("--deflate", action="store_true", help="permessage-deflate on (browsers ask for it)")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
     ap.add_argument("--gc", choices=("auto", "off"), default="auto", help="'off': gc.disable() in the server")
@@ -448,28 +529,38 @@ def main() -> None:
     import importlib.util
 
     loop = args.loop if args.loop != "auto" else "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    print(f"fanout: view {args.view}, ws {args.ws}, scenario {args.scenario} x{args.scale}, "
-          f"push every {args.push_interval:g} s, "
-          f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
-          f"server loop {loop}, {os.cpu_count()} CPUs{' (server pinned to CPU 0)' if args.pin else ''}, "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    header = (f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} | {'kernel receipt p50/p99/max ms':>29} | "
-              f"{'client process p50/p99/max ms':>29} | {'cpu ms/tick':>11} {'tick ms':>7} {'srv p99':>7} "
-              f"{'RSS MB':>7} {'KB/client':>9} {'cli CPU%':>8}")
+    print(
+        f"fanout: view {args.view}, ws {args.ws}, scenario {args.scenario} x{args.scale}, "
+        f"push every {args.push_interval:g} s, "
+        f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
+        f"server loop {loop}, {os.cpu_count()} CPUs{' (server pinned to CPU 0)' if args.pin else ''}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    header = (
+        f"{'N':>6} {'conn':>6} {'msgs':>8} {'missed':>6} | {'kernel receipt p50/p99/max ms':>29} | "
+        f"{'client process p50/p99/max ms':>29} | {'cpu ms/tick':>11} {'tick ms':>7} {'srv p99':>7} "
+        f"{'RSS MB':>7} {'KB/client':>9} {'cli CPU%':>8}"
+    )
     print(header, flush=True)
     for n in [int(x) for x in args.clients.split(",") if x.strip()]:
         r = measure(n, args)
         rows.append(r)
         kernel = f"{r['kernel_p50_ms']:.1f} / {r['kernel_p99_ms']:.1f} / {r['kernel_max_ms']:.1f}"
         app = f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} / {r['max_ms']:.1f}"
-        print(f"{r['n']:>6} {r['connected']:>6} {r['messages']:>8} {r['missed']:>6} | {kernel:>29} | {app:>29} | "
-              f"{r['cpu_ms_per_tick']:>11.1f} {r['tick_build_ms']:>7.2f} "
-              f"{'<=' + format(r['server_push_p99_ms'], 'g'):>7} {r['rss0_mb']:>7.0f} {r['rss_kb_per_client']:>9.1f} "
-              f"{r['client_cpu_pct']:>8.0f}", flush=True)
-    print("conn: connected clients; missed: seq gaps (conflated); kernel receipt: tick start to the data in the "
-          "client's socket (SO_TIMESTAMPNS); client process: to the client's Python code reading it; "
-          "tick ms: build+serialise+publish; srv p99: server-side push latency bucket; RSS MB: server with 0 "
-          "clients; cli CPU%: client processes")
+        print(
+            f"{r['n']:>6} {r['connected']:>6} {r['messages']:>8} {r['missed']:>6} | {kernel:>29} | {app:>29} | "
+            f"{r['cpu_ms_per_tick']:>11.1f} {r['tick_build_ms']:>7.2f} "
+            f"{'<=' + format(r['server_push_p99_ms'], 'g'):>7} {r['rss0_mb']:>7.0f} {r['rss_kb_per_client']:>9.1f} "
+            f"{r['client_cpu_pct']:>8.0f}",
+            flush=True,
+        )
+    print(
+        "conn: connected clients; missed: seq gaps (conflated); kernel receipt: tick start to the data in the "
+        "client's socket (SO_TIMESTAMPNS); client process: to the client's Python code reading it; "
+        "tick ms: build+serialise+publish; srv p99: server-side push latency bucket; RSS MB: server with 0 "
+        "clients; cli CPU%: client processes"
+    )
     if args.json:
         print(json.dumps(rows, indent=1))
 

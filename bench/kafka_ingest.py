@@ -83,8 +83,14 @@ def own_broker(directory: Path) -> Iterator[str]:
     """Start the project's broker from ``directory`` (its data kept from the last run if possible); stop it after."""
     port, controller_port = free_ports(2)
     # The ports are used on a fresh start only: a kept broker comes back on its own.
-    config = broker.Config.from_environ({**os.environ, "KAFKA_WATCH_PID": str(os.getpid()),
-                                         "KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller_port)})
+    config = broker.Config.from_environ(
+        {
+            **os.environ,
+            "KAFKA_WATCH_PID": str(os.getpid()),
+            "KAFKA_PORT": str(port),
+            "KAFKA_CONTROLLER_PORT": str(controller_port),
+        }
+    )
     try:
         # Same ports and data as last time, when there is a last time and they are free.
         running = broker.start(directory, config, keep=True)
@@ -183,8 +189,9 @@ async def produce_day(bootstrap: str, day: Day, *, recreate: bool) -> int:
         raise RuntimeError(f"the topics {day.topics} did not appear within 30 s")
 
     started = time.perf_counter()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, max_batch_size=512 * 1024, linger_ms=50,
-                                max_request_size=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, max_batch_size=512 * 1024, linger_ms=50, max_request_size=4 * 1024 * 1024
+    )
     await producer.start()
     count = 0
     try:
@@ -193,8 +200,9 @@ async def produce_day(bootstrap: str, day: Day, *, recreate: bool) -> int:
         in_flight: list[asyncio.Future[Any]] = []
 
         async def send(topic: str, partition: int) -> None:
-            in_flight.append(await producer.send_batch(open_batches.pop((topic, partition)), topic,
-                                                       partition=partition))
+            in_flight.append(
+                await producer.send_batch(open_batches.pop((topic, partition)), topic, partition=partition)
+            )
             if len(in_flight) >= 32:
                 await asyncio.gather(*in_flight)
                 in_flight.clear()
@@ -237,8 +245,13 @@ class Run:
 
 
 def settings_for(bootstrap: str, day: Day) -> Settings:
-    return parse_settings({"timezone": ZONE, "kafka": {"bootstrap_servers": bootstrap, "topics": list(day.topics),
-                                                       "client_id": "wallboard-bench"}}, environ={})
+    return parse_settings(
+        {
+            "timezone": ZONE,
+            "kafka": {"bootstrap_servers": bootstrap, "topics": list(day.topics), "client_id": "wallboard-bench"},
+        },
+        environ={},
+    )
 
 
 async def measure(body: Callable[[], Awaitable[int]], expected: int) -> Run:
@@ -254,8 +267,13 @@ async def bare_consumer(s: Settings, expected: int) -> int:
     """The baseline: aiokafka alone, with the source's fetch settings, doing nothing with the records."""
     tps = await topic_partitions(s.kafka.bootstrap_servers, s.kafka.topics)
     assert tps is not None
-    consumer = AIOKafkaConsumer(bootstrap_servers=s.kafka.bootstrap_servers, group_id=None, enable_auto_commit=False,
-                                max_partition_fetch_bytes=s.kafka.max_partition_fetch_bytes, fetch_max_wait_ms=200)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=s.kafka.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=s.kafka.max_partition_fetch_bytes,
+        fetch_max_wait_ms=200,
+    )
     await consumer.start()
     try:
         consumer.assign(tps)
@@ -297,8 +315,7 @@ class Board:
     to show the bug this guards against.
     """
 
-    def __init__(self, s: Settings, now_s: int, status: Callable[[], SourceStatus],
-                 tick_during_catch_up: bool) -> None:
+    def __init__(self, s: Settings, now_s: int, status: Callable[[], SourceStatus], tick_during_catch_up: bool) -> None:
         self.engine = Engine(s.metrics, now_s)
         self.now_s = now_s
         self.status = status
@@ -372,9 +389,10 @@ def compare_with_replay(s: Settings, board: Board, batches: list[list[RawMessage
         "end-to-end snapshot and agents = offline replay (ts order)": same,
         "too_late, end to end / replay": f"{engine.too_late:,} / {expected.too_late:,}",
         "duplicates, end to end / replay": f"{engine.duplicates:,} / {expected.duplicates:,}",
-        "interactions held, most at a tick during the catch-up / at the end / replay in ts order":
+        "interactions held, most at a tick during the catch-up / at the end / replay in ts order": (
             f"{board.most_held:,} / {engine.status()['held_interactions']:,} / "
-            f"{expected.status()['held_interactions']:,}",
+            f"{expected.status()['held_interactions']:,}"
+        ),
     }
 
 
@@ -389,10 +407,14 @@ async def bench(bootstrap: str, args: argparse.Namespace) -> tuple[list[tuple[st
     cases: list[tuple[str, Callable[[], Awaitable[int]]]] = [
         ("bare aiokafka getmany (baseline)", lambda: bare_consumer(s, expected)),
         ("KafkaSource only", lambda: source_only(s, now_s, expected)),
-        ("KafkaSource + ingest + engine (default gc)",
-         lambda: end_to_end(s, now_s, expected, [], args.tick_during_catch_up)),
-        ("KafkaSource + ingest + engine (app)", lambda: with_app_gc(
-            lambda: end_to_end(s, now_s, expected, boards, args.tick_during_catch_up))),
+        (
+            "KafkaSource + ingest + engine (default gc)",
+            lambda: end_to_end(s, now_s, expected, [], args.tick_during_catch_up),
+        ),
+        (
+            "KafkaSource + ingest + engine (app)",
+            lambda: with_app_gc(lambda: end_to_end(s, now_s, expected, boards, args.tick_during_catch_up)),
+        ),
     ]
     best: dict[str, Run] = {}
     for _ in range(args.repeat):
@@ -407,25 +429,32 @@ async def bench(bootstrap: str, args: argparse.Namespace) -> tuple[list[tuple[st
     # The same messages, in Kafka's order, kept in memory: ingest alone, and the replay check.
     batches: list[list[RawMessage]] = []
     await asyncio.wait_for(source_only(s, now_s, expected, batches), args.timeout)
-    rows.insert(2, ("ingest + engine only (in memory)", await measure(lambda: ingest_only(s, now_s, batches),
-                                                                       expected)))
+    rows.insert(
+        2, ("ingest + engine only (in memory)", await measure(lambda: ingest_only(s, now_s, batches), expected))
+    )
     return rows, compare_with_replay(s, boards[-1], batches)
 
 
 def print_table(rows: list[tuple[str, Run]], facts: dict[str, str], args: argparse.Namespace) -> None:
     base = rows[0][1].rate
-    print(f"\nKafka ingest, {args.scenario} seed {args.seed} scale {args.scale} ({rows[0][1].messages:,} messages, "
-          f"{PARTITIONS * len(SIM_TOPICS)} partitions), best of {args.repeat}")
+    print(
+        f"\nKafka ingest, {args.scenario} seed {args.seed} scale {args.scale} ({rows[0][1].messages:,} messages, "
+        f"{PARTITIONS * len(SIM_TOPICS)} partitions), best of {args.repeat}"
+    )
     print(f"{'path':<36} {'time s':>8} {'events/s':>10} {'ratio':>6} {'cpu s':>7} {'events/cpu-s':>13}")
     for name, run in rows:
-        print(f"{name:<36} {run.wall_s:>8.2f} {run.rate:>10,.0f} {run.rate / base:>6.2f} {run.cpu_s:>7.2f} "
-              f"{run.messages / run.cpu_s:>13,.0f}")
+        print(
+            f"{name:<36} {run.wall_s:>8.2f} {run.rate:>10,.0f} {run.rate / base:>6.2f} {run.cpu_s:>7.2f} "
+            f"{run.messages / run.cpu_s:>13,.0f}"
+        )
     for name, run in rows[-2:]:
         what = "end to end" + (" (CPython's default gc)" if "default" in name else " (the app's gc settings)")
         print(f"goal >= 100,000 events/s {what}: {run.rate:,.0f} ({'ok' if run.rate >= 100_000 else 'MISSED'})")
         catch_up = run.wall_s * 1_000_000 / run.messages
-        print(f"goal catch-up of a 1M-event day < 15 s {what}: {catch_up:.1f} s per 1M events "
-              f"({'ok' if catch_up < 15 else 'MISSED'})")
+        print(
+            f"goal catch-up of a 1M-event day < 15 s {what}: {catch_up:.1f} s per 1M events "
+            f"({'ok' if catch_up < 15 else 'MISSED'})"
+        )
     for name, value in facts.items():
         print(f"{name}: {value}")
 
@@ -437,10 +466,16 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=2.0, help="2.0: about 1,000,000 messages")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each case; the best counts")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for one run of one case")
-    parser.add_argument("--tick-during-catch-up", action="store_true",
-                        help="prune every tick during the catch-up too: the bug the app guards against (see Board)")
-    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP"),
-                        help="an existing broker (default: $KAFKA_BOOTSTRAP, else start one)")
+    parser.add_argument(
+        "--tick-during-catch-up",
+        action="store_true",
+        help="prune every tick during the catch-up too: the bug the app guards against (see Board)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP"),
+        help="an existing broker (default: $KAFKA_BOOTSTRAP, else start one)",
+    )
     args = parser.parse_args()
 
     if args.bootstrap:

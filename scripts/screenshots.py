@@ -31,10 +31,17 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers import AppProcess  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-BROADCAST = ("Team leads: storm warning for Shanghai — expect heavy call volume 14:00–17:00"
-             " · 台风预警：下午来电量将大幅增加")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROADCAST = (
+    "Team leads: storm warning for Shanghai — expect heavy call volume 14:00–17:00 · 台风预警：下午来电量将大幅增加"
+)
 
 
 def simulated_app(scenario: str, zone: str, at: str, seed: str) -> Any:
@@ -58,14 +65,19 @@ def caught_up(server: AppProcess) -> bool:
 @contextlib.contextmanager
 def simulated_board(scenario: str, zone: str, at: str, seed: int) -> Iterator[str]:
     """The real app fed by the simulator, in a subprocess, once it has replayed the day up to `at`."""
-    with AppProcess.factory("scripts.screenshots:simulated_app", scenario, zone, at, str(seed), ready=caught_up,
-                            timeout_s=300) as server:
+    with AppProcess.factory(
+        "scripts.screenshots:simulated_app", scenario, zone, at, str(seed), ready=caught_up, timeout_s=300
+    ) as server:
         yield server.url
 
 
 def post_broadcast(url: str, text: str, token: str) -> None:
-    req = urllib.request.Request(url + "/api/broadcast", data=json.dumps({"text": text}).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + "/api/broadcast",
+        data=json.dumps({"text": text}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(req, timeout=5):

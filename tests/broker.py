@@ -102,7 +102,8 @@ class Config:
         return cls(
             version=env.get("KAFKA_VERSION", cls.version),
             log4j_version=env.get("LOG4J_VERSION", cls.log4j_version),
-            cache=Path(env["KAFKA_BROKER_CACHE"]) if "KAFKA_BROKER_CACHE" in env
+            cache=Path(env["KAFKA_BROKER_CACHE"])
+            if "KAFKA_BROKER_CACHE" in env
             else Path(env.get("HOME", str(Path.home()))) / ".cache" / "wallboard",
             start_timeout_s=number("KAFKA_START_TIMEOUT", cls.start_timeout_s),
             stop_timeout_s=number("KAFKA_STOP_TIMEOUT", cls.stop_timeout_s),
@@ -112,8 +113,10 @@ class Config:
             port=integer("KAFKA_PORT"),
             controller_port=integer("KAFKA_CONTROLLER_PORT"),
             secure=env.get("KAFKA_SECURITY", "0") != "0",
-            secure_ports=tuple(integer(name) or default for name, default in zip(SECURE_PORT_VARIABLES,
-                                                                              SECURE_PORT_DEFAULTS, strict=True)),
+            secure_ports=tuple(
+                integer(name) or default
+                for name, default in zip(SECURE_PORT_VARIABLES, SECURE_PORT_DEFAULTS, strict=True)
+            ),
             sasl_users=tuple(users),
             tls_key_password=env.get("KAFKA_TLS_KEY_PASSWORD", cls.tls_key_password),
             java=f"{java_home}/bin/java" if java_home else "java",
@@ -163,11 +166,17 @@ class Running:
         out = [f"KAFKA_BOOTSTRAP={self.bootstrap}"]
         if self.secure_ports:
             tls = self.directory / "tls"
-            out += [f"KAFKA_{name}_BOOTSTRAP={HOST}:{port}" for name, port in zip(SECURE_LISTENERS,
-                                                                                   self.secure_ports, strict=True)]
-            out += [f"KAFKA_CA_FILE={tls / 'ca.pem'}", f"KAFKA_CLIENT_CERT={tls / 'client.crt'}",
-                    f"KAFKA_CLIENT_KEY={tls / 'client.key'}", f"KAFKA_CLIENT_KEY_PASSWORD={config.tls_key_password}",
-                    "KAFKA_SASL_USERS=" + " ".join(f"{n}:{p}" for n, p in config.sasl_users)]
+            out += [
+                f"KAFKA_{name}_BOOTSTRAP={HOST}:{port}"
+                for name, port in zip(SECURE_LISTENERS, self.secure_ports, strict=True)
+            ]
+            out += [
+                f"KAFKA_CA_FILE={tls / 'ca.pem'}",
+                f"KAFKA_CLIENT_CERT={tls / 'client.crt'}",
+                f"KAFKA_CLIENT_KEY={tls / 'client.key'}",
+                f"KAFKA_CLIENT_KEY_PASSWORD={config.tls_key_password}",
+                "KAFKA_SASL_USERS=" + " ".join(f"{n}:{p}" for n, p in config.sasl_users),
+            ]
         return out
 
 
@@ -230,8 +239,12 @@ def need_tools(config: Config) -> None:
         log.warning("installing Java and Maven (apt-get install default-jdk-headless maven)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], stdout=sys.stderr, check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "default-jdk-headless", "maven"], env=env,
-                       stdout=sys.stderr, check=False)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "default-jdk-headless", "maven"],
+            env=env,
+            stdout=sys.stderr,
+            check=False,
+        )
     if not shutil.which(config.java):
         raise BrokerError("Java 17+ is needed: apt-get install default-jdk-headless")
     if not shutil.which("mvn"):
@@ -253,8 +266,9 @@ def fetch(config: Config) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if fetched(config):
             return
-        log.warning("fetching Apache Kafka %s (kafka_%s) with Maven into %s", config.version, SCALA_VERSION,
-                    config.libs)
+        log.warning(
+            "fetching Apache Kafka %s (kafka_%s) with Maven into %s", config.version, SCALA_VERSION, config.libs
+        )
         work = Path(tempfile.mkdtemp(prefix="fetch.", dir=config.home))
         try:
             _fetch_into(config, work)
@@ -269,9 +283,22 @@ def _fetch_into(config: Config, work: Path) -> None:
     plugin = f"org.apache.maven.plugins:maven-dependency-plugin:{DEPENDENCY_PLUGIN_VERSION}"
     artifact = f"org.apache.kafka:kafka_{SCALA_VERSION}:{config.version}"
     try:
-        done = subprocess.run(["mvn", "-q", "-B", "-f", str(pom), f"{plugin}:copy-dependencies",
-                               "-DincludeScope=runtime", f"-DoutputDirectory={work / 'libs'}"],
-                              capture_output=True, text=True, timeout=900, check=False)
+        done = subprocess.run(
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                f"{plugin}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={work / 'libs'}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise BrokerError(f"mvn did not fetch {artifact} within 900s") from None
     if done.returncode != 0:
@@ -385,7 +412,7 @@ def dir_ports(directory: Path) -> tuple[int, int, tuple[int, ...]] | None:
 
 def properties(directory: Path, port: int, controller_port: int, secure_ports: Sequence[int]) -> str:
     """server.properties for a single-node KRaft broker+controller (plus the secure listeners, if any)."""
-    names = ["PLAINTEXT", *SECURE_LISTENERS[:len(secure_ports)]]
+    names = ["PLAINTEXT", *SECURE_LISTENERS[: len(secure_ports)]]
     advertised = ",".join(f"{name}://{HOST}:{p}" for name, p in zip(names, [port, *secure_ports], strict=True))
     protocols = ",".join(f"{name}:{'SSL' if name == 'MTLS' else name}" for name in names)
     return f"""# Written by scripts/kafka-broker: single-node KRaft broker+controller for tests.
@@ -430,26 +457,40 @@ log.message.timestamp.after.max.ms=9223372036854775807
 def secure_properties(directory: Path, config: Config) -> str:
     """The SASL and SSL settings for the listeners ``properties`` added with secure ports."""
     plain_users = "".join(f' user_{name}="{password}"' for name, password in config.sasl_users)
-    lines = ["", "# --secure: SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and TLS listeners, no authorizer.",
-             "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"]
+    lines = [
+        "",
+        "# --secure: SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and TLS listeners, no authorizer.",
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+    ]
     for listener in ("sasl_plaintext", "sasl_ssl"):
         lines += [
             f"listener.name.{listener}.plain.sasl.jaas.config="
             f"org.apache.kafka.common.security.plain.PlainLoginModule required{plain_users};",
-            *(f"listener.name.{listener}.{m.lower()}.sasl.jaas.config="
-              "org.apache.kafka.common.security.scram.ScramLoginModule required;" for m in SCRAM),
+            *(
+                f"listener.name.{listener}.{m.lower()}.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                for m in SCRAM
+            ),
         ]
-    lines += ["ssl.keystore.type=PEM", f"ssl.keystore.location={directory}/tls/broker.pem",
-              "ssl.truststore.type=PEM", f"ssl.truststore.location={directory}/tls/ca.pem",
-              "# MTLS: TLS with a client certificate signed by the test CA required.",
-              "listener.name.mtls.ssl.client.auth=required"]
+    lines += [
+        "ssl.keystore.type=PEM",
+        f"ssl.keystore.location={directory}/tls/broker.pem",
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={directory}/tls/ca.pem",
+        "# MTLS: TLS with a client certificate signed by the test CA required.",
+        "listener.name.mtls.ssl.client.auth=required",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def scram_args(config: Config) -> list[str]:
     """The StorageTool arguments that create the SCRAM users (SCRAM credentials live in the metadata log)."""
-    return [arg for name, password in config.sasl_users for mechanism in SCRAM
-            for arg in ("--add-scram", f"{mechanism}=[name={name},password={password}]")]
+    return [
+        arg
+        for name, password in config.sasl_users
+        for mechanism in SCRAM
+        for arg in ("--add-scram", f"{mechanism}=[name={name},password={password}]")
+    ]
 
 
 # ---------------------------------------------------------------- --secure: TLS files
@@ -479,17 +520,68 @@ def make_tls(directory: Path, config: Config) -> None:
 
         def sign(name: str, *extensions: str) -> None:
             ext.write_text("\n".join(extensions) + "\n")
-            openssl("x509", "-req", "-in", f"{tls}/{name}.csr", "-CA", f"{tls}/ca.pem", "-CAkey", f"{tls}/ca.key",
-                    "-CAcreateserial", "-days", "3650", "-extfile", str(ext), "-out", f"{tls}/{name}.crt")
+            openssl(
+                "x509",
+                "-req",
+                "-in",
+                f"{tls}/{name}.csr",
+                "-CA",
+                f"{tls}/ca.pem",
+                "-CAkey",
+                f"{tls}/ca.key",
+                "-CAcreateserial",
+                "-days",
+                "3650",
+                "-extfile",
+                str(ext),
+                "-out",
+                f"{tls}/{name}.crt",
+            )
 
-        openssl("req", "-x509", *EC_KEY, "-nodes", "-days", "3650", "-subj", "/CN=wallboard test CA",
-                "-keyout", f"{tls}/ca.key", "-out", f"{tls}/ca.pem",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-        openssl("req", "-new", *EC_KEY, "-nodes", "-subj", "/CN=127.0.0.1",
-                "-keyout", f"{tls}/broker.key", "-out", f"{tls}/broker.csr")
+        openssl(
+            "req",
+            "-x509",
+            *EC_KEY,
+            "-nodes",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=wallboard test CA",
+            "-keyout",
+            f"{tls}/ca.key",
+            "-out",
+            f"{tls}/ca.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        )
+        openssl(
+            "req",
+            "-new",
+            *EC_KEY,
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            f"{tls}/broker.key",
+            "-out",
+            f"{tls}/broker.csr",
+        )
         sign("broker", *LEAF, "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost", *KEY_IDS)
-        openssl("req", "-new", *EC_KEY, "-passout", f"pass:{config.tls_key_password}", "-subj", "/CN=wallboard-client",
-                "-keyout", f"{tls}/client.key", "-out", f"{tls}/client.csr")
+        openssl(
+            "req",
+            "-new",
+            *EC_KEY,
+            "-passout",
+            f"pass:{config.tls_key_password}",
+            "-subj",
+            "/CN=wallboard-client",
+            "-keyout",
+            f"{tls}/client.key",
+            "-out",
+            f"{tls}/client.csr",
+        )
         sign("client", *LEAF, "extendedKeyUsage=clientAuth", *KEY_IDS)
     # Kafka's PEM key store: the (unencrypted PKCS#8) key, then the certificate chain, in one file.
     parts = ("broker.key", "broker.crt", "ca.pem")
@@ -565,10 +657,23 @@ def _java_tool(config: Config, directory: Path, *args: str, out: Path) -> int:
     """A short-lived Kafka tool (StorageTool): the C1 compiler alone starts it faster."""
     with out.open("w") as fh:
         return subprocess.run(
-            [config.java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
-             f"-Dlog4j2.configurationFile={config.log4j_config}", f"-Dkafka.logs.dir={directory}/logs",
-             "-cp", f"{config.libs}/*", *args],
-            stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False, env=config.child_env,
+            [
+                config.java,
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={config.log4j_config}",
+                f"-Dkafka.logs.dir={directory}/logs",
+                "-cp",
+                f"{config.libs}/*",
+                *args,
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=config.child_env,
         ).returncode
 
 
@@ -585,8 +690,9 @@ def start(directory: Path | None, config: Config, *, keep: bool = False, secure:
     secure = config.secure if secure is None else secure
     pid = running_pid(directory)
     if pid is not None:
-        raise BrokerError(f"a broker is already running from {directory} (pid {pid}): "
-                          f"'scripts/kafka-broker stop {directory}' first")
+        raise BrokerError(
+            f"a broker is already running from {directory} (pid {pid}): 'scripts/kafka-broker stop {directory}' first"
+        )
     if not shutil.which(config.java):
         need_tools(config)
     fetch(config)
@@ -596,8 +702,12 @@ def start(directory: Path | None, config: Config, *, keep: bool = False, secure:
         # Same ports and data as last time: the data dir's quorum knows its controller address.
         port, controller_port, secure_ports = kept
         if config.port is not None and config.port != port:
-            log.warning("--keep: reusing port %d from %s/server.properties (KAFKA_PORT=%d ignored)",
-                        port, directory, config.port)
+            log.warning(
+                "--keep: reusing port %d from %s/server.properties (KAFKA_PORT=%d ignored)",
+                port,
+                directory,
+                config.port,
+            )
         # Secure or not, as last time (the SCRAM users are in the kept data).
         secure = bool(secure_ports)
     else:
@@ -620,9 +730,12 @@ def start(directory: Path | None, config: Config, *, keep: bool = False, secure:
             raise BrokerError(
                 f"one of the ports {' '.join(map(str, ports))} of {HOST} is already in use: stop what listens "
                 "there, or set KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT / KAFKA_SSL_PORT / "
-                "KAFKA_SASL_SSL_PORT / KAFKA_MTLS_PORT")
-        raise BrokerError(f"{HOST}:{port} or :{controller_port} is already in use: stop what listens there, "
-                          "or set KAFKA_PORT / KAFKA_CONTROLLER_PORT")
+                "KAFKA_SASL_SSL_PORT / KAFKA_MTLS_PORT"
+            )
+        raise BrokerError(
+            f"{HOST}:{port} or :{controller_port} is already in use: stop what listens there, "
+            "or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+        )
     logs = directory / "logs"
     logs.mkdir(exist_ok=True)
 
@@ -634,9 +747,22 @@ def start(directory: Path | None, config: Config, *, keep: bool = False, secure:
             props += secure_properties(directory, config)
             format_args = scram_args(config)
         (directory / "server.properties").write_text(props)
-        if _java_tool(config, directory, "kafka.tools.StorageTool", "format", "-t", config.cluster_id,
-                      "-c", str(directory / "server.properties"), "--standalone", *format_args,
-                      out=logs / "format.log") != 0:
+        if (
+            _java_tool(
+                config,
+                directory,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                config.cluster_id,
+                "-c",
+                str(directory / "server.properties"),
+                "--standalone",
+                *format_args,
+                out=logs / "format.log",
+            )
+            != 0
+        ):
             raise BrokerError(f"{(logs / 'format.log').read_text()}\nformatting the storage in {directory}/data failed")
 
     # Readiness reads this run's server.log: the previous run's (kept with --keep) moves aside.
@@ -648,11 +774,23 @@ def start(directory: Path | None, config: Config, *, keep: bool = False, secure:
     # outlives the caller: a session of its own, so no hangup or Ctrl+C of the caller's terminal reaches it.
     with (logs / "console.log").open("wb") as console:
         broker = subprocess.Popen(
-            [config.java, *config.heap_opts.split(), "-XX:+UseSerialGC", "-Djava.awt.headless=true",
-             *config.jvm_opts.split(), f"-Dlog4j2.configurationFile={config.log4j_config}",
-             f"-Dkafka.logs.dir={logs}", "-cp", f"{config.libs}/*", "kafka.Kafka",
-             str(directory / "server.properties")],
-            stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                config.java,
+                *config.heap_opts.split(),
+                "-XX:+UseSerialGC",
+                "-Djava.awt.headless=true",
+                *config.jvm_opts.split(),
+                f"-Dlog4j2.configurationFile={config.log4j_config}",
+                f"-Dkafka.logs.dir={logs}",
+                "-cp",
+                f"{config.libs}/*",
+                "kafka.Kafka",
+                str(directory / "server.properties"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env=config.child_env,
         )
     _children[broker.pid] = broker
@@ -670,8 +808,10 @@ def start(directory: Path | None, config: Config, *, keep: bool = False, secure:
             tail = log_tail(directory)
             _signal(broker.pid, signal.SIGKILL)
             (directory / "kafka.pid").unlink(missing_ok=True)
-            raise BrokerError(f"{tail}\nthe broker did not answer on {HOST}:{port} within "
-                              f"{config.start_timeout_s:g}s (logs in {logs})")
+            raise BrokerError(
+                f"{tail}\nthe broker did not answer on {HOST}:{port} within "
+                f"{config.start_timeout_s:g}s (logs in {logs})"
+            )
         time.sleep(0.3)
     log.info("broker ready in %.1fs (pid %d, dir %s)", time.monotonic() - started, broker.pid, directory)
     return Running(directory, broker.pid, port, controller_port, tuple(secure_ports))
@@ -681,7 +821,10 @@ def _start_watcher(watch_pid: int, pid: int, directory: Path, config: Config) ->
     """Tie the broker's life to another process (the test run): when that one is gone, so is the broker."""
     watcher = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "_watch", str(watch_pid), str(pid), str(directory)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
         env={**(config.child_env or os.environ), "KAFKA_STOP_TIMEOUT": f"{config.stop_timeout_s:g}"},
     )
     _children[watcher.pid] = watcher
@@ -743,8 +886,9 @@ def status(directory: Path | None, config: Config) -> Running | None:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kafka-broker", description=__doc__.split("\n\n")[0],
-                                     epilog="See docs/kafka-test-broker.md.")
+    parser = argparse.ArgumentParser(
+        prog="kafka-broker", description=__doc__.split("\n\n")[0], epilog="See docs/kafka-test-broker.md."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{fetch,start,stop,status}")
     commands.add_parser("fetch", help="download the broker jars into the cache (skipped when already there)")
     start_cmd = commands.add_parser("start", help="start in the background and wait until it answers")

@@ -81,14 +81,16 @@ class KafkaBroker:
 
     def config(self) -> runner.Config:
         """Its settings for tests/broker.py: the environment pytest started with, this broker's ports."""
-        return runner.Config.from_environ({
-            **_ENV,
-            "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
-            # A test run that dies without its teardown takes its broker with it.
-            "KAFKA_WATCH_PID": str(os.getpid()),
-            **self._env(),
-        })
+        return runner.Config.from_environ(
+            {
+                **_ENV,
+                "KAFKA_PORT": str(self.port),
+                "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+                # A test run that dies without its teardown takes its broker with it.
+                "KAFKA_WATCH_PID": str(os.getpid()),
+                **self._env(),
+            }
+        )
 
     def _env(self) -> dict[str, str]:
         """Extra settings (the secure broker's ports and users)."""
@@ -216,8 +218,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
     # With KAFKA_BOOTSTRAP, only broker_control still runs a broker of ours.
-    wanted = {"broker_control", _SECURE_FIXTURE} if os.environ.get("KAFKA_BOOTSTRAP") else {
-        _BROKER_FIXTURE, _SECURE_FIXTURE}
+    wanted = (
+        {"broker_control", _SECURE_FIXTURE} if os.environ.get("KAFKA_BOOTSTRAP") else {_BROKER_FIXTURE, _SECURE_FIXTURE}
+    )
     if any(wanted.intersection(getattr(item, "fixturenames", ())) for item in session.items):
         with contextlib.suppress(BrokerError):
             runner.fetch(runner.Config.from_environ(_ENV))

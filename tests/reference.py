@@ -80,8 +80,7 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
             continue
         wait = max(0.0, (outcome.ts_ms - offered.ts_ms) / 1000)
         if outcome.phase == "answered":
-            count(queue, channel, outcome.ts_ms, answered=1, answered_in_sl=int(wait <= cs.sl_threshold),
-                  wait_sum=wait)
+            count(queue, channel, outcome.ts_ms, answered=1, answered_in_sl=int(wait <= cs.sl_threshold), wait_sum=wait)
             if in_today(outcome.ts_ms):
                 handled[outcome.agent_id][channel] += 1
             if completed is None:
@@ -91,8 +90,14 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
                 count(queue, channel, completed.ts_ms, completed=1, handle_sum=handle)
         else:
             short = wait < cs.short_abandon
-            count(queue, channel, outcome.ts_ms, abandoned=1, short_abandoned=int(short),
-                  abandoned_in_sl=int(not short and wait <= cs.sl_threshold))
+            count(
+                queue,
+                channel,
+                outcome.ts_ms,
+                abandoned=1,
+                short_abandoned=int(short),
+                abandoned_in_sl=int(not short and wait <= cs.sl_threshold),
+            )
 
     agents = reference_agents(events, at_s)
     for row in agents.values():
@@ -112,9 +117,14 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
         else:
             sl = (p["answered_in_sl"] + p["abandoned_in_sl"]) / den if den else None
         return {
-            "offered": p["offered"], "answered": ans, "abandoned": ab, "short_abandoned": short,
-            "answered_in_sl": p["answered_in_sl"], "abandoned_in_sl": p["abandoned_in_sl"],
-            "completed": p["completed"], "service_level": sl,
+            "offered": p["offered"],
+            "answered": ans,
+            "abandoned": ab,
+            "short_abandoned": short,
+            "answered_in_sl": p["answered_in_sl"],
+            "abandoned_in_sl": p["abandoned_in_sl"],
+            "completed": p["completed"],
+            "service_level": sl,
             "asa_s": p["wait_sum"] / ans if ans else None,
             "aht_s": p["handle_sum"] / p["completed"] if p["completed"] else None,
             "abandon_rate": (ab - short) / den if den else None,
@@ -147,8 +157,9 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
     return {
         "queues": out_queues,
         "totals": {
-            "channels": {ch: channel_view(sorted(queues_seen), ch, settings.channels[ch].sl_formula)
-                         for ch in ("call", "sms")},
+            "channels": {
+                ch: channel_view(sorted(queues_seen), ch, settings.channels[ch].sl_formula) for ch in ("call", "sms")
+            },
             "agents": agent_counts(list(agents.values())),
         },
         "handled_today": {a: dict(v) for a, v in handled.items()},
@@ -172,8 +183,13 @@ def reference_agents(events: list[Any], at_s: int) -> dict[str, dict[str, Any]]:
             since = e.ts_ms
         names = [e.name for e in evs if e.name is not None]
         teams = [e.team for e in evs if e.team is not None]
-        rows[agent_id] = {"state": last.state, "since_ms": since, "queues": list(last.queues),
-                          "name": names[-1] if names else None, "team": teams[-1] if teams else None}
+        rows[agent_id] = {
+            "state": last.state,
+            "since_ms": since,
+            "queues": list(last.queues),
+            "name": names[-1] if names else None,
+            "team": teams[-1] if teams else None,
+        }
     return rows
 
 

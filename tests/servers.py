@@ -164,8 +164,17 @@ class AppProcess:
     ``log`` (appended) or, without one, to this process's.
     """
 
-    def __init__(self, argv: Sequence[str], port: int, *, ready: Ready | None = None, timeout_s: float = 30,
-                 stop_timeout_s: float = 10, log: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        port: int,
+        *,
+        ready: Ready | None = None,
+        timeout_s: float = 30,
+        stop_timeout_s: float = 10,
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.address = Address(port)
         self.ready = ready or answers("/healthz")
@@ -211,8 +220,14 @@ class AppProcess:
         env.update(self.env)
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(self.log.open("ab")) if self.log is not None else None
-            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT if out is not None else None)
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT if out is not None else None,
+            )
         try:
             self._wait_ready()
         except BaseException:
@@ -255,8 +270,9 @@ class AppProcess:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

@@ -21,9 +21,15 @@ from wallboard.simulator.publish import topic_map
 
 def kafka_settings(bootstrap: str, prefix: str, **kafka: Any) -> Settings:
     """Three topics (calls, sms, agents, the simulator's order) under the test's prefix."""
-    return make_settings(timezone="Asia/Shanghai", kafka={
-        "bootstrap_servers": bootstrap, "topics": [f"{prefix}calls", f"{prefix}sms", f"{prefix}agents"],
-        "reconnect_backoff_max": 2.0, **kafka})
+    return make_settings(
+        timezone="Asia/Shanghai",
+        kafka={
+            "bootstrap_servers": bootstrap,
+            "topics": [f"{prefix}calls", f"{prefix}sms", f"{prefix}agents"],
+            "reconnect_backoff_max": 2.0,
+            **kafka,
+        },
+    )
 
 
 def simulated_day(s: Settings, count: int, seed: int) -> tuple[list[SimEvent], int]:

@@ -34,27 +34,33 @@ def random_stream(rng: random.Random, base_s: int, span_s: int, interactions: in
         if rng.random() < 0.9:
             events.append(InteractionEvent(eid(), off_ms, channel, "offered", iid, queue, None))
             if rng.random() < 0.1:  # a second offered (re-offer with another ts or a tie)
-                events.append(InteractionEvent(eid(), off_ms + rng.choice((0, -1500, 2500)), channel, "offered", iid,
-                                               rng.choice(QUEUES), None))
+                events.append(
+                    InteractionEvent(
+                        eid(), off_ms + rng.choice((0, -1500, 2500)), channel, "offered", iid, rng.choice(QUEUES), None
+                    )
+                )
         roll = rng.random()
         wait_ms = rng.choice((rng.randrange(-3000, 0), rng.randrange(0, 90_000), 20_000, 5_000, 4_999, 60_000))
         if roll < 0.55:
             ans_ms = off_ms + wait_ms
             events.append(InteractionEvent(eid(), ans_ms, channel, "answered", iid, queue, agent))
             if rng.random() < 0.15:  # conflicting abandoned: earliest ts wins
-                events.append(InteractionEvent(eid(), ans_ms + rng.choice((-2000, 0, 2000)), channel, "abandoned",
-                                               iid, queue, None))
+                events.append(
+                    InteractionEvent(
+                        eid(), ans_ms + rng.choice((-2000, 0, 2000)), channel, "abandoned", iid, queue, None
+                    )
+                )
             if rng.random() < 0.8:
                 handle = rng.choice((rng.randrange(-2000, 0), rng.randrange(0, 600_000)))
                 events.append(InteractionEvent(eid(), ans_ms + handle, channel, "completed", iid, queue, agent))
                 if rng.random() < 0.1:
-                    events.append(InteractionEvent(eid(), ans_ms + handle + 1000, channel, "completed", iid, queue,
-                                                   agent))
+                    events.append(
+                        InteractionEvent(eid(), ans_ms + handle + 1000, channel, "completed", iid, queue, agent)
+                    )
         elif roll < 0.8:
             events.append(InteractionEvent(eid(), off_ms + wait_ms, channel, "abandoned", iid, queue, None))
             if rng.random() < 0.05:  # completed without answered: an orphan
-                events.append(InteractionEvent(eid(), off_ms + wait_ms + 1000, channel, "completed", iid, queue,
-                                               agent))
+                events.append(InteractionEvent(eid(), off_ms + wait_ms + 1000, channel, "completed", iid, queue, agent))
         # else: still waiting
     for a in range(agents):
         t = base_s * 1000 + rng.randrange(span_s * 500)

@@ -26,11 +26,19 @@ def test_settings_default_as_documented() -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    config = broker.Config.from_environ({
-        "KAFKA_BROKER_CACHE": "/c", "KAFKA_VERSION": "4.0.0", "KAFKA_PORT": "24092", "KAFKA_MTLS_PORT": "24097",
-        "KAFKA_SECURITY": "1", "KAFKA_SASL_USERS": "alice:a bob:b", "JAVA_HOME": "/jdk", "KAFKA_START_TIMEOUT": "5",
-        "KAFKA_CONTROLLER_PORT": "",  # empty: as if unset
-    })
+    config = broker.Config.from_environ(
+        {
+            "KAFKA_BROKER_CACHE": "/c",
+            "KAFKA_VERSION": "4.0.0",
+            "KAFKA_PORT": "24092",
+            "KAFKA_MTLS_PORT": "24097",
+            "KAFKA_SECURITY": "1",
+            "KAFKA_SASL_USERS": "alice:a bob:b",
+            "JAVA_HOME": "/jdk",
+            "KAFKA_START_TIMEOUT": "5",
+            "KAFKA_CONTROLLER_PORT": "",  # empty: as if unset
+        }
+    )
     assert config.home == Path("/c/kafka-4.0.0")
     assert (config.port, config.controller_port) == (24092, None)
     assert config.secure_ports == (19094, 19095, 19096, 24097)
@@ -62,8 +70,12 @@ def test_the_ports_written_are_the_ports_read_back(tmp_path: Path, secure_ports:
 
 def test_scram_users_are_created_for_both_mechanisms() -> None:
     config = broker.Config.from_environ({"KAFKA_SASL_USERS": "alice:a"})
-    assert broker.scram_args(config) == ["--add-scram", "SCRAM-SHA-256=[name=alice,password=a]",
-                                         "--add-scram", "SCRAM-SHA-512=[name=alice,password=a]"]
+    assert broker.scram_args(config) == [
+        "--add-scram",
+        "SCRAM-SHA-256=[name=alice,password=a]",
+        "--add-scram",
+        "SCRAM-SHA-512=[name=alice,password=a]",
+    ]
 
 
 def test_status_of_a_directory_without_a_broker_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

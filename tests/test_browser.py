@@ -39,8 +39,14 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("WALLBOARD_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 ZONE = "Asia/Shanghai"
 NOW = int(datetime(2026, 11, 29, 10, 15, 0, tzinfo=ZoneInfo(ZONE)).timestamp())
@@ -53,8 +59,15 @@ EN_STATE = {"available": "Available", "busy": "Busy", "wrap_up": "Wrap-up", "bre
 SETTINGS: dict[str, Any] = {
     "timezone": ZONE,
     "channels": {
-        "call": {"sl_threshold": 20, "short_abandon": 5, "sl_target": 0.8, "waiting_warn": 2, "waiting_alarm": 5,
-                 "longest_wait_warn": 20, "longest_wait_alarm": 60},
+        "call": {
+            "sl_threshold": 20,
+            "short_abandon": 5,
+            "sl_target": 0.8,
+            "waiting_warn": 2,
+            "waiting_alarm": 5,
+            "longest_wait_warn": 20,
+            "longest_wait_alarm": 60,
+        },
         "sms": {"sl_threshold": 60, "short_abandon": 0, "sl_formula": "abandons_positive"},
     },
     "queues": {"信用卡": {"call": {"sl_threshold": 30, "sl_formula": "abandons_ignored"}}},
@@ -85,8 +98,9 @@ def make_events() -> list[dict[str, Any]]:
         fields.setdefault("event_id", f"ev-{n:05d}")
         events.append(fields)
 
-    def interaction(channel: str, queue: str, offered: float, wait: float | None, outcome: str,
-                    handle: float | None, agent: str) -> None:
+    def interaction(
+        channel: str, queue: str, offered: float, wait: float | None, outcome: str, handle: float | None, agent: str
+    ) -> None:
         iid = f"{channel}-{queue}-{len(events)}"
         add(type=f"{channel}.offered", ts=int(offered * 1000), interaction_id=iid, queue=queue)
         if outcome == "waiting" or wait is None:
@@ -97,8 +111,13 @@ def make_events() -> list[dict[str, Any]]:
             return
         add(type=f"{channel}.answered", ts=int(at * 1000), interaction_id=iid, queue=queue, agent_id=agent)
         if handle is not None and at + handle <= NOW:
-            add(type=f"{channel}.completed", ts=int((at + handle) * 1000), interaction_id=iid, queue=queue,
-                agent_id=agent)
+            add(
+                type=f"{channel}.completed",
+                ts=int((at + handle) * 1000),
+                interaction_id=iid,
+                queue=queue,
+                agent_id=agent,
+            )
 
     start = NOW - 2 * 3600 - 15 * 60  # 08:00 local
     for queue, rate, agents in (("credit-card", 1 / 40, ["a01", "a02", "a03"]), ("信用卡", 1 / 70, ["a03", "a04"])):
@@ -142,8 +161,13 @@ def make_events() -> list[dict[str, Any]]:
         ("a07", "Zhou Min", "Team A", ["loans"], "available", 1),
     ]
     for agent_id, name, team, queues, state, ago in roster:
-        fields: dict[str, Any] = {"type": "agent.state", "ts": (NOW - ago) * 1000, "agent_id": agent_id,
-                                  "state": state, "queues": queues}
+        fields: dict[str, Any] = {
+            "type": "agent.state",
+            "ts": (NOW - ago) * 1000,
+            "agent_id": agent_id,
+            "state": state,
+            "queues": queues,
+        }
         if name is not None:
             fields["name"] = name
         if team is not None:
@@ -153,6 +177,7 @@ def make_events() -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------------------- the server
+
 
 def board_app(config: str) -> Starlette:
     """The real app fed by a file of events, with a frozen clock (served in a subprocess by `Board`)."""
@@ -174,8 +199,9 @@ class Board:
         events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in made), encoding="utf-8")
         config = workdir / "board.json"
         config.write_text(json.dumps({"settings": settings, "events": str(events), "now": NOW}), encoding="utf-8")
-        self.server = AppProcess.factory(f"{__name__}:board_app", str(config), log=workdir / "board.log",
-                                         ready=self._all_events_in)
+        self.server = AppProcess.factory(
+            f"{__name__}:board_app", str(config), log=workdir / "board.log", ready=self._all_events_in
+        )
         self.port = self.server.port
         self.url = self.server.url
 
@@ -193,8 +219,9 @@ class Board:
         return self.server.get(path)
 
     def post(self, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
-        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
         if token:
             req.add_header("Authorization", f"Bearer {token}")
         try:
@@ -235,8 +262,12 @@ class Watched:
 
     def _console(self, msg: ConsoleMessage) -> None:
         # A refused WebSocket while the server is down is expected; anything else is not.
-        if msg.type == "error" and "WebSocket" not in msg.text and "ERR_CONNECTION_REFUSED" not in msg.text \
-                and not any(a in msg.text for a in self.allowed):
+        if (
+            msg.type == "error"
+            and "WebSocket" not in msg.text
+            and "ERR_CONNECTION_REFUSED" not in msg.text
+            and not any(a in msg.text for a in self.allowed)
+        ):
             self.errors.append(msg.text)
 
     def _dialog(self, dialog: Dialog) -> None:
@@ -254,8 +285,9 @@ def open_page(browser: Browser) -> Iterator[Any]:
     watched: list[Watched] = []
 
     def opener(url: str, *, locale: str = "en-US", width: int = 1920, height: int = 1080) -> Watched:
-        ctx = browser.new_context(locale=locale, viewport={"width": width, "height": height},
-                                  timezone_id="Europe/London")
+        ctx = browser.new_context(
+            locale=locale, viewport={"width": width, "height": height}, timezone_id="Europe/London"
+        )
         contexts.append(ctx)
         w = Watched(ctx.new_page())
         watched.append(w)
@@ -325,8 +357,10 @@ def parse_wait(text: str) -> int:
 
 
 def channel_settings(queue: str | None, channel: str) -> dict[str, Any]:
-    defaults = {"call": {"sl_threshold": 20, "sl_formula": "abandons_negative", "sl_target": 0.8},
-                "sms": {"sl_threshold": 60, "sl_formula": "abandons_negative", "sl_target": 0.8}}[channel]
+    defaults = {
+        "call": {"sl_threshold": 20, "sl_formula": "abandons_negative", "sl_target": 0.8},
+        "sms": {"sl_threshold": 60, "sl_formula": "abandons_negative", "sl_target": 0.8},
+    }[channel]
     out = {**defaults, **SETTINGS["channels"].get(channel, {})}
     if queue is not None:
         out.update(SETTINGS["queues"].get(queue, {}).get(channel, {}))
@@ -380,10 +414,14 @@ def tv_expected(chan: dict[str, Any]) -> dict[str, str]:
 
 
 def tv_tiles(page: Page, channel: str) -> dict[str, str]:
-    return dict(page.evaluate(
-        """ch => Object.fromEntries(Array.from(
+    return dict(
+        page.evaluate(
+            """ch => Object.fromEntries(Array.from(
                document.querySelectorAll('.channel[data-channel="' + ch + '"] .tile')).map(
-               t => [t.dataset.metric, t.querySelector('.tile-value').textContent]))""", channel))
+               t => [t.dataset.metric, t.querySelector('.tile-value').textContent]))""",
+            channel,
+        )
+    )
 
 
 def assert_longest_wait(shown: str, api_value: float | None) -> None:
@@ -435,9 +473,11 @@ def test_tv_colours_follow_the_thresholds(board: Board, open_page: Any) -> None:
         shown, goal = js_round(v * 100), target * 100  # as the board shows it: whole percent
         return "ok" if shown >= goal else "warn" if shown >= goal - 5 else "alarm"
 
-    level = dict(page.evaluate("""() => Object.fromEntries(Array.from(
+    level = dict(
+        page.evaluate("""() => Object.fromEntries(Array.from(
         document.querySelectorAll('.channel[data-channel="call"] .tile'))
-        .map(t => [t.dataset.metric, t.dataset.level]))"""))
+        .map(t => [t.dataset.metric, t.dataset.level]))""")
+    )
     assert level["sl_window"] == sl_level(chan["window"]["service_level"])
     assert level["sl_today"] == sl_level(chan["today"]["service_level"])
     # Two waiting, warn at 2, alarm at 5: amber.  Longest 35 s, warn at 20, alarm at 60: amber.
@@ -483,10 +523,12 @@ def test_tv_several_queues_show_the_servers_sums(board: Board, open_page: Any) -
             expected_agents[a["state"]] += 1
     assert sel["agents"] == expected_agents
     for state in ("available", "busy", "wrap_up", "break"):
-        assert page.text_content(f'#agents-strip [data-agent-state="{state}"] .agent-value') == \
-            str(expected_agents[state])
-    assert sum(snap["queues"][q]["agents"]["wrap_up"] for q in queues) > expected_agents["wrap_up"], \
+        assert page.text_content(f'#agents-strip [data-agent-state="{state}"] .agent-value') == str(
+            expected_agents[state]
+        )
+    assert sum(snap["queues"][q]["agents"]["wrap_up"] for q in queues) > expected_agents["wrap_up"], (
         "the data should hold an agent in both queues, or this test proves nothing"
+    )
     assert page.text_content("#selection-label") == "Queues: credit-card, 信用卡"
 
 
@@ -523,13 +565,11 @@ def test_tv_selection_colours_are_the_servers_levels(board: Board, browser: Brow
         wait_state(page, "fresh")
         level = '.tile[data-metric="{}"]'
         assert page.get_attribute(level.format("sl_today"), "data-level") == "alarm"
-        assert page.get_attribute(level.format("waiting"), "data-level") == \
-            sel["channels"]["call"]["levels"]["waiting"]
+        assert page.get_attribute(level.format("waiting"), "data-level") == sel["channels"]["call"]["levels"]["waiting"]
         assert page.text_content(level.format("sl_today") + " .tile-value") == fmt_pct(today)
         tamper["on"] = True
         page.evaluate("WB.tv.conn.resync()")  # the server sends the selection again
-        page.wait_for_function("() => document.querySelector('.tile[data-metric=\"sl_today\"]').dataset.level"
-                               " === 'ok'")
+        page.wait_for_function("() => document.querySelector('.tile[data-metric=\"sl_today\"]').dataset.level === 'ok'")
         assert page.get_attribute(level.format("waiting"), "data-level") == "alarm"
         assert page.text_content(level.format("sl_today") + " .tile-value") == fmt_pct(today)
     finally:
@@ -567,8 +607,9 @@ def test_markup_in_names_is_shown_as_text(board: Board, open_page: Any) -> None:
     assert sup.text_content(f'#queue-table tr[data-queue="{EVIL}"][data-channel="call"] [data-col="queue"]') == EVIL
     assert sup.text_content('#agent-table tr[data-agent-id="x1"] [data-col="name"]') == EVIL
     assert sup.text_content('#agent-table tr[data-agent-id="x1"] [data-col="team"]') == "<b>team</b>"
-    assert EVIL in [o.strip() for o in sup.eval_on_selector_all("#agent-queue-filter option",
-                                                                "os => os.map(o => o.textContent)")]
+    assert EVIL in [
+        o.strip() for o in sup.eval_on_selector_all("#agent-queue-filter option", "os => os.map(o => o.textContent)")
+    ]
     for p in (page, sup):
         assert p.evaluate("document.querySelectorAll('img').length") == 0
         assert p.evaluate("document.querySelectorAll('b').length") == 0
@@ -617,9 +658,11 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
         for state in STATES:
             assert shown[f"agents.{state}"] == str(node["agents"][state]), (queue, state)
         # Coloured with the server's levels, each queue with its own limits.
-        expected_levels = {"waiting": chan["levels"]["waiting"] or "none",
-                           "window.service_level": chan["levels"]["window"]["service_level"] or "none",
-                           "today.service_level": chan["levels"]["today"]["service_level"] or "none"}
+        expected_levels = {
+            "waiting": chan["levels"]["waiting"] or "none",
+            "window.service_level": chan["levels"]["window"]["service_level"] or "none",
+            "today.service_level": chan["levels"]["today"]["service_level"] or "none",
+        }
         assert {k: levels[(queue, channel)][k] for k in expected_levels} == expected_levels, (queue, channel)
 
     agents = board.get("/api/agents")
@@ -655,8 +698,11 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page.click('#queue-table th[data-sort="today.offered"]')  # numbers sort largest first
 
     def column(col: str) -> list[str]:
-        return list(page.eval_on_selector_all(
-            f'#queue-table tbody tr:not([hidden]) [data-col="{col}"]', "cs => cs.map(c => c.dataset.raw)"))
+        return list(
+            page.eval_on_selector_all(
+                f'#queue-table tbody tr:not([hidden]) [data-col="{col}"]', "cs => cs.map(c => c.dataset.raw)"
+            )
+        )
 
     offered = [int(v) for v in column("today.offered")]
     assert offered == sorted(offered, reverse=True)
@@ -666,7 +712,7 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page.click('#queue-table th[data-sort="window.service_level"]')
     sl = column("window.service_level")
     assert "null" in sl
-    assert sl[sl.index("null"):] == ["null"] * (len(sl) - sl.index("null"))
+    assert sl[sl.index("null") :] == ["null"] * (len(sl) - sl.index("null"))
     page.select_option("#queue-channel-filter", "sms")
     channels = page.eval_on_selector_all("#queue-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.channel)")
     assert set(channels) == {"sms"}
@@ -889,6 +935,7 @@ def test_tv_fits_the_screen(board: Board, open_page: Any, width: int, height: in
         .map(e => e.closest('[data-metric],[data-agent-state]').outerHTML.slice(0, 80))""")
     assert overflowing == []
     # Big numbers: the hero tiles' digits are at least 6 % of the screen height.
-    size = page.eval_on_selector('.tile[data-metric="waiting"] .tile-value',
-                                 "e => parseFloat(getComputedStyle(e).fontSize)")
+    size = page.eval_on_selector(
+        '.tile[data-metric="waiting"] .tile-value', "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
     assert size >= 0.06 * height

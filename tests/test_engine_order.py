@@ -102,14 +102,18 @@ def test_catch_up_pruned_by_the_slowest_partition_loses_nothing(seed: int) -> No
     pruned_while_behind = False
     while any(pos[i] < len(p) for i, p in enumerate(parts)):
         for i, p in enumerate(parts):
-            chunk = p[pos[i]:pos[i] + speeds[i]]
+            chunk = p[pos[i] : pos[i] + speeds[i]]
             pos[i] += len(chunk)
             for e in chunk:
                 engine.apply(e)  # type: ignore[arg-type]
                 newest[i] = max(newest[i], e.ts_ms)  # type: ignore[attr-defined]
         behind = [i for i, p in enumerate(parts) if pos[i] < len(p)]
-        status = SourceStatus(kind="test", ready=not behind, caught_up=not behind,
-                              low_watermark_ms=min(newest[i] for i in behind) if behind else None)
+        status = SourceStatus(
+            kind="test",
+            ready=not behind,
+            caught_up=not behind,
+            low_watermark_ms=min(newest[i] for i in behind) if behind else None,
+        )
         held = engine.status()["held_interactions"]
         advance(engine, at, status)
         pruned_while_behind |= bool(behind) and engine.status()["held_interactions"] < held

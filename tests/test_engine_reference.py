@@ -22,14 +22,20 @@ BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00: two hours before midnight, so
 SPAN = 8 * 3600
 
 
-@given(seed=st.integers(0, 2**32), offset=st.integers(0, SPAN + 3600),
-       formula=st.sampled_from(["abandons_negative", "abandons_ignored", "abandons_positive"]))
+@given(
+    seed=st.integers(0, 2**32),
+    offset=st.integers(0, SPAN + 3600),
+    formula=st.sampled_from(["abandons_negative", "abandons_ignored", "abandons_positive"]),
+)
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_engine_equals_reference_at_any_time(seed: int, offset: int, formula: str) -> None:
     rng = random.Random(seed)
-    s = make_settings(window=rng.choice([60, 900, 1800]), interval=900,
-                      channels={"call": {"sl_formula": formula}, "sms": {"sl_formula": formula}},
-                      queues={"信用卡": {"call": {"sl_threshold": 30, "short_abandon": 2}}})
+    s = make_settings(
+        window=rng.choice([60, 900, 1800]),
+        interval=900,
+        channels={"call": {"sl_formula": formula}, "sms": {"sl_formula": formula}},
+        queues={"信用卡": {"call": {"sl_threshold": 30, "short_abandon": 2}}},
+    )
     events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 120))
     at = BASE + offset
     assert_matches_reference(fed(s, events, at), reference(events, s.metrics, at))

@@ -29,15 +29,19 @@ def one_queue_each(events: list[Any]) -> list[Any]:
     return [e for e in events if not isinstance(e, InteractionEvent) or len(queues[(e.channel, e.interaction_id)]) == 1]
 
 
-@given(seed=st.integers(0, 2**32), offset=st.integers(0, SPAN + 3600),
-       formula=st.sampled_from(["abandons_negative", "abandons_ignored", "abandons_positive"]))
+@given(
+    seed=st.integers(0, 2**32),
+    offset=st.integers(0, SPAN + 3600),
+    formula=st.sampled_from(["abandons_negative", "abandons_ignored", "abandons_positive"]),
+)
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_two_queues_equal_an_engine_fed_only_their_events(seed: int, offset: int, formula: str) -> None:
     rng = random.Random(seed)
-    s = make_settings(window=rng.choice([60, 900, 1800]),
-                      channels={"call": {"sl_formula": formula}, "sms": {"sl_formula": formula}},
-                      queues={"信用卡": {"call": {"sl_threshold": 30, "short_abandon": 2,
-                                                  "sl_formula": "abandons_positive"}}})
+    s = make_settings(
+        window=rng.choice([60, 900, 1800]),
+        channels={"call": {"sl_formula": formula}, "sms": {"sl_formula": formula}},
+        queues={"信用卡": {"call": {"sl_threshold": 30, "short_abandon": 2, "sl_formula": "abandons_positive"}}},
+    )
     events = one_queue_each(random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 150)))
     at = BASE + offset
     everything = fed(s, events, at)

@@ -42,8 +42,15 @@ def test_text_frames_parse_back_with_an_independent_implementation(size: int) ->
 def serve_board(ws: Any) -> Iterator[str]:
     """The real app under uvicorn with the WebSocket protocol ``ws`` (as `wallboard serve` runs it), on a free port."""
     settings = make_settings(web={"push_interval": 0.25})
-    event = json.dumps({"type": "call.offered", "event_id": "e1", "ts": int(time.time() * 1000) - 5000,
-                        "interaction_id": "c1", "queue": "信用卡"}).encode()
+    event = json.dumps(
+        {
+            "type": "call.offered",
+            "event_id": "e1",
+            "ts": int(time.time() * 1000) - 5000,
+            "interaction_id": "c1",
+            "queue": "信用卡",
+        }
+    ).encode()
     source = ListSource([[event]])
     with in_thread(create_app(settings, source), ws=ws) as address:
         yield address.netloc
@@ -83,12 +90,16 @@ def direct_writes(address: str) -> float:
 
 
 def frame_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == frames.__name__ and r.levelno == logging.WARNING and "frame writes are off" in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == frames.__name__ and r.levelno == logging.WARNING and "frame writes are off" in r.getMessage()
+    ]
 
 
-def test_pushes_arrive_whole_and_in_order_through_direct_writes(served_board: str,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_pushes_arrive_whole_and_in_order_through_direct_writes(
+    served_board: str, caplog: pytest.LogCaptureFixture
+) -> None:
     receive_ticks(served_board)
     assert direct_writes(served_board) >= 25  # the ticks went through the direct path
     assert frame_warnings(caplog) == []
@@ -107,7 +118,8 @@ def fresh_protocol() -> Iterator[None]:
 
 @pytest.mark.parametrize("missing", ["module", "handle_connect"])
 def test_without_uvicorns_class_the_board_runs_on_uvicorns_own_protocol(
-        missing: str, fresh_protocol: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    missing: str, fresh_protocol: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     with monkeypatch.context() as patch:
         if missing == "module":  # as on uvicorn < 0.35: the import fails
             patch.setitem(sys.modules, frames.UVICORN_PROTOCOL, None)
@@ -148,6 +160,7 @@ def _shape_changed(where: str) -> Any:
     assert base is not None
 
     if where == "write_frame":
+
         class ConnWithoutExtensions(base):  # type: ignore[misc]  # websockets' ServerProtocol.extensions renamed
             fast_path = FastPath()
 
@@ -173,7 +186,8 @@ def _shape_changed(where: str) -> Any:
 
 @pytest.mark.parametrize("where", ["write_frame", "handle_connect"])
 def test_a_protocol_of_another_shape_falls_back_to_the_ordinary_path(
-        where: str, caplog: pytest.LogCaptureFixture) -> None:
+    where: str, caplog: pytest.LogCaptureFixture
+) -> None:
     protocol = _shape_changed(where)
     with serve_board(protocol) as address:
         receive_ticks(address)  # every client still gets every tick, in order

@@ -250,8 +250,12 @@ async def test_a_selection_goes_only_to_the_clients_of_that_selection() -> None:
     with pytest.raises(ValueError, match="selection"):
         async with hub.subscribe(["summary"], selection=ab):
             pass  # pragma: no cover
-    async with hub.subscribe(["selection"], selection=ab) as one, hub.subscribe(["selection"], selection=ab) as two, \
-            hub.subscribe(["selection"], selection=ba) as other, hub.subscribe(["summary"]) as plain:
+    async with (
+        hub.subscribe(["selection"], selection=ab) as one,
+        hub.subscribe(["selection"], selection=ab) as two,
+        hub.subscribe(["selection"], selection=ba) as other,
+        hub.subscribe(["summary"]) as plain,
+    ):
         assert sorted(hub.selections()) == [ab, ba] and hub.count("selection") == 3
         sel = Outgoing("selection", '{"type":"selection"}', 1, 1.0, selection=ab)
         assert hub.publish(sel) == 2

@@ -75,9 +75,14 @@ def bulk_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BulkDay]:
 
 
 def settings_for(bootstrap: str, prefix: str) -> Settings:
-    return make_settings(timezone=ZONE, kafka={
-        "bootstrap_servers": bootstrap, "topics": [f"{prefix}{t}" for t in TOPICS],
-        "reconnect_backoff_max": 2.0})
+    return make_settings(
+        timezone=ZONE,
+        kafka={
+            "bootstrap_servers": bootstrap,
+            "topics": [f"{prefix}{t}" for t in TOPICS],
+            "reconnect_backoff_max": 2.0,
+        },
+    )
 
 
 async def make_topics(bootstrap: str, s: Settings, configs: dict[str, str] | None = None) -> None:
@@ -89,8 +94,20 @@ async def kcat_produce(bootstrap: str, s: Settings, day: BulkDay, codec: str = "
     """The day as a third-party producer bulk-loads it: kcat with librdkafka's defaults (send-time timestamps)."""
     procs = [
         await asyncio.create_subprocess_exec(
-            "kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-z", codec, "-l", str(day.kcat_files[name]),
-            stderr=asyncio.subprocess.PIPE)
+            "kcat",
+            "-P",
+            "-b",
+            bootstrap,
+            "-t",
+            topic,
+            "-K",
+            "\t",
+            "-z",
+            codec,
+            "-l",
+            str(day.kcat_files[name]),
+            stderr=asyncio.subprocess.PIPE,
+        )
         for name, topic in zip(TOPICS, s.kafka.topics, strict=True)
     ]
     for proc in procs:
@@ -117,8 +134,11 @@ async def aiokafka_produce(bootstrap: str, s: Settings, day: BulkDay, late_ms: d
 
 async def assert_board_equals_replay(s: Settings, day: BulkDay) -> None:
     async with Board(s, lambda: day.end_s) as board:
-        await board.until(lambda: board.source.status().settled and board.source.consumed >= len(day.raws),
-                          limit_s=600, what="the whole day read")
+        await board.until(
+            lambda: board.source.status().settled and board.source.consumed >= len(day.raws),
+            limit_s=600,
+            what="the whole day read",
+        )
         got = board.snapshot()
         got_agents = board.engine.agents()
         too_late = board.engine.too_late
@@ -130,8 +150,9 @@ async def assert_board_equals_replay(s: Settings, day: BulkDay) -> None:
     assert got_agents == expected.agents()
 
 
-async def test_a_day_bulk_loaded_by_kcat_equals_the_replay(kafka_bootstrap: str, topic_prefix: str,
-                                                           bulk_day: BulkDay) -> None:
+async def test_a_day_bulk_loaded_by_kcat_equals_the_replay(
+    kafka_bootstrap: str, topic_prefix: str, bulk_day: BulkDay
+) -> None:
     """Every record stamped with the moment kcat sent it (seconds apart for a whole day): a first deployment."""
     s = settings_for(kafka_bootstrap, topic_prefix)
     await make_topics(kafka_bootstrap, s)
@@ -139,8 +160,9 @@ async def test_a_day_bulk_loaded_by_kcat_equals_the_replay(kafka_bootstrap: str,
     await assert_board_equals_replay(s, bulk_day)
 
 
-async def test_a_day_on_log_append_time_topics_equals_the_replay(kafka_bootstrap: str, topic_prefix: str,
-                                                                  bulk_day: BulkDay) -> None:
+async def test_a_day_on_log_append_time_topics_equals_the_replay(
+    kafka_bootstrap: str, topic_prefix: str, bulk_day: BulkDay
+) -> None:
     """The broker stamps each record with its own receive time, whatever the producer said."""
     s = settings_for(kafka_bootstrap, topic_prefix)
     await make_topics(kafka_bootstrap, s, {"message.timestamp.type": "LogAppendTime"})
@@ -148,8 +170,9 @@ async def test_a_day_on_log_append_time_topics_equals_the_replay(kafka_bootstrap
     await assert_board_equals_replay(s, bulk_day)
 
 
-async def test_a_day_with_one_topic_written_an_hour_late_equals_the_replay(kafka_bootstrap: str, topic_prefix: str,
-                                                                           bulk_day: BulkDay) -> None:
+async def test_a_day_with_one_topic_written_an_hour_late_equals_the_replay(
+    kafka_bootstrap: str, topic_prefix: str, bulk_day: BulkDay
+) -> None:
     """The agent desktops' producer runs an hour behind the others: its record times are an hour after its events'."""
     s = settings_for(kafka_bootstrap, topic_prefix)
     await make_topics(kafka_bootstrap, s)

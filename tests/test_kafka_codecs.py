@@ -37,8 +37,13 @@ async def kcat_produce(bootstrap: str, topic: str, events: list[SimEvent], codec
     lines = b"".join(e.key + b"\t" + e.value + b"\n" for e in events)
     assert b"\t" not in b"".join(e.key for e in events) and b"\n" not in b"".join(e.value for e in events)
     done = await asyncio.to_thread(
-        subprocess.run, ["kcat", "-P", "-b", bootstrap, "-t", topic, "-z", codec, "-K", "\t", "-X", "linger.ms=50"],
-        input=lines, capture_output=True, timeout=60, check=False)
+        subprocess.run,
+        ["kcat", "-P", "-b", bootstrap, "-t", topic, "-z", codec, "-K", "\t", "-X", "linger.ms=50"],
+        input=lines,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
 
 
@@ -86,7 +91,8 @@ async def board_equals_replay(s: Settings, events: list[SimEvent], now: int) -> 
 
 @pytest.mark.parametrize("codec", CODECS)
 async def test_a_day_written_by_kcat_with_each_codec_equals_the_replay(
-        codec: str, kafka_bootstrap: str, topic_prefix: str) -> None:
+    codec: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
     s = kafka_settings(kafka_bootstrap, topic_prefix)
     events, now = simulated_day(s, 2000, seed=21)
     for topic in s.kafka.topics:
@@ -98,7 +104,8 @@ async def test_a_day_written_by_kcat_with_each_codec_equals_the_replay(
 
 
 async def test_one_day_over_three_topics_with_three_codecs_equals_the_replay(
-        kafka_bootstrap: str, topic_prefix: str) -> None:
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
     s = kafka_settings(kafka_bootstrap, topic_prefix)
     events, now = simulated_day(s, 3000, seed=22)
     codecs = dict(zip(s.kafka.topics, ("lz4", "zstd", "snappy"), strict=True))  # calls, sms, agents

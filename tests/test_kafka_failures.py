@@ -36,9 +36,10 @@ pytestmark = [pytest.mark.kafka]
 
 
 def settings_for(bootstrap: str, topic: str, **kafka: Any) -> Settings:
-    return make_settings(timezone="Asia/Shanghai",
-                         kafka={"bootstrap_servers": bootstrap, "topics": [topic], "reconnect_backoff_max": 1.0,
-                                **kafka})
+    return make_settings(
+        timezone="Asia/Shanghai",
+        kafka={"bootstrap_servers": bootstrap, "topics": [topic], "reconnect_backoff_max": 1.0, **kafka},
+    )
 
 
 @contextmanager
@@ -53,8 +54,10 @@ def wait_for(client: TestClient, condition: Callable[[TestClient], bool], what: 
     deadline = time.monotonic() + limit_s
     while not condition(client):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: healthz {client.get('/healthz').json()}, "
-                                 f"readyz {client.get('/readyz').json()}")
+            raise AssertionError(
+                f"timed out waiting for {what}: healthz {client.get('/healthz').json()}, "
+                f"readyz {client.get('/readyz').json()}"
+            )
         time.sleep(0.2)
 
 
@@ -67,13 +70,20 @@ def unhealthy(client: TestClient) -> bool:
 
 
 def kcat(bootstrap: str, topic: str, lines: list[str], *extra: str) -> None:
-    subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K:", *extra], input="\n".join(lines).encode(),
-                   check=True, timeout=60)
+    subprocess.run(
+        ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K:", *extra],
+        input="\n".join(lines).encode(),
+        check=True,
+        timeout=60,
+    )
 
 
 def offered(now: int, n: int) -> list[str]:
-    return [f'c{i}:{{"type":"call.offered","event_id":"f{i}","ts":{now * 1000 - 30_000 + i},"interaction_id":"c{i}",'
-            f'"queue":"q"}}' for i in range(n)]
+    return [
+        f'c{i}:{{"type":"call.offered","event_id":"f{i}","ts":{now * 1000 - 30_000 + i},"interaction_id":"c{i}",'
+        f'"queue":"q"}}'
+        for i in range(n)
+    ]
 
 
 def assert_failed_for_good(client: TestClient, words: str) -> None:
@@ -86,8 +96,9 @@ def assert_failed_for_good(client: TestClient, words: str) -> None:
     assert source["stale"] is True and source["stale_reason"] == "pump_failed"
 
 
-def test_a_broker_outage_is_retried_with_healthz_up_and_the_data_stale(broker_control: KafkaBroker,
-                                                                       topic_prefix: str) -> None:
+def test_a_broker_outage_is_retried_with_healthz_up_and_the_data_stale(
+    broker_control: KafkaBroker, topic_prefix: str
+) -> None:
     topic = f"{topic_prefix}calls"
     asyncio.run(create_topic(broker_control.bootstrap, topic, 1))
     now = int(time.time())
@@ -95,8 +106,11 @@ def test_a_broker_outage_is_retried_with_healthz_up_and_the_data_stale(broker_co
     with serving(settings_for(broker_control.bootstrap, topic), now) as client:
         wait_for(client, ready, "the catch-up")
         broker_control.stop()
-        wait_for(client, lambda c: c.get("/api/snapshot").json()["source"]["stale_reason"] == "disconnected",
-                 "the outage to show")
+        wait_for(
+            client,
+            lambda c: c.get("/api/snapshot").json()["source"]["stale_reason"] == "disconnected",
+            "the outage to show",
+        )
         for _ in range(10):  # a retriable error never fails the liveness check
             assert client.get("/healthz").status_code == 200
             time.sleep(0.3)
@@ -108,8 +122,14 @@ def test_a_broker_outage_is_retried_with_healthz_up_and_the_data_stale(broker_co
 
 def test_refused_credentials_fail_healthz(secure_broker: SecureKafkaBroker, topic_prefix: str) -> None:
     user, _ = secure_broker.users[0]
-    s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_PLAINTEXT",
-                     sasl_mechanism="SCRAM-SHA-256", sasl_username=user, sasl_password="not-the-password")
+    s = settings_for(
+        secure_broker.sasl_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-256",
+        sasl_username=user,
+        sasl_password="not-the-password",
+    )
     with serving(s, time.time()) as client:
         wait_for(client, unhealthy, "/healthz to fail")
         assert_failed_for_good(client, "refused by")
@@ -140,8 +160,9 @@ def test_a_topic_deleted_under_a_running_board_fails_healthz(kafka_bootstrap: st
         assert "deleted" in health["error"] or "went back" in health["error"], health
 
 
-def test_a_record_batch_the_client_cannot_decode_fails_healthz(kafka_bootstrap: str, topic_prefix: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_record_batch_the_client_cannot_decode_fails_healthz(
+    kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A stand-in decoder that cannot read gzip, as a missing codec library or a corrupt batch would do."""
     import aiokafka.codec
 

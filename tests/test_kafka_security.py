@@ -31,15 +31,20 @@ WRONG_PASSWORD = "Wr0ng-pa55word-9d4c"
 
 
 def settings_for(bootstrap: str, topic: str, **kafka: Any) -> Settings:
-    return make_settings(timezone="Asia/Shanghai", kafka={
-        "bootstrap_servers": bootstrap, "topics": [topic], "reconnect_backoff_max": 1.0, **kafka})
+    return make_settings(
+        timezone="Asia/Shanghai",
+        kafka={"bootstrap_servers": bootstrap, "topics": [topic], "reconnect_backoff_max": 1.0, **kafka},
+    )
 
 
 def events(prefix: str, count: int, now_s: int) -> list[bytes]:
     """``count`` valid call.offered messages stamped a minute ago (inside today's replay)."""
     ts = (now_s - 60) * 1000
-    return [b'{"type":"call.offered","event_id":"%s-%d","ts":%d,"interaction_id":"%s-i%d","queue":"q1"}'
-            % (prefix.encode(), i, ts, prefix.encode(), i) for i in range(count)]
+    return [
+        b'{"type":"call.offered","event_id":"%s-%d","ts":%d,"interaction_id":"%s-i%d","queue":"q1"}'
+        % (prefix.encode(), i, ts, prefix.encode(), i)
+        for i in range(count)
+    ]
 
 
 async def produce(s: Settings, raws: list[bytes]) -> None:
@@ -66,8 +71,9 @@ def assert_never_shown(secret: str, s: Settings, source: KafkaSource, caplog: py
     assert secret not in repr(s) and secret not in repr(s.kafka) and secret not in str(s.kafka)
 
 
-async def read_over(s: Settings, broker: SecureKafkaBroker, prefix: str, caplog: pytest.LogCaptureFixture,
-                    secret: str) -> None:
+async def read_over(
+    s: Settings, broker: SecureKafkaBroker, prefix: str, caplog: pytest.LogCaptureFixture, secret: str
+) -> None:
     """Create the topic (plaintext, setup only), produce 5 events over the secured listener, read them back."""
     caplog.set_level(logging.DEBUG)  # aiokafka's DEBUG logs every request, the SASL ones included
     await create_topic(broker.bootstrap, s.kafka.topics[0], 2)
@@ -84,36 +90,62 @@ async def read_over(s: Settings, broker: SecureKafkaBroker, prefix: str, caplog:
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM])
-async def test_sasl_plaintext(secure_broker: SecureKafkaBroker, topic_prefix: str, mechanism: str,
-                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_sasl_plaintext(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, mechanism: str, caplog: pytest.LogCaptureFixture
+) -> None:
     user, password = secure_broker.users[0]
-    s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_PLAINTEXT",
-                     sasl_mechanism=mechanism, sasl_username=user, sasl_password=password)
+    s = settings_for(
+        secure_broker.sasl_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism=mechanism,
+        sasl_username=user,
+        sasl_password=password,
+    )
     await read_over(s, secure_broker, topic_prefix, caplog, password)
 
 
-async def test_ssl_verifies_the_broker_with_the_ca_file(secure_broker: SecureKafkaBroker, topic_prefix: str,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
-    s = settings_for(secure_broker.ssl_bootstrap, f"{topic_prefix}calls", security_protocol="SSL",
-                     ssl_cafile=str(secure_broker.ca_file))
+async def test_ssl_verifies_the_broker_with_the_ca_file(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = settings_for(
+        secure_broker.ssl_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SSL",
+        ssl_cafile=str(secure_broker.ca_file),
+    )
     await read_over(s, secure_broker, topic_prefix, caplog, "alice-secret")
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
-async def test_sasl_ssl(secure_broker: SecureKafkaBroker, topic_prefix: str, mechanism: str,
-                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_sasl_ssl(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, mechanism: str, caplog: pytest.LogCaptureFixture
+) -> None:
     user, password = secure_broker.users[0]
-    s = settings_for(secure_broker.sasl_ssl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_SSL",
-                     sasl_mechanism=mechanism, sasl_username=user, sasl_password=password,
-                     ssl_cafile=str(secure_broker.ca_file))
+    s = settings_for(
+        secure_broker.sasl_ssl_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SASL_SSL",
+        sasl_mechanism=mechanism,
+        sasl_username=user,
+        sasl_password=password,
+        ssl_cafile=str(secure_broker.ca_file),
+    )
     await read_over(s, secure_broker, topic_prefix, caplog, password)
 
 
-async def test_mutual_tls_with_an_encrypted_client_key(secure_broker: SecureKafkaBroker, topic_prefix: str,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
-    s = settings_for(secure_broker.mtls_bootstrap, f"{topic_prefix}calls", security_protocol="SSL",
-                     ssl_cafile=str(secure_broker.ca_file), ssl_certfile=str(secure_broker.client_cert),
-                     ssl_keyfile=str(secure_broker.client_key), ssl_password=secure_broker.client_key_password)
+async def test_mutual_tls_with_an_encrypted_client_key(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = settings_for(
+        secure_broker.mtls_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SSL",
+        ssl_cafile=str(secure_broker.ca_file),
+        ssl_certfile=str(secure_broker.client_cert),
+        ssl_keyfile=str(secure_broker.client_key),
+        ssl_password=secure_broker.client_key_password,
+    )
     await read_over(s, secure_broker, topic_prefix, caplog, secure_broker.client_key_password)
 
 
@@ -150,57 +182,82 @@ async def refused(s: Settings, caplog: pytest.LogCaptureFixture) -> KafkaSource:
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", *SCRAM])
-async def test_a_wrong_password_is_refused_for_good_and_never_shown(secure_broker: SecureKafkaBroker, topic_prefix: str,
-                                                            mechanism: str,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_wrong_password_is_refused_for_good_and_never_shown(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, mechanism: str, caplog: pytest.LogCaptureFixture
+) -> None:
     user, _ = secure_broker.users[0]
-    s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_PLAINTEXT",
-                     sasl_mechanism=mechanism, sasl_username=user, sasl_password=WRONG_PASSWORD)
+    s = settings_for(
+        secure_broker.sasl_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism=mechanism,
+        sasl_username=user,
+        sasl_password=WRONG_PASSWORD,
+    )
     source = await refused(s, caplog)
     # The reason is in the logs (aiokafka's), without the password.
     assert any("Authentication failed" in r.getMessage() for r in caplog.records), caplog.text
     assert_never_shown(WRONG_PASSWORD, s, source, caplog)
 
 
-async def test_an_unknown_user_is_refused(secure_broker: SecureKafkaBroker, topic_prefix: str,
-                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_an_unknown_user_is_refused(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     _, password = secure_broker.users[0]
-    s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls", security_protocol="SASL_PLAINTEXT",
-                     sasl_mechanism="SCRAM-SHA-256", sasl_username="mallory", sasl_password=password)
+    s = settings_for(
+        secure_broker.sasl_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-256",
+        sasl_username="mallory",
+        sasl_password=password,
+    )
     source = await refused(s, caplog)
     assert_never_shown(password, s, source, caplog)
 
 
-async def test_a_broker_not_signed_by_a_trusted_ca_is_refused(secure_broker: SecureKafkaBroker, topic_prefix: str,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_broker_not_signed_by_a_trusted_ca_is_refused(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     # No ssl_cafile: the system's CAs, which never signed the test broker's certificate.
     s = settings_for(secure_broker.ssl_bootstrap, f"{topic_prefix}calls", security_protocol="SSL")
     await refused(s, caplog)
     assert any("CERTIFICATE_VERIFY_FAILED" in r.getMessage() for r in caplog.records), caplog.text
 
 
-async def test_mutual_tls_without_a_client_certificate_is_refused(secure_broker: SecureKafkaBroker,
-                                                                 topic_prefix: str,
-                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    s = settings_for(secure_broker.mtls_bootstrap, f"{topic_prefix}calls", security_protocol="SSL",
-                     ssl_cafile=str(secure_broker.ca_file))
+async def test_mutual_tls_without_a_client_certificate_is_refused(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = settings_for(
+        secure_broker.mtls_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SSL",
+        ssl_cafile=str(secure_broker.ca_file),
+    )
     await not_connected(s, caplog)
 
 
-async def test_plaintext_to_a_sasl_listener_is_not_connected(secure_broker: SecureKafkaBroker, topic_prefix: str,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_plaintext_to_a_sasl_listener_is_not_connected(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     s = settings_for(secure_broker.sasl_bootstrap, f"{topic_prefix}calls")
     await not_connected(s, caplog)
 
 
-async def test_a_wrong_client_key_password_fails_without_showing_it(secure_broker: SecureKafkaBroker,
-                                                                     topic_prefix: str,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_wrong_client_key_password_fails_without_showing_it(
+    secure_broker: SecureKafkaBroker, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     # A configuration error, not an outage: the source stops with an error instead of retrying.
     caplog.set_level(logging.DEBUG)
-    s = settings_for(secure_broker.mtls_bootstrap, f"{topic_prefix}calls", security_protocol="SSL",
-                     ssl_cafile=str(secure_broker.ca_file), ssl_certfile=str(secure_broker.client_cert),
-                     ssl_keyfile=str(secure_broker.client_key), ssl_password=WRONG_PASSWORD)
+    s = settings_for(
+        secure_broker.mtls_bootstrap,
+        f"{topic_prefix}calls",
+        security_protocol="SSL",
+        ssl_cafile=str(secure_broker.ca_file),
+        ssl_certfile=str(secure_broker.client_cert),
+        ssl_keyfile=str(secure_broker.client_key),
+        ssl_password=WRONG_PASSWORD,
+    )
     source = KafkaSource(s.kafka, s.metrics)
     with pytest.raises((ssl.SSLError, SourceError)) as failure:
         async for _ in source.batches():

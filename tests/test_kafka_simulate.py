@@ -21,11 +21,14 @@ pytestmark = [pytest.mark.kafka]
 
 @pytest.mark.asyncio
 async def test_simulated_traffic_through_kafka_equals_the_replay_of_the_same_day(
-        kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> None:
+    kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
     config = tmp_path / "wallboard.toml"
     config.write_text(
         f'timezone = "Asia/Shanghai"\n[kafka]\nbootstrap_servers = "{kafka_bootstrap}"\n'
-        f'topics = ["{topic_prefix}calls", "{topic_prefix}sms", "{topic_prefix}agents"]\n', encoding="utf-8")
+        f'topics = ["{topic_prefix}calls", "{topic_prefix}sms", "{topic_prefix}agents"]\n',
+        encoding="utf-8",
+    )
     s = load_settings(config, environ={})
     for topic in s.kafka.topics:
         await create_topic(kafka_bootstrap, topic, 3)
@@ -33,8 +36,9 @@ async def test_simulated_traffic_through_kafka_equals_the_replay_of_the_same_day
     runner = CliRunner()
     written = await asyncio.to_thread(runner.invoke, main, ["simulate", *common, "--out", str(tmp_path / "day.jsonl")])
     assert written.exit_code == 0, written.output
-    sent = await asyncio.to_thread(runner.invoke, main,
-                                   ["simulate", *common, "--bootstrap", kafka_bootstrap, "--speed", "0"])
+    sent = await asyncio.to_thread(
+        runner.invoke, main, ["simulate", *common, "--bootstrap", kafka_bootstrap, "--speed", "0"]
+    )
     assert sent.exit_code == 0, sent.output
     assert "sent 2,500 messages" in sent.output
 

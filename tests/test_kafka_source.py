@@ -32,9 +32,17 @@ pytestmark = [pytest.mark.kafka, pytest.mark.asyncio]
 
 
 def settings_for(bootstrap: str, prefix: str, late_horizon: int = 7200, **kafka: Any) -> Settings:
-    return make_settings(timezone="Asia/Shanghai", late_horizon=late_horizon, kafka={
-        "bootstrap_servers": bootstrap, "topics": [f"{prefix}calls", f"{prefix}sms", f"{prefix}agents"],
-        "dead_letter_topic": f"{prefix}deadletter", "reconnect_backoff_max": 2.0, **kafka})
+    return make_settings(
+        timezone="Asia/Shanghai",
+        late_horizon=late_horizon,
+        kafka={
+            "bootstrap_servers": bootstrap,
+            "topics": [f"{prefix}calls", f"{prefix}sms", f"{prefix}agents"],
+            "dead_letter_topic": f"{prefix}deadletter",
+            "reconnect_backoff_max": 2.0,
+            **kafka,
+        },
+    )
 
 
 async def make_topics(bootstrap: str, s: Settings, partitions: int = 3) -> None:
@@ -47,8 +55,9 @@ def topic_of(raw: bytes, s: Settings) -> str:
     return sms if b'"sms.' in raw else agents if b'"agent.state"' in raw else calls
 
 
-async def produce(bootstrap: str, s: Settings, items: list[tuple[bytes, int]], rng: random.Random,
-                  keyed: bool = True) -> None:
+async def produce(
+    bootstrap: str, s: Settings, items: list[tuple[bytes, int]], rng: random.Random, keyed: bool = True
+) -> None:
     """Publish (raw message, record timestamp) pairs; keys as events.md says unless keyed=False."""
     import json
 
@@ -102,10 +111,22 @@ async def test_replay_starts_at_midnight_minus_the_lookback(kafka_bootstrap: str
     await make_topics(kafka_bootstrap, s, partitions=1)
     now = int(time.time())
     start_ms = replay_start_ms(now, s.metrics, 3600)
-    old = [(b'{"type":"call.offered","event_id":"old-%d","ts":%d,"interaction_id":"o%d","queue":"q"}'
-            % (i, start_ms - 60_000, i), start_ms - 60_000) for i in range(5)]
-    new = [(b'{"type":"call.offered","event_id":"new-%d","ts":%d,"interaction_id":"n%d","queue":"q"}'
-            % (i, start_ms + 1000, i), start_ms + 1000) for i in range(3)]
+    old = [
+        (
+            b'{"type":"call.offered","event_id":"old-%d","ts":%d,"interaction_id":"o%d","queue":"q"}'
+            % (i, start_ms - 60_000, i),
+            start_ms - 60_000,
+        )
+        for i in range(5)
+    ]
+    new = [
+        (
+            b'{"type":"call.offered","event_id":"new-%d","ts":%d,"interaction_id":"n%d","queue":"q"}'
+            % (i, start_ms + 1000, i),
+            start_ms + 1000,
+        )
+        for i in range(3)
+    ]
     await produce(kafka_bootstrap, s, old + new, random.Random(2))
     async with Board(s, lambda: now) as board:
         await board.until(lambda: board.source.status().ready and board.engine.events == 3, what="3 events")
@@ -130,7 +151,8 @@ async def test_a_restart_mid_day_reproduces_the_snapshot(kafka_bootstrap: str, t
         async with Board(s, lambda: now) as restarted:
             await restarted.until(lambda: restarted.source.status().ready)
             await never_restarted.until(
-                lambda: never_restarted.source.status().details["consumed"] == len(items), what="all messages")
+                lambda: never_restarted.source.status().details["consumed"] == len(items), what="all messages"
+            )
             assert restarted.snapshot() == never_restarted.snapshot()
             assert restarted.engine.agents() == never_restarted.engine.agents()
             assert restarted.engine.intraday() == never_restarted.engine.intraday()
@@ -160,8 +182,11 @@ async def test_a_broker_outage_loses_nothing_and_doubles_nothing(broker_control:
         # idempotent by default): wait for every record the log holds, not for the count we sent.
         in_log = sum([len(await read_topic(bootstrap, topic)) for topic in s.kafka.topics])
         assert in_log >= len(items)
-        await board.until(lambda: board.source.status().details["consumed"] == in_log, limit_s=90,
-                          what="every message after the outage")
+        await board.until(
+            lambda: board.source.status().details["consumed"] == in_log,
+            limit_s=90,
+            what="every message after the outage",
+        )
         await board.until(lambda: board.source.status().connected, limit_s=30, what="reconnection")
         assert board.snapshot() == numbers(replay(raws, s.metrics, now).snapshot()), board.engine.status()
         assert board.engine.events == in_log  # each record in the log applied exactly once
@@ -174,8 +199,14 @@ async def test_poison_messages_go_to_the_dead_letter_topic(kafka_bootstrap: str,
     await make_topics(kafka_bootstrap, s, partitions=2)
     await create_topic(kafka_bootstrap, s.kafka.dead_letter_topic, 1)
     now = int(time.time())
-    good = [(b'{"type":"call.offered","event_id":"g%d","ts":%d,"interaction_id":"c%d","queue":"q"}'
-             % (i, now * 1000 - 5000, i), now * 1000 - 5000) for i in range(10)]
+    good = [
+        (
+            b'{"type":"call.offered","event_id":"g%d","ts":%d,"interaction_id":"c%d","queue":"q"}'
+            % (i, now * 1000 - 5000, i),
+            now * 1000 - 5000,
+        )
+        for i in range(10)
+    ]
     poison = [
         b"{not json",
         b"[1,2,3]",
@@ -187,16 +218,25 @@ async def test_poison_messages_go_to_the_dead_letter_topic(kafka_bootstrap: str,
     items = good[:5] + [(p, now * 1000 - 4000) for p in poison] + good[5:]
     await produce(kafka_bootstrap, s, items, random.Random(7))
     async with Board(s, lambda: now) as board:
-        await board.until(lambda: board.source.status().ready and board.source.dead_lettered == len(poison),
-                          what="dead letters delivered")
+        await board.until(
+            lambda: board.source.status().ready and board.source.dead_lettered == len(poison),
+            what="dead letters delivered",
+        )
         assert board.engine.events == 10  # consumption went on past every poison message
-        assert dict(board.engine.rejected) == {"bad_json": 1, "not_object": 1, "timestamp_without_offset": 1,
-                                               "unknown_type": 1, "bad_length": 1, "too_large": 1}
+        assert dict(board.engine.rejected) == {
+            "bad_json": 1,
+            "not_object": 1,
+            "timestamp_without_offset": 1,
+            "unknown_type": 1,
+            "bad_length": 1,
+            "too_large": 1,
+        }
     records = await read_topic(kafka_bootstrap, s.kafka.dead_letter_topic)
     assert sorted(r.value for r in records) == sorted(poison)  # unchanged
     reasons = sorted(dict(r.headers)[REASON_HEADER].decode() for r in records)
-    assert reasons == sorted(["bad_json", "not_object", "timestamp_without_offset", "unknown_type", "bad_length",
-                              "too_large"])
+    assert reasons == sorted(
+        ["bad_json", "not_object", "timestamp_without_offset", "unknown_type", "bad_length", "too_large"]
+    )
 
 
 async def test_one_interaction_spread_over_partitions_counts_once(kafka_bootstrap: str, topic_prefix: str) -> None:
@@ -224,8 +264,13 @@ async def test_messages_from_kcat_a_producer_we_did_not_write(kafka_bootstrap: s
         f'c1:{{"type":"call.answered","event_id":"k2","ts":{now * 1000 - 20_000},"interaction_id":"c1",'
         f'"queue":"信用卡","agent_id":"A1"}}',
     ]
-    await asyncio.to_thread(subprocess.run, ["kcat", "-P", "-b", kafka_bootstrap, "-t", s.kafka.topics[0], "-K:"],
-                            input="\n".join(lines).encode(), check=True, timeout=30)
+    await asyncio.to_thread(
+        subprocess.run,
+        ["kcat", "-P", "-b", kafka_bootstrap, "-t", s.kafka.topics[0], "-K:"],
+        input="\n".join(lines).encode(),
+        check=True,
+        timeout=30,
+    )
     async with Board(s, lambda: now) as board:
         await board.until(lambda: board.source.status().ready and board.engine.events == 2)
         call = board.snapshot()["queues"]["信用卡"]["channels"]["call"]
@@ -260,14 +305,19 @@ async def test_a_catch_up_reads_the_partitions_in_step(kafka_bootstrap: str, top
     # A partition hands out records only while it is at most half a horizon ahead of the slowest one that still has
     # records to hand out (one that has handed out nothing yet is at the replay start).
     replay_from = replay_start_ms(now, s.metrics, s.kafka.lookback)
-    last = {key: max(i for i, where in enumerate(reached) if where.get(key) != (reached[i - 1].get(key) if i else None))
-            for key in reached[-1]}
+    last = {
+        key: max(i for i, where in enumerate(reached) if where.get(key) != (reached[i - 1].get(key) if i else None))
+        for key in reached[-1]
+    }
     ahead = []
     for i in range(1, len(reached)):
         before, after = reached[i - 1], reached[i]
         low = min(before.get(key, replay_from) for key in last if last[key] >= i)
-        ahead += [before[key] - low for key in after if key in before and after[key] != before[key]
-                  and before[key] - low > horizon_s // 2 * 1000]
+        ahead += [
+            before[key] - low
+            for key in after
+            if key in before and after[key] != before[key] and before[key] - low > horizon_s // 2 * 1000
+        ]
     assert len(reached) > 20, "the catch-up took few batches: nothing much checked"
     assert ahead == [], [round(a / 60_000) for a in ahead]
     assert engine.too_late == 0

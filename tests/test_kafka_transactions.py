@@ -35,8 +35,9 @@ async def send_all(producer: AIOKafkaProducer, events: list[SimEvent]) -> None:
 
 async def end_offsets(bootstrap: str, topics: Sequence[str], isolation_level: str) -> dict[str, int]:
     """Partition 0's end offset per topic: the high watermark (read_uncommitted) or the LSO (read_committed)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                isolation_level=isolation_level)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, isolation_level=isolation_level
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, 0) for topic in topics]
@@ -74,9 +75,9 @@ async def test_only_committed_and_plain_events_count(kafka_bootstrap: str, topic
             # partitions (keys, murmur2 both), each piece acknowledged before the next one is sent.
             for n in range(6):
                 await txn.begin_transaction()
-                chunk = events[n * 400:(n + 1) * 400]
+                chunk = events[n * 400 : (n + 1) * 400]
                 for i in range(0, len(chunk), 25):
-                    piece = chunk[i:i + 25]
+                    piece = chunk[i : i + 25]
                     in_txn = i // 25 % 2 == 0
                     await send_all(txn if in_txn else plain, piece)
                     (aborted if in_txn and n % 2 else counted).extend(piece)
@@ -88,8 +89,10 @@ async def test_only_committed_and_plain_events_count(kafka_bootstrap: str, topic
             in_log = sum([len(await read_topic(kafka_bootstrap, topic)) for topic in s.kafka.topics])
             assert in_log == len(events)  # read_uncommitted: the aborted records are in the log
 
-            await live.until(lambda: live.source.status().details["consumed"] == len(counted)
-                             and live.source.status().caught_up, what="the committed events, lag 0")
+            await live.until(
+                lambda: live.source.status().details["consumed"] == len(counted) and live.source.status().caught_up,
+                what="the committed events, lag 0",
+            )
             assert live.snapshot() == expected
             assert live.engine.events == len(counted)
             status = live.source.status()
@@ -107,7 +110,8 @@ async def test_only_committed_and_plain_events_count(kafka_bootstrap: str, topic
 
 
 async def test_an_open_transaction_holds_back_its_partitions_until_it_commits(
-        kafka_bootstrap: str, topic_prefix: str) -> None:
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
     s = kafka_settings(kafka_bootstrap, topic_prefix)
     calls, sms, agents = s.kafka.topics
     for topic in s.kafka.topics:
@@ -140,13 +144,16 @@ async def test_an_open_transaction_holds_back_its_partitions_until_it_commits(
             for topic in (calls, agents):
                 assert lso[topic] == len([e for e in before if e.topic == topic]) < hw[topic]
 
-            await live.until(lambda: live.source.status().details["consumed"] == len(before) + len(free),
-                             what="the plain events on the partition the transaction did not touch")
+            await live.until(
+                lambda: live.source.status().details["consumed"] == len(before) + len(free),
+                what="the plain events on the partition the transaction did not touch",
+            )
             await asyncio.sleep(PROBE_INTERVAL_S + 1)  # a probe of the end offsets and many fetches later
             open_expected = replayed(s, before + free, now)
             async with Board(s, lambda: now) as started_meanwhile:
-                await started_meanwhile.until(lambda: started_meanwhile.source.status().ready,
-                                              what="a catch-up while the transaction is open")
+                await started_meanwhile.until(
+                    lambda: started_meanwhile.source.status().ready, what="a catch-up while the transaction is open"
+                )
                 for board in (live, started_meanwhile):
                     status = board.source.status()
                     assert board.engine.events == status.details["consumed"] == len(before) + len(free)

@@ -33,59 +33,86 @@ def limits(**changes: Any) -> ChannelSettings:
     return dataclasses.replace(CALL, **changes)
 
 
-@pytest.mark.parametrize(("x", "expected"), [
-    (0.0, 0), (0.49, 0), (0.5, 1), (1.5, 2), (2.5, 3), (-0.5, 0), (-0.51, -1), (-1.5, -1),
-    (0.49999999999999994, 0),  # floor(x + 0.5) would say 1; Math.round says 0
-    (94.26, 94), (79.96, 80), (79.49, 79),
-])
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [
+        (0.0, 0),
+        (0.49, 0),
+        (0.5, 1),
+        (1.5, 2),
+        (2.5, 3),
+        (-0.5, 0),
+        (-0.51, -1),
+        (-1.5, -1),
+        (0.49999999999999994, 0),  # floor(x + 0.5) would say 1; Math.round says 0
+        (94.26, 94),
+        (79.96, 80),
+        (79.49, 79),
+    ],
+)
 def test_round_half_up_is_javascripts_math_round(x: float, expected: int) -> None:
     assert round_half_up(x) == expected
 
 
-@pytest.mark.parametrize(("value", "warn", "alarm", "expected"), [
-    (None, 10, 30, None),
-    (float("nan"), 10, 30, None),
-    (float("inf"), 10, 30, None),
-    (0, 10, 30, "ok"),
-    (9, 10, 30, "ok"),
-    (10, 10, 30, "warn"),
-    (29, 10, 30, "warn"),
-    (30, 10, 30, "alarm"),
-    (1000, 10, 30, "alarm"),
-    (9.99, 10, 30, "ok"),
-    (0, 0, 30, "warn"),  # a limit of 0: anything is at or above it
-    (5, 10, 5, "alarm"),  # alarm below warn: alarm wins, as the pages always did
-])
+@pytest.mark.parametrize(
+    ("value", "warn", "alarm", "expected"),
+    [
+        (None, 10, 30, None),
+        (float("nan"), 10, 30, None),
+        (float("inf"), 10, 30, None),
+        (0, 10, 30, "ok"),
+        (9, 10, 30, "ok"),
+        (10, 10, 30, "warn"),
+        (29, 10, 30, "warn"),
+        (30, 10, 30, "alarm"),
+        (1000, 10, 30, "alarm"),
+        (9.99, 10, 30, "ok"),
+        (0, 0, 30, "warn"),  # a limit of 0: anything is at or above it
+        (5, 10, 5, "alarm"),  # alarm below warn: alarm wins, as the pages always did
+    ],
+)
 def test_above(value: float | None, warn: float, alarm: float, expected: str | None) -> None:
     assert above(value, warn, alarm) == expected
 
 
-@pytest.mark.parametrize(("value", "target", "margin", "expected"), [
-    (None, 0.8, 0.05, None),
-    (float("nan"), 0.8, 0.05, None),
-    (1.0, 0.8, 0.05, "ok"),
-    (0.8, 0.8, 0.05, "ok"),
-    (0.7996, 0.8, 0.05, "ok"),  # shows as 80%
-    (0.7949, 0.8, 0.05, "warn"),  # shows as 79%
-    (0.75, 0.8, 0.05, "warn"),  # 75% = target - 5 points
-    (0.7449, 0.8, 0.05, "alarm"),  # 74%
-    (0.0, 0.8, 0.05, "alarm"),
-    (0.85, 0.855, 0.05, "warn"),  # 85% < 85.5
-    (0.855, 0.855, 0.05, "ok"),  # shows as 86%
-    (0.806, 0.855, 0.05, "warn"),  # 81% >= 80.5
-    (0.8, 0.855, 0.05, "alarm"),  # 80% < 80.5
-    (0.79, 0.8, 0.0, "alarm"),  # no amber band
-    (0.5, 0.8, 0.3, "warn"),
-    (0.0, 0.0, 0.05, "ok"),  # a target of 0 is always met
-    (0.99, 1.0, 0.05, "warn"),
-])
+@pytest.mark.parametrize(
+    ("value", "target", "margin", "expected"),
+    [
+        (None, 0.8, 0.05, None),
+        (float("nan"), 0.8, 0.05, None),
+        (1.0, 0.8, 0.05, "ok"),
+        (0.8, 0.8, 0.05, "ok"),
+        (0.7996, 0.8, 0.05, "ok"),  # shows as 80%
+        (0.7949, 0.8, 0.05, "warn"),  # shows as 79%
+        (0.75, 0.8, 0.05, "warn"),  # 75% = target - 5 points
+        (0.7449, 0.8, 0.05, "alarm"),  # 74%
+        (0.0, 0.8, 0.05, "alarm"),
+        (0.85, 0.855, 0.05, "warn"),  # 85% < 85.5
+        (0.855, 0.855, 0.05, "ok"),  # shows as 86%
+        (0.806, 0.855, 0.05, "warn"),  # 81% >= 80.5
+        (0.8, 0.855, 0.05, "alarm"),  # 80% < 80.5
+        (0.79, 0.8, 0.0, "alarm"),  # no amber band
+        (0.5, 0.8, 0.3, "warn"),
+        (0.0, 0.0, 0.05, "ok"),  # a target of 0 is always met
+        (0.99, 1.0, 0.05, "warn"),
+    ],
+)
 def test_service_level(value: float | None, target: float, margin: float, expected: str | None) -> None:
     assert service_level(value, target, margin) == expected
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [
-    (None, None), (0.0, "ok"), (19.999, "ok"), (20.0, "warn"), (59.9, "warn"), (60.0, "alarm"), (3600.0, "alarm"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (None, None),
+        (0.0, "ok"),
+        (19.999, "ok"),
+        (20.0, "warn"),
+        (59.9, "warn"),
+        (60.0, "alarm"),
+        (3600.0, "alarm"),
+    ],
+)
 def test_longest_wait_is_coloured_on_whole_seconds(seconds: float | None, expected: str | None) -> None:
     assert longest_wait(seconds, CALL) == expected
 
@@ -100,18 +127,28 @@ def test_longest_wait_steps() -> None:
     ]
     # A limit with a fraction is reached on the next whole second (the wait shown is floored).
     assert [s["from"][11:23] for s in longest_wait_steps(since, limits(longest_wait_warn=20.5)) or []] == [
-        "10:14:24.600", "10:14:45.600", "10:15:24.600"]
+        "10:14:24.600",
+        "10:14:45.600",
+        "10:15:24.600",
+    ]
     # Limits of 0 and equal limits leave no empty step; alarm below warn skips warn.
     assert longest_wait_steps(since, limits(longest_wait_warn=0, longest_wait_alarm=0)) == [
-        {"from": since, "level": "alarm"}]
-    assert [s["level"] for s in longest_wait_steps(since, limits(longest_wait_warn=60, longest_wait_alarm=20)) or []] \
-        == ["ok", "alarm"]
+        {"from": since, "level": "alarm"}
+    ]
+    assert [
+        s["level"] for s in longest_wait_steps(since, limits(longest_wait_warn=60, longest_wait_alarm=20)) or []
+    ] == ["ok", "alarm"]
 
 
-@given(since_ms=st.integers(1_700_000_000_000, 1_900_000_000_000), after_ms=st.integers(0, 10_000_000),
-       warn=st.integers(0, 300) | st.floats(0, 300), alarm=st.integers(0, 600) | st.floats(0, 600))
-def test_the_steps_give_the_level_of_the_wait_at_any_instant(since_ms: int, after_ms: int, warn: float,
-                                                             alarm: float) -> None:
+@given(
+    since_ms=st.integers(1_700_000_000_000, 1_900_000_000_000),
+    after_ms=st.integers(0, 10_000_000),
+    warn=st.integers(0, 300) | st.floats(0, 300),
+    alarm=st.integers(0, 600) | st.floats(0, 600),
+)
+def test_the_steps_give_the_level_of_the_wait_at_any_instant(
+    since_ms: int, after_ms: int, warn: float, alarm: float
+) -> None:
     """The level at T is that of the last step at or before T, and equals the level of the wait shown at T."""
     cs = limits(longest_wait_warn=warn, longest_wait_alarm=alarm)
     since = datetime.fromtimestamp(since_ms / 1000).astimezone().isoformat(timespec="milliseconds")
@@ -127,24 +164,62 @@ def test_the_steps_give_the_level_of_the_wait_at_any_instant(since_ms: int, afte
 def view(**fields: Any) -> ChannelView:
     """A channel view with only what the levels read (the rest of a real view plays no part)."""
     period = {"service_level": None}
-    out: dict[str, Any] = {"waiting": 0, "longest_wait_s": None, "longest_wait_since": None, "in_progress": 0,
-                           "window": dict(period), "today": dict(period)}
+    out: dict[str, Any] = {
+        "waiting": 0,
+        "longest_wait_s": None,
+        "longest_wait_since": None,
+        "in_progress": 0,
+        "window": dict(period),
+        "today": dict(period),
+    }
     out.update(fields)
     return cast(ChannelView, out)
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({}, {"waiting": "ok", "longest_wait_s": None, "longest_wait_steps": None,
-          "window": {"service_level": None}, "today": {"service_level": None}}),
-    ({"waiting": 12, "longest_wait_s": 35.2, "longest_wait_since": "2026-11-29T10:14:24.800+08:00",
-      "window": {"service_level": 0.7949}, "today": {"service_level": 0.95}},
-     {"waiting": "warn", "longest_wait_s": "warn", "window": {"service_level": "warn"},
-      "today": {"service_level": "ok"}}),
-    ({"waiting": 30, "longest_wait_s": 60.0, "longest_wait_since": "2026-11-29T10:14:00.000+08:00",
-      "window": {"service_level": 0.5}},
-     {"waiting": "alarm", "longest_wait_s": "alarm", "window": {"service_level": "alarm"},
-      "today": {"service_level": None}}),
-])
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {},
+            {
+                "waiting": "ok",
+                "longest_wait_s": None,
+                "longest_wait_steps": None,
+                "window": {"service_level": None},
+                "today": {"service_level": None},
+            },
+        ),
+        (
+            {
+                "waiting": 12,
+                "longest_wait_s": 35.2,
+                "longest_wait_since": "2026-11-29T10:14:24.800+08:00",
+                "window": {"service_level": 0.7949},
+                "today": {"service_level": 0.95},
+            },
+            {
+                "waiting": "warn",
+                "longest_wait_s": "warn",
+                "window": {"service_level": "warn"},
+                "today": {"service_level": "ok"},
+            },
+        ),
+        (
+            {
+                "waiting": 30,
+                "longest_wait_s": 60.0,
+                "longest_wait_since": "2026-11-29T10:14:00.000+08:00",
+                "window": {"service_level": 0.5},
+            },
+            {
+                "waiting": "alarm",
+                "longest_wait_s": "alarm",
+                "window": {"service_level": "alarm"},
+                "today": {"service_level": None},
+            },
+        ),
+    ],
+)
 def test_channel_levels(fields: dict[str, Any], expected: dict[str, Any]) -> None:
     got: dict[str, Any] = dict(channel_levels(view(**fields), CALL))
     assert {k: got[k] for k in expected} == expected
@@ -153,8 +228,13 @@ def test_channel_levels(fields: dict[str, Any], expected: dict[str, Any]) -> Non
 
 def test_a_view_without_periods_has_no_service_level_colour() -> None:
     got = channel_levels(cast(ChannelView, {"waiting": None, "longest_wait_s": None}), CALL)
-    assert got == {"waiting": None, "longest_wait_s": None, "longest_wait_steps": None,
-                   "window": {"service_level": None}, "today": {"service_level": None}}
+    assert got == {
+        "waiting": None,
+        "longest_wait_s": None,
+        "longest_wait_steps": None,
+        "window": {"service_level": None},
+        "today": {"service_level": None},
+    }
 
 
 # ------------------------------------------------------------------------- on a real snapshot
@@ -163,8 +243,10 @@ NOW = 1_795_926_900  # 2026-11-29T10:15:00+08:00
 
 
 def engine_with_traffic() -> tuple[Engine, Any]:
-    s = make_settings(channels={"call": {"waiting_warn": 2, "waiting_alarm": 3}},
-                      queues={"vip": {"call": {"waiting_warn": 1, "sl_target": 0.5}}})
+    s = make_settings(
+        channels={"call": {"waiting_warn": 2, "waiting_alarm": 3}},
+        queues={"vip": {"call": {"waiting_warn": 1, "sl_target": 0.5}}},
+    )
     engine = Engine(s.metrics, NOW)
     n = 0
 

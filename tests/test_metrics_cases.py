@@ -63,11 +63,11 @@ class Day:
 def test_offered_answered_asa_and_service_level() -> None:
     d = Day()
     d.offered("c1", t("10:00:00"))
-    d.answered("c1", t("10:00:12.500"))        # wait 12.5 s: within 20 s
+    d.answered("c1", t("10:00:12.500"))  # wait 12.5 s: within 20 s
     d.offered("c2", t("10:01:00"))
-    d.answered("c2", t("10:01:20"))            # wait exactly 20 s: within (<=)
+    d.answered("c2", t("10:01:20"))  # wait exactly 20 s: within (<=)
     d.offered("c3", t("10:02:00"))
-    d.answered("c3", t("10:02:20.001"))        # 20.001 s: outside
+    d.answered("c3", t("10:02:20.001"))  # 20.001 s: outside
     win = d.call(t("10:05:00"))["window"]
     assert (win["offered"], win["answered"], win["answered_in_sl"]) == (3, 3, 2)
     assert win["service_level"] == pytest.approx(2 / 3)
@@ -99,12 +99,12 @@ def test_completed_and_aht_and_in_progress() -> None:
     d = Day()
     d.offered("c1", t("10:00:00"))
     d.answered("c1", t("10:00:05"))
-    d.completed("c1", t("10:03:05.250"))       # handle 180.25 s
+    d.completed("c1", t("10:03:05.250"))  # handle 180.25 s
     d.offered("c2", t("10:00:00"))
     d.answered("c2", t("10:00:10"))
-    d.completed("c2", t("10:02:10"))            # handle 120 s
+    d.completed("c2", t("10:02:10"))  # handle 120 s
     d.offered("c3", t("10:01:00"))
-    d.answered("c3", t("10:01:02"))              # still talking
+    d.answered("c3", t("10:01:02"))  # still talking
     view = d.call(t("10:05:00"))
     assert view["in_progress"] == 1
     assert view["window"]["completed"] == 2
@@ -148,10 +148,10 @@ def test_only_short_abandons_leave_service_level_undefined() -> None:
 
 def test_window_edge_is_open_at_the_start_and_closed_at_the_end() -> None:
     d = Day(window=60)
-    d.offered("edge", t("10:00:00.999"))   # floor -> 10:00:00 = as_of - window: outside
-    d.offered("in", t("10:00:01"))         # inside
-    d.offered("now", t("10:01:00.900"))    # floor -> as_of: inside
-    d.offered("later", t("10:01:01"))      # after as_of: not yet
+    d.offered("edge", t("10:00:00.999"))  # floor -> 10:00:00 = as_of - window: outside
+    d.offered("in", t("10:00:01"))  # inside
+    d.offered("now", t("10:01:00.900"))  # floor -> as_of: inside
+    d.offered("later", t("10:01:01"))  # after as_of: not yet
     w = d.call(t("10:01:00"))["window"]
     assert w["offered"] == 2
 
@@ -172,13 +172,13 @@ def test_period_membership_follows_each_phase_ts() -> None:
 def test_today_starts_at_local_midnight() -> None:
     d = Day(window=1800)
     d.offered("late", t("23:50:00", day="2026-11-28"))
-    d.answered("late", t("00:00:05", day="2026-11-29"))   # answered after midnight: counts today
+    d.answered("late", t("00:00:05", day="2026-11-29"))  # answered after midnight: counts today
     d.offered("new", t("00:00:00", day="2026-11-29"))
     view = d.call(t("00:10:00"))
-    assert view["today"]["offered"] == 1          # only 'new'
-    assert view["today"]["answered"] == 1         # 'late' answered today
-    assert view["window"]["offered"] == 2          # the window crosses midnight
-    assert view["today"]["answered_in_sl"] == 0    # waited 10 min 5 s
+    assert view["today"]["offered"] == 1  # only 'new'
+    assert view["today"]["answered"] == 1  # 'late' answered today
+    assert view["window"]["offered"] == 2  # the window crosses midnight
+    assert view["today"]["answered_in_sl"] == 0  # waited 10 min 5 s
 
 
 def test_queue_depth_counts_waiting_from_yesterday() -> None:
@@ -234,7 +234,7 @@ def test_answered_and_abandoned_earliest_wins() -> None:
     d = Day()
     d.offered("c1", t("10:00:00"))
     d.answered("c1", t("10:00:30"))
-    d.abandoned("c1", t("10:00:10"))   # earlier: the customer had gone
+    d.abandoned("c1", t("10:00:10"))  # earlier: the customer had gone
     view = d.call(t("10:01:00"))
     assert (view["today"]["answered"], view["today"]["abandoned"], view["in_progress"]) == (0, 1, 0)
 
@@ -275,7 +275,7 @@ def test_completed_without_answered_is_an_orphan() -> None:
 def test_negative_waits_and_handle_times_count_as_zero() -> None:
     d = Day()
     d.offered("c1", t("10:00:05"))
-    d.answered("c1", t("10:00:03"))   # skew: answered 2 s "before" offered
+    d.answered("c1", t("10:00:03"))  # skew: answered 2 s "before" offered
     d.completed("c1", t("10:00:02"))  # and completed before answered
     view = d.call(t("10:05:00"))["today"]
     assert (view["asa_s"], view["aht_s"], view["answered_in_sl"]) == (0.0, 0.0, 1)
@@ -304,7 +304,7 @@ def test_agent_state_since_and_repeats() -> None:
     d = Day()
     d.agent("A1", "available", t("09:00:00"), name="王小明", team="组长李")
     d.agent("A1", "busy", t("09:05:00"))
-    d.agent("A1", "busy", t("09:07:00"))            # repeats the state: does not reset since
+    d.agent("A1", "busy", t("09:07:00"))  # repeats the state: does not reset since
     d.agent("A2", "break", t("09:06:00"), queues=("信用卡", "网银"))
     engine = d.engine(t("09:10:00"))
     rows = {r["agent_id"]: r for r in engine.agents()["agents"]}
@@ -395,7 +395,7 @@ def test_finished_interactions_are_forgotten_after_the_horizon() -> None:
     assert engine.status()["held_interactions"] == 2
     engine.apply(InteractionEvent("o3", t("10:20:00"), "call", "offered", "c3", "信用卡", None))
     engine.advance(t("10:20:00") // 1000)
-    assert engine.status()["held_interactions"] == 2     # c1 forgotten; c2 still waits; c3 new
+    assert engine.status()["held_interactions"] == 2  # c1 forgotten; c2 still waits; c3 new
     view = engine.snapshot()["queues"]["信用卡"]["channels"]["call"]
     assert view["today"]["abandoned"] == 1 and view["waiting"] == 2
     # A re-send of c1's events now is too late, and changes nothing.

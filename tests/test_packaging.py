@@ -21,18 +21,27 @@ def test_wheel_installs_and_finds_its_files(tmp_path: Path) -> None:
         shutil.copy2(ROOT / name, src / name)
     for name in ("wallboard", "templates", "static", "seeds"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(src)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(src)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = (tmp_path / "dist").glob("wallboard-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("wallboard/templates/tv.html", "wallboard/templates/supervisor.html", "wallboard/static/tv.js",
-                     "wallboard/seeds/bank-hotline.toml", "wallboard/seeds/small-centre.toml"):
+    for expected in (
+        "wallboard/templates/tv.html",
+        "wallboard/templates/supervisor.html",
+        "wallboard/static/tv.js",
+        "wallboard/seeds/bank-hotline.toml",
+        "wallboard/seeds/small-centre.toml",
+    ):
         assert expected in names, expected
     assert any(n.startswith("wallboard/static/vendor/uplot/") for n in names)
     # With a C compiler and Python's headers here (scripts/test requires both), the hot path is compiled
     # (setup.py).
-    compiled = bool(shutil.which("cc") or shutil.which("gcc")) and (Path(sysconfig.get_path("include")) /
-                                                                    "Python.h").is_file()
+    compiled = (
+        bool(shutil.which("cc") or shutil.which("gcc")) and (Path(sysconfig.get_path("include")) / "Python.h").is_file()
+    )
     if compiled:
         for module in ("engine", "events", "periods", "localday"):
             assert any(n.startswith(f"wallboard/{module}.") and n.endswith(".so") for n in names), module
@@ -47,12 +56,19 @@ def test_wheel_installs_and_finds_its_files(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    venv_site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               check=True, capture_output=True, text=True).stdout.strip()
+    venv_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     ours = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
     (Path(venv_site) / "wallboard_test_dependencies.pth").write_text("\n".join(ours) + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     probe = (
         "import sys, os;"
         "venv_site, ours = sys.argv[2], sys.argv[3:];"
@@ -66,9 +82,15 @@ def test_wheel_installs_and_finds_its_files(tmp_path: Path) -> None:
         "assert (t / 'tv.html').is_file() and (s / 'tv.js').is_file() and (d / 'bank-hotline.toml').is_file();"
         "print('ok')"
     )
-    out = subprocess.run([str(python), "-c", probe, "yes" if compiled else "no", venv_site, *ours], cwd=tmp_path,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [str(python), "-c", probe, "yes" if compiled else "no", venv_site, *ours],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "ok"
-    version = subprocess.run([str(venv / "bin" / "wallboard"), "--version"], cwd=tmp_path, check=True,
-                             capture_output=True, text=True)
+    version = subprocess.run(
+        [str(venv / "bin" / "wallboard"), "--version"], cwd=tmp_path, check=True, capture_output=True, text=True
+    )
     assert "wallboard" in version.stdout

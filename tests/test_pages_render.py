@@ -30,10 +30,14 @@ def _env() -> jinja2.Environment:
 
 
 def _ctx(settings: dict[str, Any] | None = None, lang: str = "en") -> dict[str, Any]:
-    settings = settings if settings is not None else {
-        "channels": {"call": {"sl_threshold": 20, "sl_formula": "abandons_negative", "sl_target": 0.8}},
-        "queues": {EVIL: {"call": {"sl_threshold": 30}}, '"><script>alert(2)</script>': {}},
-    }
+    settings = (
+        settings
+        if settings is not None
+        else {
+            "channels": {"call": {"sl_threshold": 20, "sl_formula": "abandons_negative", "sl_target": 0.8}},
+            "queues": {EVIL: {"call": {"sl_threshold": 30}}, '"><script>alert(2)</script>': {}},
+        }
+    )
     return {
         "lang": lang,
         "static_url": lambda path: f"/static/{path}?v=test",
@@ -144,8 +148,17 @@ def test_every_label_the_pages_use_is_translated() -> None:
 def test_scripts_never_build_markup_from_strings(name: str) -> None:
     code = (STATIC / name).read_text(encoding="utf-8")
     code = re.sub(r"/\*.*?\*/|//[^\n]*", "", code, flags=re.S)  # comments may name what is banned
-    for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                   "setAttribute(\"style\"", "DOMParser", "createContextualFragment"):
+    for banned in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        'setAttribute("style"',
+        "DOMParser",
+        "createContextualFragment",
+    ):
         assert banned not in code, f"{name} uses {banned}"
 
 

@@ -32,9 +32,14 @@ def _status(progress: PartitionProgress[tuple[str, int]]) -> SourceStatus:
     behind = progress.behind()
     ready = progress.is_ready()
     caught_up = ready and not behind
-    return SourceStatus(kind="test", ready=ready, caught_up=caught_up, lag=progress.lag,
-                        catch_up=progress.catch_up,
-                        low_watermark_ms=None if caught_up else progress.low_watermark_ms(behind))
+    return SourceStatus(
+        kind="test",
+        ready=ready,
+        caught_up=caught_up,
+        lag=progress.lag,
+        catch_up=progress.catch_up,
+        low_watermark_ms=None if caught_up else progress.low_watermark_ms(behind),
+    )
 
 
 @given(seed=st.integers(0, 2**32), markers=st.booleans())
@@ -58,8 +63,9 @@ def test_a_bulk_loaded_log_read_in_event_time_loses_nothing(seed: int, markers: 
             offset[p] += 1
         logs[p].append(RawMessage(to_json(e), None, p[0], p[1], offset[p]))
         offset[p] += 1
-    progress: PartitionProgress[tuple[str, int]] = PartitionProgress(start_ms=BASE * 1000,
-                                                                     late_horizon_ms=HORIZON_S * 1000, stall_s=1e9)
+    progress: PartitionProgress[tuple[str, int]] = PartitionProgress(
+        start_ms=BASE * 1000, late_horizon_ms=HORIZON_S * 1000, stall_s=1e9
+    )
     progress.assign(dict.fromkeys(names, 0), offset)
     engine = Engine(s.metrics, at)
     cursor = dict.fromkeys(names, 0)
@@ -72,7 +78,7 @@ def test_a_bulk_loaded_log_read_in_event_time_loses_nothing(seed: int, markers: 
         assert readable or all(progress.positions[p] >= progress.ends[p] for p in names), "nothing can be read"
         batch: list[RawMessage] = []
         for p in readable:
-            chunk = logs[p][cursor[p]:cursor[p] + rng.randrange(1, 40)]
+            chunk = logs[p][cursor[p] : cursor[p] + rng.randrange(1, 40)]
             cursor[p] += len(chunk)
             batch.extend(chunk)
         for p in names:  # the consumer's position: past the last record handed out, or the end
@@ -160,15 +166,35 @@ def test_ingest_reports_the_newest_event_time_per_partition() -> None:
     s = make_settings()
     engine = Engine(s.metrics, BASE + 100)
     msgs = [
-        RawMessage(b'{"type":"call.offered","event_id":"e1","ts":%d,"interaction_id":"i1","queue":"q"}'
-                   % ((BASE + 5) * 1000), None, "t", 0, 0),
-        RawMessage(b'{"type":"call.offered","event_id":"e2","ts":%d,"interaction_id":"i2","queue":"q"}'
-                   % ((BASE + 1) * 1000), None, "t", 0, 1),
+        RawMessage(
+            b'{"type":"call.offered","event_id":"e1","ts":%d,"interaction_id":"i1","queue":"q"}' % ((BASE + 5) * 1000),
+            None,
+            "t",
+            0,
+            0,
+        ),
+        RawMessage(
+            b'{"type":"call.offered","event_id":"e2","ts":%d,"interaction_id":"i2","queue":"q"}' % ((BASE + 1) * 1000),
+            None,
+            "t",
+            0,
+            1,
+        ),
         RawMessage(b"{not json", None, "t", 1, 0),
-        RawMessage(b'{"type":"call.offered","event_id":"e3","ts":%d,"interaction_id":"i3","queue":"q"}'
-                   % ((BASE + 9) * 1000), None, "u", 0, 0),
-        RawMessage(b'{"type":"call.offered","event_id":"e4","ts":%d,"interaction_id":"i4","queue":"q"}'
-                   % ((BASE + 7) * 1000), None, "t", 0, 2),
+        RawMessage(
+            b'{"type":"call.offered","event_id":"e3","ts":%d,"interaction_id":"i3","queue":"q"}' % ((BASE + 9) * 1000),
+            None,
+            "u",
+            0,
+            0,
+        ),
+        RawMessage(
+            b'{"type":"call.offered","event_id":"e4","ts":%d,"interaction_id":"i4","queue":"q"}' % ((BASE + 7) * 1000),
+            None,
+            "t",
+            0,
+            2,
+        ),
     ]
     result = ingest(engine, msgs)
     # t/0's messages come in two runs (5, 1, then 7): the newest of both; t/1 holds only a rejected one.

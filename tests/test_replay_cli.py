@@ -23,8 +23,12 @@ def write_events(path: Path, seed: int = 7) -> list[Event]:
     rng = random.Random(seed)
     events = random_stream(rng, BASE, 6 * 3600, interactions=300)
     lines = [to_json(e, rng) for e in events]
-    lines += [b"{broken", b"[]", b'{"type":"call.offered"}', b'{"type":"call.offered","event_id":"x","ts":'
-              b'"2026-11-29T10:00:00","interaction_id":"i","queue":"q"}']
+    lines += [
+        b"{broken",
+        b"[]",
+        b'{"type":"call.offered"}',
+        b'{"type":"call.offered","event_id":"x","ts":"2026-11-29T10:00:00","interaction_id":"i","queue":"q"}',
+    ]
     rng.shuffle(lines)
     path.write_bytes(b"\n".join(lines) + b"\n")
     return events
@@ -40,13 +44,16 @@ def test_replay_prints_the_snapshot_of_the_engine_at_that_time(tmp_path: Path) -
     config = tmp_path / "wallboard.toml"
     config.write_text('timezone = "Asia/Shanghai"\n', encoding="utf-8")
     at = BASE + 5 * 3600
-    code, out = run("replay", str(tmp_path / "day.jsonl"), "--at", "2026-11-30T03:00:00+08:00", "--config",
-                    str(config))
+    code, out = run("replay", str(tmp_path / "day.jsonl"), "--at", "2026-11-30T03:00:00+08:00", "--config", str(config))
     assert code == 0, out
     snap = json.loads(out)
     assert snap["as_of"] == "2026-11-30T03:00:00+08:00"
-    assert snap["status"]["rejected"] == {"bad_json": 1, "missing_field": 1, "not_object": 1,
-                                          "timestamp_without_offset": 1}
+    assert snap["status"]["rejected"] == {
+        "bad_json": 1,
+        "missing_field": 1,
+        "not_object": 1,
+        "timestamp_without_offset": 1,
+    }
     s = make_settings()
     engine = Engine(s.metrics, at)
     for e in events:
@@ -82,7 +89,8 @@ def test_replay_reports_bad_settings_clearly(tmp_path: Path) -> None:
     write_events(tmp_path / "day.jsonl")
     config = tmp_path / "bad.toml"
     config.write_text('timezone = "Atlantis/Capital"\nwindow = -5\n', encoding="utf-8")
-    result = CliRunner().invoke(main, ["replay", str(tmp_path / "day.jsonl"), "--at", "1796000000",
-                                       "--config", str(config)])
+    result = CliRunner().invoke(
+        main, ["replay", str(tmp_path / "day.jsonl"), "--at", "1796000000", "--config", str(config)]
+    )
     assert result.exit_code == 1
     assert "unknown time zone 'Atlantis/Capital'" in result.output and "window: must be at least 1" in result.output

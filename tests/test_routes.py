@@ -48,18 +48,34 @@ T0 = 1_796_000_000  # 2026-11-30T08:53:20+08:00
 QUEUE = "信用卡"
 
 
-def ev(kind: str, ts_s: float, iid: str = "i1", queue: str = QUEUE, agent: str | None = None,
-       eid: str | None = None) -> bytes:
-    body: dict[str, Any] = {"type": kind, "event_id": eid or f"{kind}-{iid}-{ts_s}", "ts": int(ts_s * 1000),
-                            "interaction_id": iid, "queue": queue}
+def ev(
+    kind: str, ts_s: float, iid: str = "i1", queue: str = QUEUE, agent: str | None = None, eid: str | None = None
+) -> bytes:
+    body: dict[str, Any] = {
+        "type": kind,
+        "event_id": eid or f"{kind}-{iid}-{ts_s}",
+        "ts": int(ts_s * 1000),
+        "interaction_id": iid,
+        "queue": queue,
+    }
     if agent:
         body["agent_id"] = agent
     return orjson.dumps(body)
 
 
 def agent_ev(ts_s: float, agent: str = "A1", state: str = "available", queues: tuple[str, ...] = (QUEUE,)) -> bytes:
-    return orjson.dumps({"type": "agent.state", "event_id": f"{agent}-{ts_s}", "ts": int(ts_s * 1000),
-                         "agent_id": agent, "state": state, "queues": list(queues), "name": "Li Lei", "team": "T1"})
+    return orjson.dumps(
+        {
+            "type": "agent.state",
+            "event_id": f"{agent}-{ts_s}",
+            "ts": int(ts_s * 1000),
+            "agent_id": agent,
+            "state": state,
+            "queues": list(queues),
+            "name": "Li Lei",
+            "team": "T1",
+        }
+    )
 
 
 FIRST_BATCH = [
@@ -116,8 +132,12 @@ def web_settings(**web: Any) -> Settings:
 
 
 @contextmanager
-def running(settings: Settings | None = None, batches: list[list[bytes]] | None = None,
-            source: ListSource | None = None, raise_server_exceptions: bool = True) -> Iterator[Board]:
+def running(
+    settings: Settings | None = None,
+    batches: list[list[bytes]] | None = None,
+    source: ListSource | None = None,
+    raise_server_exceptions: bool = True,
+) -> Iterator[Board]:
     src = source or ListSource([FIRST_BATCH] if batches is None else batches)
     clock = Clock(float(T0))
     settings = settings or web_settings()
@@ -189,19 +209,22 @@ def test_pages_render_with_the_agreed_context(board: Board, page: str) -> None:
         assert f'data-channel="{ch}"' in html or f'<option value="{ch}" data-i18n="ch_{ch}">' in html
 
 
-@pytest.mark.parametrize(("query", "header", "lang"), [
-    ("?lang=zh-CN", "en", "zh-CN"),
-    ("?lang=en", "zh-CN,zh;q=0.9", "en"),
-    ("?lang=zh", "", "zh-CN"),
-    ("?lang=klingon", "zh-TW", "zh-CN"),
-    ("", "zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
-    ("", "zh-HK", "zh-CN"),
-    ("", "en-GB,en;q=0.9", "en"),
-    ("", "fr-FR, en;q=0.5, zh;q=0.7", "zh-CN"),
-    ("", "de-DE", "en"),
-    ("", "zh;q=bogus, en", "en"),
-    ("", "", "en"),
-])
+@pytest.mark.parametrize(
+    ("query", "header", "lang"),
+    [
+        ("?lang=zh-CN", "en", "zh-CN"),
+        ("?lang=en", "zh-CN,zh;q=0.9", "en"),
+        ("?lang=zh", "", "zh-CN"),
+        ("?lang=klingon", "zh-TW", "zh-CN"),
+        ("", "zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+        ("", "zh-HK", "zh-CN"),
+        ("", "en-GB,en;q=0.9", "en"),
+        ("", "fr-FR, en;q=0.5, zh;q=0.7", "zh-CN"),
+        ("", "de-DE", "en"),
+        ("", "zh;q=bogus, en", "en"),
+        ("", "", "en"),
+    ],
+)
 def test_language_from_query_then_accept_language(board: Board, query: str, header: str, lang: str) -> None:
     r = board.client.get("/tv" + query, headers={"Accept-Language": header})
     assert f'<html lang="{lang}"' in r.text
@@ -235,9 +258,17 @@ def test_api_views_at_the_server_clock_with_a_source_block(board: Board) -> None
     assert call["waiting"] == 1 and call["in_progress"] == 1
     assert call["today"]["offered"] == 2 and call["today"]["answered"] == 1
     assert snap["status"]["rejected"] == {"bad_json": 1}
-    assert snap["source"] == {"kind": "memory", "ready": True, "connected": True, "stale": False,
-                              "stale_reason": None, "last_event_age_s": 5.0, "lag": 0, "catch_up": 1.0,
-                              "last_error": None}
+    assert snap["source"] == {
+        "kind": "memory",
+        "ready": True,
+        "connected": True,
+        "stale": False,
+        "stale_reason": None,
+        "last_event_age_s": 5.0,
+        "lag": 0,
+        "catch_up": 1.0,
+        "last_error": None,
+    }
     board.clock.now += 30
     snap = board.client.get("/api/snapshot").json()
     assert snap["as_of"] == "2026-11-30T08:53:50+08:00"  # the API advances to the server clock
@@ -267,6 +298,7 @@ def test_wrong_method_and_unknown_path_are_json(board: Board) -> None:
 
 def test_an_unexpected_failure_is_a_json_500() -> None:
     with running(raise_server_exceptions=False) as b:
+
         def boom(view: str, selection: Selection = ()) -> dict[str, Any]:
             raise RuntimeError("engine bug")
 
@@ -313,7 +345,8 @@ def test_a_dead_pump_fails_readiness_and_marks_every_message_stale(caplog: pytes
         assert b.client.get("/api/snapshot").json()["source"]["stale"] is True
         assert "wallboard_pump_up 0.0" in b.client.get("/metrics").text
     assert [r.message for r in caplog.records if r.levelname == "ERROR"] == [
-        "the source pump died; the board shows its data as stale from now on"]
+        "the source pump died; the board shows its data as stale from now on"
+    ]
 
 
 def test_a_source_that_ends_is_not_an_error() -> None:
@@ -415,20 +448,23 @@ def test_broadcast_reaches_every_connected_board(board: Board) -> None:
         assert recv_initial(c)["broadcast"]["text"] == "系统维护 <b>now</b>"
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    (b"{not json", 400, "bad_json"),
-    (b"", 400, "bad_json"),
-    (b"\xff\xfe", 400, "bad_json"),
-    (b'["text"]', 400, "bad_request"),
-    (b'{"message": "hi"}', 400, "bad_request"),
-    (b'{"text": 42}', 400, "bad_type"),
-    (b'{"text": null}', 400, "bad_type"),
-    (b'{"text": ["a"]}', 400, "bad_type"),
-    (b'{"text": "a\\u0000b"}', 400, "bad_text"),
-    (b'{"text": "a\\u001bb"}', 400, "bad_text"),
-    (orjson.dumps({"text": "x" * 281}), 400, "too_long"),
-    (b'{"text": "' + b"x" * 70_000 + b'"}', 413, "too_large"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "bad_json"),
+        (b"", 400, "bad_json"),
+        (b"\xff\xfe", 400, "bad_json"),
+        (b'["text"]', 400, "bad_request"),
+        (b'{"message": "hi"}', 400, "bad_request"),
+        (b'{"text": 42}', 400, "bad_type"),
+        (b'{"text": null}', 400, "bad_type"),
+        (b'{"text": ["a"]}', 400, "bad_type"),
+        (b'{"text": "a\\u0000b"}', 400, "bad_text"),
+        (b'{"text": "a\\u001bb"}', 400, "bad_text"),
+        (orjson.dumps({"text": "x" * 281}), 400, "too_long"),
+        (b'{"text": "' + b"x" * 70_000 + b'"}', 413, "too_large"),
+    ],
+)
 def test_bad_broadcasts_are_clear_4xx(board: Board, body: bytes, status: int, code: str) -> None:
     r = board.client.post("/api/broadcast", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status
@@ -524,8 +560,13 @@ def test_channel_views_carry_their_levels_and_the_settings_name_the_channels(boa
 
 
 def test_a_selection_of_queues_is_summed_by_the_server(board: Board) -> None:
-    board.feed([ev("call.offered", T0 - 50, "j1", queue="loans"), ev("call.answered", T0 - 10, "j1", "loans", "A9"),
-                agent_ev(T0 - 40, "A9", queues=("loans", QUEUE))])
+    board.feed(
+        [
+            ev("call.offered", T0 - 50, "j1", queue="loans"),
+            ev("call.answered", T0 - 10, "j1", "loans", "A9"),
+            agent_ev(T0 - 40, "A9", queues=("loans", QUEUE)),
+        ]
+    )
     board.tick()
     url = "/ws?views=selection&queues=" + quote(f"{QUEUE},loans, nosuch,loans")
     with board.client.websocket_connect(url) as ws:
@@ -560,12 +601,15 @@ def test_a_selection_of_queues_is_summed_by_the_server(board: Board) -> None:
     assert not [key for key in board.live._current if key[0] == "selection"], "nobody watches it any more"
 
 
-@pytest.mark.parametrize(("query", "reason"), [
-    ("views=selection", "needs the queues"),
-    ("views=selection&queues=,%20,", "needs the queues"),
-    ("views=selection&queues=" + ",".join(f"q{n}" for n in range(101)), "at most 100 queues"),
-    ("views=selection&queues=" + "x" * 65, "at most 64 characters"),
-])
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("views=selection", "needs the queues"),
+        ("views=selection&queues=,%20,", "needs the queues"),
+        ("views=selection&queues=" + ",".join(f"q{n}" for n in range(101)), "at most 100 queues"),
+        ("views=selection&queues=" + "x" * 65, "at most 64 characters"),
+    ],
+)
 def test_a_selection_is_refused_with_1008(board: Board, query: str, reason: str) -> None:
     with board.client.websocket_connect("/ws?" + query) as ws:
         with pytest.raises(WebSocketDisconnect) as info:
@@ -597,8 +641,13 @@ def test_ticks_send_data_when_it_changed_else_a_heartbeat(board: Board) -> None:
         assert snap["type"] == "snapshot" and snap["seq"] == seq + 1
         board.tick()  # nothing changed: a heartbeat naming the newest data message
         hb = recv(ws)
-        assert hb == {"type": "heartbeat", "seq": seq + 2, "server_time": hb["server_time"],
-                      "data_seq": seq + 1, "source": hb["source"]}
+        assert hb == {
+            "type": "heartbeat",
+            "seq": seq + 2,
+            "server_time": hb["server_time"],
+            "data_seq": seq + 1,
+            "source": hb["source"],
+        }
         assert hb["source"]["ready"] is True
         board.feed([ev("call.abandoned", T0 - 1, "i2")])
         board.tick()
@@ -678,12 +727,15 @@ def test_unknown_client_message_types_are_ignored(board: Board) -> None:
         assert recv(ws)["type"] == "heartbeat"  # still served
 
 
-@pytest.mark.parametrize(("send", "code"), [
-    (lambda ws: ws.send_bytes(b'{"type": "ping"}'), 1003),
-    (lambda ws: ws.send_text("{not json"), 1007),
-    (lambda ws: ws.send_text('["ping"]'), 1007),
-    (lambda ws: ws.send_text('{"type": "ping", "pad": "' + "x" * 5000 + '"}'), 1009),
-])
+@pytest.mark.parametrize(
+    ("send", "code"),
+    [
+        (lambda ws: ws.send_bytes(b'{"type": "ping"}'), 1003),
+        (lambda ws: ws.send_text("{not json"), 1007),
+        (lambda ws: ws.send_text('["ping"]'), 1007),
+        (lambda ws: ws.send_text('{"type": "ping", "pad": "' + "x" * 5000 + '"}'), 1009),
+    ],
+)
 def test_bad_client_messages_close_with_a_clear_code(board: Board, send: Any, code: int) -> None:
     with board.client.websocket_connect("/ws") as ws:
         recv_initial(ws)
@@ -845,8 +897,10 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, as over a stalled link
             sock.connect(("127.0.0.1", port))
             key = base64.b64encode(os.urandom(16)).decode()
-            sock.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+            sock.sendall(
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
             head = b""
             while b"\r\n\r\n" not in head:
                 head += sock.recv(1)

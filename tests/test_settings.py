@@ -36,7 +36,7 @@ def test_the_layout_of_metrics_md_loads(tmp_path: Path) -> None:
     m = s.metrics
     assert (m.timezone, m.window, m.interval) == ("Asia/Shanghai", 1800, 900)
     assert m.channel("信用卡", "call").sl_threshold == 30
-    assert m.channel("信用卡", "call").short_abandon == 5       # inherited from [channels.call]
+    assert m.channel("信用卡", "call").short_abandon == 5  # inherited from [channels.call]
     assert m.channel("信用卡", "sms").sl_threshold == 60
     assert m.channel("other", "call").sl_threshold == 20
     assert m.channels["sms"].sl_formula == "abandons_negative" and m.channels["sms"].sl_target == 0.8
@@ -53,9 +53,13 @@ def test_defaults_follow_metrics_md() -> None:
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
     path.write_text(EXAMPLE, encoding="utf-8")
-    env = {"WALLBOARD_WINDOW": "900", "WALLBOARD_CHANNELS__CALL__SL_FORMULA": "abandons_ignored",
-           "WALLBOARD_KAFKA__TOPICS": "a.calls,a.agents", "WALLBOARD_WEB__PUSH_INTERVAL": "0.25",
-           "WALLBOARD_KAFKA__DEAD_LETTER": "true"}
+    env = {
+        "WALLBOARD_WINDOW": "900",
+        "WALLBOARD_CHANNELS__CALL__SL_FORMULA": "abandons_ignored",
+        "WALLBOARD_KAFKA__TOPICS": "a.calls,a.agents",
+        "WALLBOARD_WEB__PUSH_INTERVAL": "0.25",
+        "WALLBOARD_KAFKA__DEAD_LETTER": "true",
+    }
     s = load_settings(path, environ=env)
     assert s.metrics.window == 900 and s.metrics.channels["call"].sl_formula == "abandons_ignored"
     assert s.kafka.topics == ("a.calls", "a.agents") and s.web.push_interval == 0.25 and s.kafka.dead_letter
@@ -67,28 +71,31 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     assert load_settings(environ={"WALLBOARD_CONFIG": str(path)}).metrics.timezone == "Europe/Paris"
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone 'Mars/Olympus_Mons'"),
-    ({"window": -60}, "window: must be at least 1"),
-    ({"window": "1800"}, "window: must be an integer, got str"),
-    ({"interval": 0}, "interval: must be at least 60"),
-    ({"channels": {"call": {"sl_threshold": "20"}}}, "channels.call.sl_threshold: must be a number, got str"),
-    ({"channels": {"call": {"sl_threshold": True}}}, "channels.call.sl_threshold: must be a number, got bool"),
-    ({"channels": {"sms": {"sl_formula": "abandons_whatever"}}}, "channels.sms.sl_formula: must be one of"),
-    ({"channels": {"call": {"sl_target": 80}}}, "channels.call.sl_target: must be at most 1"),
-    ({"channels": {"fax": {}}}, "channels.fax: unknown channel"),
-    ({"queues": {"信用卡": {"call": {"sl_treshold": 30}}}}, 'queues."信用卡".call.sl_treshold: unknown setting'),
-    ({"queues": {"x": {"call": {"short_abandon": -1}}}}, 'queues."x".call.short_abandon: must be at least 0'),
-    ({"windw": 1800}, "windw: unknown setting"),
-    ({"kafka": {"security_protocol": "TLS"}}, "kafka.security_protocol: must be one of"),
-    ({"kafka": {"topics": []}}, "kafka.topics: must be a non-empty list"),
-    ({"web": {"push_interval": 0.1}}, "web.push_interval: must be at least 0.25"),
-    ({"web": {"port": 70000}}, "web.port: must be at most 65535"),
-    ({"late_horizon": 60, "window": 1800}, "late_horizon: must be at least window"),
-    ({"web": {"push_interval": float("nan")}}, "web.push_interval: must be a number, got float nan"),
-    ({"queues": {"": {"call": {}}}}, 'queues."": a queue name has 1 to 64 characters'),
-    ({"queues": {"x": 5}}, 'queues."x": must be a table of channels'),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone 'Mars/Olympus_Mons'"),
+        ({"window": -60}, "window: must be at least 1"),
+        ({"window": "1800"}, "window: must be an integer, got str"),
+        ({"interval": 0}, "interval: must be at least 60"),
+        ({"channels": {"call": {"sl_threshold": "20"}}}, "channels.call.sl_threshold: must be a number, got str"),
+        ({"channels": {"call": {"sl_threshold": True}}}, "channels.call.sl_threshold: must be a number, got bool"),
+        ({"channels": {"sms": {"sl_formula": "abandons_whatever"}}}, "channels.sms.sl_formula: must be one of"),
+        ({"channels": {"call": {"sl_target": 80}}}, "channels.call.sl_target: must be at most 1"),
+        ({"channels": {"fax": {}}}, "channels.fax: unknown channel"),
+        ({"queues": {"信用卡": {"call": {"sl_treshold": 30}}}}, 'queues."信用卡".call.sl_treshold: unknown setting'),
+        ({"queues": {"x": {"call": {"short_abandon": -1}}}}, 'queues."x".call.short_abandon: must be at least 0'),
+        ({"windw": 1800}, "windw: unknown setting"),
+        ({"kafka": {"security_protocol": "TLS"}}, "kafka.security_protocol: must be one of"),
+        ({"kafka": {"topics": []}}, "kafka.topics: must be a non-empty list"),
+        ({"web": {"push_interval": 0.1}}, "web.push_interval: must be at least 0.25"),
+        ({"web": {"port": 70000}}, "web.port: must be at most 65535"),
+        ({"late_horizon": 60, "window": 1800}, "late_horizon: must be at least window"),
+        ({"web": {"push_interval": float("nan")}}, "web.push_interval: must be a number, got float nan"),
+        ({"queues": {"": {"call": {}}}}, 'queues."": a queue name has 1 to 64 characters'),
+        ({"queues": {"x": 5}}, 'queues."x": must be a table of channels'),
+    ],
+)
 def test_every_bad_value_gets_a_clear_message(data: dict[str, object], message: str) -> None:
     with pytest.raises(SettingsError) as info:
         parse_settings({"timezone": "UTC", **data}, environ={})
@@ -97,8 +104,9 @@ def test_every_bad_value_gets_a_clear_message(data: dict[str, object], message: 
 
 def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(SettingsError) as info:
-        parse_settings({"timezone": "Nowhere/Town", "window": -1, "channels": {"call": {"sl_formula": "x"}}},
-                       environ={})
+        parse_settings(
+            {"timezone": "Nowhere/Town", "window": -1, "channels": {"call": {"sl_formula": "x"}}}, environ={}
+        )
     assert len(info.value.problems) == 3
     assert "invalid settings:" in str(info.value)
 
@@ -113,16 +121,28 @@ def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_secrets_are_not_in_repr() -> None:
-    s = parse_settings({"timezone": "UTC", "kafka": {"sasl_password": "hunter2", "ssl_password": "p@ss"},
-                        "web": {"supervisor_token": "tok3n"}}, environ={})
+    s = parse_settings(
+        {
+            "timezone": "UTC",
+            "kafka": {"sasl_password": "hunter2", "ssl_password": "p@ss"},
+            "web": {"supervisor_token": "tok3n"},
+        },
+        environ={},
+    )
     text = repr(s)
     assert "hunter2" not in text and "p@ss" not in text and "tok3n" not in text
 
 
 def test_secrets_are_not_in_error_messages() -> None:
     with pytest.raises(SettingsError) as info:
-        parse_settings({"timezone": "UTC", "kafka": {"sasl_password": 74839201, "ssl_password": ["p@ss"]},
-                        "web": {"supervisor_token": 31415926}}, environ={})
+        parse_settings(
+            {
+                "timezone": "UTC",
+                "kafka": {"sasl_password": 74839201, "ssl_password": ["p@ss"]},
+                "web": {"supervisor_token": 31415926},
+            },
+            environ={},
+        )
     text = str(info.value)
     assert "74839201" not in text and "p@ss" not in text and "31415926" not in text
     assert "kafka.sasl_password: must be a string, got int (a secret: not shown)" in info.value.problems
@@ -131,8 +151,12 @@ def test_secrets_are_not_in_error_messages() -> None:
 
 def test_a_text_setting_takes_the_variable_as_written() -> None:
     """A password or a client id of digits reads as TOML's integer; a text setting takes the text instead."""
-    env = {"WALLBOARD_WEB__SUPERVISOR_TOKEN": "74839201", "WALLBOARD_KAFKA__CLIENT_ID": "007",
-           "WALLBOARD_KAFKA__SASL_PASSWORD": '"quoted"', "WALLBOARD_WEB__PORT": "9000"}
+    env = {
+        "WALLBOARD_WEB__SUPERVISOR_TOKEN": "74839201",
+        "WALLBOARD_KAFKA__CLIENT_ID": "007",
+        "WALLBOARD_KAFKA__SASL_PASSWORD": '"quoted"',
+        "WALLBOARD_WEB__PORT": "9000",
+    }
     s = load_settings(environ=env)
     assert s.web.supervisor_token == "74839201" and s.kafka.client_id == "007"
     assert s.kafka.sasl_password == "quoted" and s.web.port == 9000
@@ -150,8 +174,14 @@ def test_overrides_are_validated_like_the_file() -> None:
 
 
 def test_settings_decode_back_from_their_tree() -> None:
-    s = parse_settings({"timezone": "Asia/Shanghai", "queues": {"信用卡": {"call": {"sl_threshold": 30}}},
-                        "kafka": {"topics": ["a", "b"], "sasl_password": "x"}}, environ={})
+    s = parse_settings(
+        {
+            "timezone": "Asia/Shanghai",
+            "queues": {"信用卡": {"call": {"sl_threshold": 30}}},
+            "kafka": {"topics": ["a", "b"], "sasl_password": "x"},
+        },
+        environ={},
+    )
     tree = settings_tree(s)
     assert tree["kafka"]["topics"] == ["a", "b"] and tree["queues"]["信用卡"]["call"]["sl_threshold"] == 30
     assert parse_settings(tree, environ={}) == s
@@ -186,6 +216,7 @@ def test_command_line_flags_are_checked_like_the_file(tmp_path: Path) -> None:
 
     config = tmp_path / "wallboard.toml"
     config.write_text('timezone = "UTC"\n', encoding="utf-8")
-    result = CliRunner().invoke(main, ["simulate", "--config", str(config), "--scenario", "small-centre",
-                                       "--bootstrap", ""])
+    result = CliRunner().invoke(
+        main, ["simulate", "--config", str(config), "--scenario", "small-centre", "--bootstrap", ""]
+    )
     assert result.exit_code == 1 and "kafka.bootstrap_servers: must not be empty" in result.output

@@ -221,11 +221,16 @@ def test_broken_toml_is_a_settings_error(tmp_path: Path) -> None:
 
 MINIMAL: dict[str, Any] = {
     "scenario": {"name": "t", "timezone": "UTC"},
-    "channels": {"call": {
-        "daily_volume": 100, "hourly": [1] * 24,
-        "connect": {"dist": "fixed", "value": 1}, "handle": {"dist": "exponential", "mean": 60},
-        "wrap_up": {"dist": "uniform", "min": 1, "max": 5}, "patience": {"dist": "lognormal", "mean": 60, "sd": 30},
-    }},
+    "channels": {
+        "call": {
+            "daily_volume": 100,
+            "hourly": [1] * 24,
+            "connect": {"dist": "fixed", "value": 1},
+            "handle": {"dist": "exponential", "mean": 60},
+            "wrap_up": {"dist": "uniform", "min": 1, "max": 5},
+            "patience": {"dist": "lognormal", "mean": 60, "sd": 30},
+        }
+    },
     "queues": {"q1": {"share": {"call": 1}}},
     "shifts": {"day": {"start": "00:00", "hours": 8}},
     "agents": {},
@@ -359,15 +364,21 @@ def test_bank_hotline_service_level_and_abandons(bank_day: tuple[Simulator, DayF
 def test_bank_hotline_agent_productivity(bank_day: tuple[Simulator, DayFigures]) -> None:
     _, f = bank_day
     # 日均接听电话130通 was a good agent's figure; the average of those on the phones is a bit below.
-    phone_agents_on_duty = 0.5 * 0.92 * sum(
-        n for g in load_scenario("bank-hotline").staff if g.channels == ("call",) for n in g.shifts.values())
+    phone_agents_on_duty = (
+        0.5
+        * 0.92
+        * sum(n for g in load_scenario("bank-hotline").staff if g.channels == ("call",) for n in g.shifts.values())
+    )
     assert 90 <= f.answered / phone_agents_on_duty <= 140
 
 
-@pytest.mark.parametrize(("day", "hours", "offsets"), [
-    (date(2026, 3, 8), 23, ("-05:00", "-04:00")),
-    (date(2026, 11, 1), 25, ("-04:00", "-05:00")),
-])
+@pytest.mark.parametrize(
+    ("day", "hours", "offsets"),
+    [
+        (date(2026, 3, 8), 23, ("-05:00", "-04:00")),
+        (date(2026, 11, 1), 25, ("-04:00", "-05:00")),
+    ],
+)
 def test_dst_days_last_23_or_25_hours(day: date, hours: int, offsets: tuple[str, str]) -> None:
     sim = Simulator(load_scenario("bank-hotline"), seed=2, day=day, tz=NEW_YORK, scale=0.05)
     assert sim.end_ms - sim.start_ms == hours * HOUR_MS
@@ -394,8 +405,11 @@ def test_stream_crosses_midnight_seamlessly() -> None:
     assert any(b'"call.offered"' in e.value for e in after)
     # Calls answered before midnight complete after it, on the agents who took them.
     completed_after = {orjson.loads(e.value)["interaction_id"] for e in after if b'"call.completed"' in e.value}
-    answered_before = {orjson.loads(e.value)["interaction_id"] for e in events
-                       if e.ts_ms < sim.end_ms and b'"call.answered"' in e.value}
+    answered_before = {
+        orjson.loads(e.value)["interaction_id"]
+        for e in events
+        if e.ts_ms < sim.end_ms and b'"call.answered"' in e.value
+    }
     assert completed_after & answered_before
 
 

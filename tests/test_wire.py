@@ -70,8 +70,9 @@ def problems(value: Any, tp: Any, path: str = "$") -> list[str]:
 
 def test_the_checker_sees_a_difference() -> None:
     period: dict[str, int | None] = {
-        **dict.fromkeys(("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "abandoned_in_sl",
-                         "completed"), 0),
+        **dict.fromkeys(
+            ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "abandoned_in_sl", "completed"), 0
+        ),
         **dict.fromkeys(("service_level", "asa_s", "aht_s", "abandon_rate")),
     }
     assert problems(period, wire.Period) == []
@@ -94,10 +95,16 @@ def live() -> Live:
     return board
 
 
-@pytest.mark.parametrize(("view", "tp"), [
-    ("snapshot", wire.Snapshot), ("summary", wire.Summary), ("selection", wire.SelectionData),
-    ("agents", wire.AgentsView), ("intraday", wire.Intraday),
-])
+@pytest.mark.parametrize(
+    ("view", "tp"),
+    [
+        ("snapshot", wire.Snapshot),
+        ("summary", wire.Summary),
+        ("selection", wire.SelectionData),
+        ("agents", wire.AgentsView),
+        ("intraday", wire.Intraday),
+    ],
+)
 def test_every_view_has_its_declared_shape(live: Live, view: str, tp: Any) -> None:
     data = live.build_view(view, (QUEUES[0], QUEUES[1], "no-such-queue"))
     assert problems(data, tp) == []

@@ -48,7 +48,10 @@ def _print_json(data: object) -> None:
 
 
 config_option = click.option(
-    "--config", "-c", type=click.Path(dir_okay=False), default=None,
+    "--config",
+    "-c",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="Settings file (TOML). Default: $WALLBOARD_CONFIG, else ./wallboard.toml if present.",
 )
 
@@ -61,9 +64,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("events_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--at", "at", required=True,
-              help="The moment to show: 2026-11-29T10:15:00+08:00, a local 2026-11-29T10:15 (configured zone), "
-                   "or Unix seconds.")
+@click.option(
+    "--at",
+    "at",
+    required=True,
+    help="The moment to show: 2026-11-29T10:15:00+08:00, a local 2026-11-29T10:15 (configured zone), or Unix seconds.",
+)
 @config_option
 @click.option("--agents", "view", flag_value="agents", help="Print the per-agent rows instead of the snapshot.")
 @click.option("--intraday", "view", flag_value="intraday", help="Print today's intervals instead of the snapshot.")
@@ -91,24 +97,46 @@ def replay(events_file: str, at: str, config: str | None, view: str | None) -> N
 
 @main.command()
 @config_option
-@click.option("--out", "out", type=click.Path(dir_okay=False),
-              help="Write the day's events to this file (replay format).")
-@click.option("--bootstrap",
-              help="Publish to this Kafka broker (host:port[,host:port]); overrides [kafka] bootstrap_servers.")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), help="Write the day's events to this file (replay format)."
+)
+@click.option(
+    "--bootstrap", help="Publish to this Kafka broker (host:port[,host:port]); overrides [kafka] bootstrap_servers."
+)
 @click.option("--scenario", help="Scenario name (seeds/) or path. Default: [simulator] scenario.")
 @click.option("--seed", type=int, help="Random seed. Default: [simulator] seed.")
-@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="Multiply the traffic and the staff.")
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="Multiply the traffic and the staff.",
+)
 @click.option("--date", "day", help="The day to simulate, YYYY-MM-DD (default: today in the configured zone).")
-@click.option("--speed", type=click.FloatRange(min=0), help="Kafka only: simulated seconds per real second after the "
-              "day so far has been sent (0 = all at once). Default: [simulator] speed.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    help="Kafka only: simulated seconds per real second after the "
+    "day so far has been sent (0 = all at once). Default: [simulator] speed.",
+)
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
 @click.option("--duplicates", type=click.FloatRange(0, 1), default=0.0, help="Noise: share of messages re-sent.")
 @click.option("--late", type=click.FloatRange(0, 1), default=0.0, help="Noise: share of messages delivered late.")
 @click.option("--invalid", type=click.FloatRange(0, 1), default=0.0, help="Noise: share of broken messages added.")
-def simulate(config: str | None, out: str | None, bootstrap: str | None, scenario: str | None, seed: int | None,
-             scale: float, day: str | None, speed: float | None, count: int | None, duplicates: float, late: float,
-             invalid: float) -> None:
+def simulate(
+    config: str | None,
+    out: str | None,
+    bootstrap: str | None,
+    scenario: str | None,
+    seed: int | None,
+    scale: float,
+    day: str | None,
+    speed: float | None,
+    count: int | None,
+    duplicates: float,
+    late: float,
+    invalid: float,
+) -> None:
     """Generate a simulated contact-centre day: write it to a file (--out) or publish it to Kafka (--bootstrap)."""
     import asyncio
     import itertools
@@ -129,10 +157,14 @@ def simulate(config: str | None, out: str | None, bootstrap: str | None, scenari
         loaded = load_scenario(scenario or settings.simulator.scenario)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    noise = Noise(duplicate_rate=duplicates, reorder_rate=late, invalid_rate=invalid) \
-        if duplicates or late or invalid else None
-    sim = Simulator(loaded, seed=settings.simulator.seed if seed is None else seed, day=the_day, tz=zone,
-                    scale=scale, noise=noise)
+    noise = (
+        Noise(duplicate_rate=duplicates, reorder_rate=late, invalid_rate=invalid)
+        if duplicates or late or invalid
+        else None
+    )
+    sim = Simulator(
+        loaded, seed=settings.simulator.seed if seed is None else seed, day=the_day, tz=zone, scale=scale, noise=noise
+    )
     if out is not None:
         events = sim.events()
         written = write_events_file(out, itertools.islice(events, count) if count else events)
@@ -144,8 +176,15 @@ def simulate(config: str | None, out: str | None, bootstrap: str | None, scenari
         click.echo(f"sent {sent:,} messages, up to {datetime.fromtimestamp(ts_ms / 1000, zone):%H:%M:%S}", err=True)
 
     try:
-        sent = asyncio.run(publish(sim.stream(), kafka, speed=settings.simulator.speed if speed is None else speed,
-                                   limit=count, progress=progress))
+        sent = asyncio.run(
+            publish(
+                sim.stream(),
+                kafka,
+                speed=settings.simulator.speed if speed is None else speed,
+                limit=count,
+                progress=progress,
+            )
+        )
     except KeyboardInterrupt:
         return
     except Exception as exc:  # noqa: BLE001 - one clear line for the user, not a traceback
@@ -162,8 +201,9 @@ def _web_options(f: _F) -> _F:
     return config_option(f)
 
 
-def _run_web(settings: Settings, source: EventSource, clock: Clock, host: str | None, port: int | None,
-             what: str) -> None:
+def _run_web(
+    settings: Settings, source: EventSource, clock: Clock, host: str | None, port: int | None, what: str
+) -> None:
     import uvicorn
 
     from wallboard.web.app import create_app
@@ -182,27 +222,47 @@ def _run_web(settings: Settings, source: EventSource, clock: Clock, host: str | 
 
     app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
     base = f"http://{settings.web.host}:{settings.web.port}"
-    click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)",
-               err=True)
+    click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)", err=True)
     click.echo(f"wallboard {__version__}, engine {build()} (docs/deployment.md)", err=True)
     # No per-message deflate: it compresses each message once per client (the hub serialises once for
     # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
     # ws_protocol(): uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle sockets, or
     # uvicorn's own choice (one warning) where that class is missing (wallboard/web/frames.py).
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info", ws=ws_protocol(),
-                ws_per_message_deflate=False)
+    uvicorn.run(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        log_level="info",
+        ws=ws_protocol(),
+        ws_per_message_deflate=False,
+    )
 
 
 @main.command()
 @_web_options
 @click.option("--scenario", help="Scenario name (seeds/) or path. Default: [simulator] scenario (bank-hotline).")
 @click.option("--seed", type=int, help="Random seed. Default: [simulator] seed.")
-@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="Multiply the traffic and the staff.")
-@click.option("--speed", type=click.FloatRange(min=0.01, max=10000),
-              help="Simulated seconds per real second. Default: [simulator] speed (1).")
-def demo(config: str | None, host: str | None, port: int | None, scenario: str | None, seed: int | None,
-         scale: float, speed: float | None) -> None:
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="Multiply the traffic and the staff.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.01, max=10000),
+    help="Simulated seconds per real second. Default: [simulator] speed (1).",
+)
+def demo(
+    config: str | None,
+    host: str | None,
+    port: int | None,
+    scenario: str | None,
+    seed: int | None,
+    scale: float,
+    speed: float | None,
+) -> None:
     """Run the board fed by the built-in traffic simulator (no Kafka needed)."""
     from wallboard.simulator import load_scenario
     from wallboard.sources.simulated import SimulatorSource
@@ -212,8 +272,13 @@ def demo(config: str | None, host: str | None, port: int | None, scenario: str |
         loaded = load_scenario(scenario or settings.simulator.scenario)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    source = SimulatorSource(loaded, tz=settings.metrics.zone, seed=settings.simulator.seed if seed is None else seed,
-                             scale=scale, speed=settings.simulator.speed if speed is None else speed)
+    source = SimulatorSource(
+        loaded,
+        tz=settings.metrics.zone,
+        seed=settings.simulator.seed if seed is None else seed,
+        scale=scale,
+        speed=settings.simulator.speed if speed is None else speed,
+    )
     _run_web(settings, source, source.clock, host, port, f"demo ({loaded.name})")
 
 

@@ -80,8 +80,14 @@ class _Interaction:
 
     __slots__ = ("channel", "completed", "iid", "lane", "last_ms", "offered", "outcome")
 
-    def __init__(self, channel: str, iid: str, offered: tuple[int, str, str] | None = None,
-                 lane: _Lane | None = None, last_ms: int = 0) -> None:
+    def __init__(
+        self,
+        channel: str,
+        iid: str,
+        offered: tuple[int, str, str] | None = None,
+        lane: _Lane | None = None,
+        last_ms: int = 0,
+    ) -> None:
         self.channel = channel
         self.iid = iid
         self.offered = offered  # (ts_ms, event_id, queue)
@@ -185,8 +191,20 @@ def _ts_only(entry: tuple[Any, ...]) -> int:
 class _Lane:
     """Everything counted for one queue and channel: periods, queue depth, calls in progress."""
 
-    __slots__ = ("day", "day_start", "days", "in_progress", "interval", "intervals", "short_ms", "span_end",
-                 "span_start", "threshold_ms", "waiting", "window")
+    __slots__ = (
+        "day",
+        "day_start",
+        "days",
+        "in_progress",
+        "interval",
+        "intervals",
+        "short_ms",
+        "span_end",
+        "span_start",
+        "threshold_ms",
+        "waiting",
+        "window",
+    )
 
     def __init__(self, threshold_ms: int, short_ms: int) -> None:
         self.threshold_ms = threshold_ms
@@ -366,14 +384,23 @@ class Engine:
                     wait = 0
                 if phase == "answered":
                     lane.in_progress += 1
-                    self._add(lane, ts, ANSWERED, 1, ANSWERED_IN_SL, 1 if wait <= lane.threshold_ms else 0,
-                              WAIT_MS, wait)
+                    self._add(
+                        lane, ts, ANSWERED, 1, ANSWERED_IN_SL, 1 if wait <= lane.threshold_ms else 0, WAIT_MS, wait
+                    )
                     if agent is not None:
                         self._count_handled(agent, lane.day_start, channel, 1)  # _add just settled on ts's day
                 else:
                     short = wait < lane.short_ms
-                    self._add(lane, ts, ABANDONED, 1, SHORT_ABANDONED, 1 if short else 0,
-                              ABANDONED_IN_SL, 1 if not short and wait <= lane.threshold_ms else 0)
+                    self._add(
+                        lane,
+                        ts,
+                        ABANDONED,
+                        1,
+                        SHORT_ABANDONED,
+                        1 if short else 0,
+                        ABANDONED_IN_SL,
+                        1 if not short and wait <= lane.threshold_ms else 0,
+                    )
                     self._retire(rec.last_ms, key)
                 return
         self._apply_general(ev, key, rec)
@@ -458,8 +485,16 @@ class Engine:
                     self._count_handled(agent, self.days.day_of(out_ts // 1000).start, rec.channel, sign)
                 else:
                     short = wait < lane.short_ms
-                    self._add(lane, out_ts, ABANDONED, sign, SHORT_ABANDONED, sign if short else 0,
-                              ABANDONED_IN_SL, sign if not short and wait <= lane.threshold_ms else 0)
+                    self._add(
+                        lane,
+                        out_ts,
+                        ABANDONED,
+                        sign,
+                        SHORT_ABANDONED,
+                        sign if short else 0,
+                        ABANDONED_IN_SL,
+                        sign if not short and wait <= lane.threshold_ms else 0,
+                    )
         if completion and out is not None and out[2] == "answered":
             comp = rec.completed
             if comp is None:
@@ -468,8 +503,9 @@ class Engine:
                 handle = comp[0] - out[0]
                 self._add(lane, comp[0], COMPLETED, sign, HANDLE_MS, sign * (handle if handle > 0 else 0))
 
-    def _add(self, lane: _Lane, ts_ms: int, f1: int, v1: int, f2: int = 0, v2: int = 0, f3: int = 0,
-             v3: int = 0) -> None:
+    def _add(
+        self, lane: _Lane, ts_ms: int, f1: int, v1: int, f2: int = 0, v2: int = 0, f3: int = 0, v3: int = 0
+    ) -> None:
         """Add up to three field deltas to the day, interval and (if inside it) window counters of a lane."""
         ts_s = ts_ms // 1000
         if not lane.span_start <= ts_s < lane.span_end:
@@ -555,8 +591,11 @@ class Engine:
                 agent.current = (state, ts, queues, name, team)
             else:
                 agent.current = (
-                    state, cur[1] if cur[0] == state else ts, queues,
-                    cur[3] if name is None else name, cur[4] if team is None else team,
+                    state,
+                    cur[1] if cur[0] == state else ts,
+                    queues,
+                    cur[3] if name is None else name,
+                    cur[4] if team is None else team,
                 )
         elif not agent.insert(ev):
             self.duplicates += 1
@@ -670,8 +709,9 @@ class Engine:
                 waiting = lane.waiting
                 oldest = min(waiting.values()) if waiting else None
                 day = lane.days.get(today.start, EMPTY)
-                channels[ch] = self._channel_view(now, len(waiting), oldest, lane.in_progress, lane.window, day,
-                                                  formula)
+                channels[ch] = self._channel_view(
+                    now, len(waiting), oldest, lane.in_progress, lane.window, day, formula
+                )
                 add_into(total_day[ch], day)
                 add_into(total_window[ch], lane.window)
                 point = total_point[ch]
@@ -681,8 +721,15 @@ class Engine:
                 point[2] += lane.in_progress
             queues[queue] = {"channels": channels, "agents": agents_by_queue.get(queue) or _zero_agents()}
         totals_channels = {
-            ch: self._channel_view(now, total_point[ch][0], total_point[ch][1], total_point[ch][2],
-                                   total_window[ch], total_day[ch], self.settings.channels[ch].sl_formula)
+            ch: self._channel_view(
+                now,
+                total_point[ch][0],
+                total_point[ch][1],
+                total_point[ch][2],
+                total_window[ch],
+                total_day[ch],
+                self.settings.channels[ch].sl_formula,
+            )
             for ch in CHANNELS
         }
         return {
@@ -747,8 +794,16 @@ class Engine:
                 agents[cur[0]] += 1
         return {"queues": found, "missing": missing, "channels": channels, "agents": agents}
 
-    def _channel_view(self, now: int, waiting: int, oldest_ms: int | None, in_progress: int, window: Counters,
-                      day: Counters, formula: str) -> ChannelView:
+    def _channel_view(
+        self,
+        now: int,
+        waiting: int,
+        oldest_ms: int | None,
+        in_progress: int,
+        window: Counters,
+        day: Counters,
+        formula: str,
+    ) -> ChannelView:
         longest = None if oldest_ms is None else max(0.0, (now * 1000 - oldest_ms) / 1000)
         return {
             "waiting": waiting,
@@ -811,13 +866,18 @@ class Engine:
             state, since, queues, name, team = cur
             totals[state] += 1
             counts = handled.get(agent_id) or [0] * len(CHANNELS)
-            rows.append({
-                "agent_id": agent_id, "name": name, "team": team, "state": state,
-                "since": self.days.iso_ms(since), "queues": list(queues),
-                "handled_today": {ch: counts[i] for i, ch in enumerate(CHANNELS)},
-            })
-        return {"as_of": self.days.iso(self._now), "timezone": self.settings.timezone, "agents": rows,
-                "totals": totals}
+            rows.append(
+                {
+                    "agent_id": agent_id,
+                    "name": name,
+                    "team": team,
+                    "state": state,
+                    "since": self.days.iso_ms(since),
+                    "queues": list(queues),
+                    "handled_today": {ch: counts[i] for i, ch in enumerate(CHANNELS)},
+                }
+            )
+        return {"as_of": self.days.iso(self._now), "timezone": self.settings.timezone, "agents": rows, "totals": totals}
 
     def intraday(self) -> Intraday:
         """Today's intervals, each with the period metrics, per queue and channel and in total."""
@@ -827,8 +887,9 @@ class Engine:
         current = (now - today.start) // step
         agents_by_queue, _ = self._agent_counts()
         starts = [today.start + i * step for i in range(current + 1)]
-        intervals: list[Interval] = [{"start": self.days.iso(s), "end": self.days.iso(min(s + step, today.end))}
-                                     for s in starts]
+        intervals: list[Interval] = [
+            {"start": self.days.iso(s), "end": self.days.iso(min(s + step, today.end))} for s in starts
+        ]
         queues: dict[str, IntradaySeries] = {}
         totals = {ch: [new_counters() for _ in starts] for ch in CHANNELS}
         for queue in self._visible_queues(today, agents_by_queue):
@@ -852,9 +913,12 @@ class Engine:
             "interval_count": today.interval_count(step),
             "intervals": intervals,
             "queues": queues,
-            "totals": {"channels": {
-                ch: [period_metrics(c, self.settings.channels[ch].sl_formula) for c in totals[ch]] for ch in CHANNELS
-            }},
+            "totals": {
+                "channels": {
+                    ch: [period_metrics(c, self.settings.channels[ch].sl_formula) for c in totals[ch]]
+                    for ch in CHANNELS
+                }
+            },
         }
 
 

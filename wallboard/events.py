@@ -100,8 +100,7 @@ Event = InteractionEvent | AgentStateEvent
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 _Ts = int | str  # the value is checked in parse() / by parse_rfc3339_ms, as on the checked path
-_INTERACTION_FIELDS: list[tuple[str, Any]] = [("event_id", _Id), ("ts", _Ts), ("interaction_id", _Id),
-                                              ("queue", _Name)]
+_INTERACTION_FIELDS: list[tuple[str, Any]] = [("event_id", _Id), ("ts", _Ts), ("interaction_id", _Id), ("queue", _Name)]
 
 
 def _typed_struct(kind: str, fields: Sequence[tuple[str, Any] | tuple[str, Any, Any]]) -> type[msgspec.Struct]:
@@ -110,15 +109,26 @@ def _typed_struct(kind: str, fields: Sequence[tuple[str, Any] | tuple[str, Any, 
 
 
 _TYPED_KINDS: dict[type[msgspec.Struct], tuple[str, str, bool]] = {
-    _typed_struct(kind, _INTERACTION_FIELDS + ([("agent_id", _Name)] if with_agent else [])):
-        (channel, phase, with_agent)
+    _typed_struct(kind, _INTERACTION_FIELDS + ([("agent_id", _Name)] if with_agent else [])): (
+        channel,
+        phase,
+        with_agent,
+    )
     for kind, (channel, phase) in INTERACTION_TYPES.items()
     for with_agent in [phase in ("answered", "completed")]
 }
-_TypedAgent = _typed_struct(AGENT_TYPE, [
-    ("event_id", _Id), ("ts", _Ts), ("agent_id", _Name), ("state", Literal[AGENT_STATES]),
-    ("queues", tuple[_Name, ...]), ("name", str | None, None), ("team", str | None, None),
-])
+_TypedAgent = _typed_struct(
+    AGENT_TYPE,
+    [
+        ("event_id", _Id),
+        ("ts", _Ts),
+        ("agent_id", _Name),
+        ("state", Literal[AGENT_STATES]),
+        ("queues", tuple[_Name, ...]),
+        ("name", str | None, None),
+        ("team", str | None, None),
+    ],
+)
 _typed_decode = msgspec.json.Decoder(Union[(*_TYPED_KINDS, _TypedAgent)]).decode
 _untyped_decode = msgspec.json.Decoder().decode
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
@@ -155,11 +165,20 @@ def parse(raw: bytes | bytearray | memoryview | str) -> Event:
     spec = _TYPED_KINDS.get(type(msg))
     if spec is not None:
         channel, phase, with_agent = spec
-        return _tuple_new(InteractionEvent, (msg.event_id, ts_ms, channel, phase, msg.interaction_id,
-                                             _intern(msg.queue), msg.agent_id if with_agent else None))
+        return _tuple_new(
+            InteractionEvent,
+            (
+                msg.event_id,
+                ts_ms,
+                channel,
+                phase,
+                msg.interaction_id,
+                _intern(msg.queue),
+                msg.agent_id if with_agent else None,
+            ),
+        )
     # msgspec hands back the interned literal for `state`.
-    return _tuple_new(AgentStateEvent, (msg.event_id, ts_ms, msg.agent_id, msg.state, msg.queues, msg.name,
-                                        msg.team))
+    return _tuple_new(AgentStateEvent, (msg.event_id, ts_ms, msg.agent_id, msg.state, msg.queues, msg.name, msg.team))
 
 
 def _parse_checked(raw: bytes | bytearray | memoryview | str) -> Event:
@@ -192,8 +211,6 @@ def _parse_checked(raw: bytes | bytearray | memoryview | str) -> Event:
     raise ContractError("unknown_type", f"unknown type {kind[:64]!r} (known: {', '.join(EVENT_TYPES)})")
 
 
-
-
 def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEvent:
     agent_id = _text(obj, "agent_id", 64)
     state = _text(obj, "state", 16)
@@ -209,10 +226,18 @@ def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEv
             raise ContractError("wrong_type", f"`queues` must hold strings, found {_json_kind(q)}")
         if not 1 <= len(q) <= 64:
             raise ContractError("bad_length", f"a queue name in `queues` has {len(q)} characters (1..64)")
-    return _tuple_new(AgentStateEvent, (
-        event_id, ts_ms, agent_id, _intern(state), tuple(queues),
-        _optional_text(obj, "name"), _optional_text(obj, "team"),
-    ))
+    return _tuple_new(
+        AgentStateEvent,
+        (
+            event_id,
+            ts_ms,
+            agent_id,
+            _intern(state),
+            tuple(queues),
+            _optional_text(obj, "name"),
+            _optional_text(obj, "team"),
+        ),
+    )
 
 
 def _text(obj: dict[str, Any], name: str, limit: int) -> str:

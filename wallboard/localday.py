@@ -52,8 +52,10 @@ class LocalDays:
         # which is exactly the first instant of that date.
         guess = int(datetime(d.year, d.month, d.day, tzinfo=self.zone).timestamp())
         # Defensive: step to the exact boundary should a zone's rules surprise us.
-        while datetime.fromtimestamp(guess, self.zone).date() >= d and \
-                datetime.fromtimestamp(guess - 1, self.zone).date() >= d:
+        while (
+            datetime.fromtimestamp(guess, self.zone).date() >= d
+            and datetime.fromtimestamp(guess - 1, self.zone).date() >= d
+        ):
             guess -= 3600
         while datetime.fromtimestamp(guess, self.zone).date() < d:
             guess += 1

@@ -23,8 +23,7 @@ COMPLETED: Final = 6
 WAIT_MS: Final = 7
 HANDLE_MS: Final = 8
 FIELD_COUNT: Final = 9
-COUNT_FIELDS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "abandoned_in_sl",
-                "completed")
+COUNT_FIELDS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl", "abandoned_in_sl", "completed")
 PERIOD_FIELDS = (*COUNT_FIELDS, "service_level", "asa_s", "aht_s", "abandon_rate")
 """Every field of a period object in the snapshot, in the order metrics.md lists them."""
 

@@ -68,7 +68,8 @@ def parse_time(text: str, settings: MetricSettings) -> int:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise WallboardError(
-            f"--at {text!r} is not a time (use 2026-11-29T10:15:00+08:00 or 2026-11-29T10:15)") from None
+            f"--at {text!r} is not a time (use 2026-11-29T10:15:00+08:00 or 2026-11-29T10:15)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=settings.zone)
     return int(moment.timestamp())

@@ -102,14 +102,33 @@ class Section:
 _META = "wallboard"
 
 
-def setting(default: object = dataclasses.MISSING, help: str = "", *, ge: float | None = None,
-            le: float | None = None, nonempty: bool = False, secret: bool = False,
-            by_name: Mapping[str, object] | None = None, at_least: tuple[str, str] | None = None,
-            check: Callable[[object], str | None] | None = None,
-            default_from: Callable[[Mapping[str, str]], object] | None = None, shown_default: str | None = None) -> Any:
+def setting(
+    default: object = dataclasses.MISSING,
+    help: str = "",
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    nonempty: bool = False,
+    secret: bool = False,
+    by_name: Mapping[str, object] | None = None,
+    at_least: tuple[str, str] | None = None,
+    check: Callable[[object], str | None] | None = None,
+    default_from: Callable[[Mapping[str, str]], object] | None = None,
+    shown_default: str | None = None,
+) -> Any:
     """A value field: ``name: type = setting(default, help, ge=..., le=..., ...)`` (see ``Setting``)."""
-    spec = Setting(help=help, ge=ge, le=le, nonempty=nonempty, secret=secret, by_name=by_name, at_least=at_least,
-                   check=check, default_from=default_from, shown_default=shown_default)
+    spec = Setting(
+        help=help,
+        ge=ge,
+        le=le,
+        nonempty=nonempty,
+        secret=secret,
+        by_name=by_name,
+        at_least=at_least,
+        check=check,
+        default_from=default_from,
+        shown_default=shown_default,
+    )
     return dataclasses.field(default=default, repr=not secret, metadata={_META: spec})
 
 
@@ -167,34 +186,50 @@ def local_zone_name(environ: Mapping[str, str]) -> str:
 class ChannelSettings:
     """The per-channel settings of metrics.md (and the board's colour limits)."""
 
-    sl_threshold: float = setting(help="answer within this wait (s) = within service level", ge=0, le=86400,
-                                  by_name={"call": 20, "sms": 60})
-    short_abandon: float = setting(help="abandons with a wait below this (s) are short abandons", ge=0, le=86400,
-                                   by_name={"call": 5, "sms": 0})
+    sl_threshold: float = setting(
+        help="answer within this wait (s) = within service level", ge=0, le=86400, by_name={"call": 20, "sms": 60}
+    )
+    short_abandon: float = setting(
+        help="abandons with a wait below this (s) are short abandons", ge=0, le=86400, by_name={"call": 5, "sms": 0}
+    )
     sl_formula: SlFormula = setting("abandons_negative", "service-level formula: " + ", ".join(SL_FORMULAS))
     sl_target: float = setting(0.80, "service-level goal (0..1); colours only", ge=0, le=1)
-    sl_warn_margin: float = setting(0.05, "service level shown amber up to this far below sl_target "
-                                    "(0.05 = 5 points), red further below", ge=0, le=1)
+    sl_warn_margin: float = setting(
+        0.05,
+        "service level shown amber up to this far below sl_target (0.05 = 5 points), red further below",
+        ge=0,
+        le=1,
+    )
     waiting_warn: int = setting(10, "waiting count shown amber at or above this", ge=0)
     waiting_alarm: int = setting(30, "waiting count shown red at or above this", ge=0)
-    longest_wait_warn: float = setting(help="longest wait (s) shown amber at or above this", ge=0,
-                                       by_name={"call": 20, "sms": 60})
-    longest_wait_alarm: float = setting(help="longest wait (s) shown red at or above this", ge=0,
-                                        by_name={"call": 60, "sms": 180})
+    longest_wait_warn: float = setting(
+        help="longest wait (s) shown amber at or above this", ge=0, by_name={"call": 20, "sms": 60}
+    )
+    longest_wait_alarm: float = setting(
+        help="longest wait (s) shown red at or above this", ge=0, by_name={"call": 60, "sms": 180}
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class MetricSettings:
     """Everything that changes a number on the board (the file's top level)."""
 
-    timezone: str = setting(help="IANA zone; 'today' starts at local midnight there (default: the machine's zone)",
-                            check=_zone, default_from=local_zone_name, shown_default="machine's zone")
+    timezone: str = setting(
+        help="IANA zone; 'today' starts at local midnight there (default: the machine's zone)",
+        check=_zone,
+        default_from=local_zone_name,
+        shown_default="machine's zone",
+    )
     window: int = setting(1800, "length of the rolling window, seconds", ge=1, le=86400)
     interval: int = setting(900, "length of an intraday interval, seconds", ge=60, le=86400)
     late_horizon: int = setting(
-        7200, "how late (seconds behind the newest event) an event may arrive and still be merged exactly; "
-        "later ones are counted as too_late", ge=0, le=7 * 86400,
-        at_least=("window", "so that the rolling window is always exact"))
+        7200,
+        "how late (seconds behind the newest event) an event may arrive and still be merged exactly; "
+        "later ones are counted as too_late",
+        ge=0,
+        le=7 * 86400,
+        at_least=("window", "so that the rolling window is always exact"),
+    )
     channels: Mapping[str, ChannelSettings] = entries(noun="channel", names=CHANNELS)
     queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels")
 
@@ -223,8 +258,9 @@ class MetricSettings:
 @dataclass(frozen=True, kw_only=True)
 class KafkaSettings:
     bootstrap_servers: str = setting("127.0.0.1:9092", "broker list, host:port[,host:port]", nonempty=True)
-    topics: tuple[str, ...] = setting(("cc.calls", "cc.sms", "cc.agents"), "topics to read (all partitions of each)",
-                                      nonempty=True)
+    topics: tuple[str, ...] = setting(
+        ("cc.calls", "cc.sms", "cc.agents"), "topics to read (all partitions of each)", nonempty=True
+    )
     dead_letter: bool = setting(False, "forward rejected messages to dead_letter_topic")
     dead_letter_topic: str = setting("cc.deadletter", "topic for rejected messages", nonempty=True)
     lookback: int = setting(7200, "replay starts this many seconds before local midnight", ge=0, le=7 * 86400)
@@ -243,8 +279,11 @@ class KafkaSettings:
     # collection.  At 4 MiB a 919,000-message catch-up peaked at 300-360 MiB RSS, ~100 MiB of it such
     # buffers; at 256 KiB memory is lower still but the catch-up takes ~10% more CPU (docs/performance.md,
     # "Catch-up of wallboard serve").
-    max_partition_fetch_bytes: int = setting(1024 * 1024, "bytes fetched per partition per request (the consumer "
-                                             "buffers up to this much for every partition)", ge=65536)
+    max_partition_fetch_bytes: int = setting(
+        1024 * 1024,
+        "bytes fetched per partition per request (the consumer buffers up to this much for every partition)",
+        ge=65536,
+    )
     fetch_max_records: int = setting(10000, "records handed to the engine per batch", ge=1)
     reconnect_backoff_max: float = setting(30.0, "longest pause between reconnect attempts, seconds", ge=0.1, le=3600)
 
@@ -255,8 +294,9 @@ class WebSettings:
     port: int = setting(8080, "port to listen on", ge=0, le=65535)
     push_interval: float = setting(1.0, "seconds between pushes to the boards (0.25 .. 60)", ge=0.25, le=60)
     stale_after: float = setting(60.0, "seconds without fresh data before the board turns red", ge=1, le=3600)
-    slow_client_timeout: float = setting(10.0, "a client that cannot take a message for this long is dropped",
-                                         ge=0.5, le=600)
+    slow_client_timeout: float = setting(
+        10.0, "a client that cannot take a message for this long is dropped", ge=0.5, le=600
+    )
     broadcast_max_length: int = setting(280, "longest broadcast message, characters", ge=1, le=5000)
     supervisor_token: str = setting("", "when set, posting a broadcast needs this token (never logged)", secret=True)
 
@@ -355,8 +395,12 @@ def _check_value(tp: Any, meta: Setting, v: object) -> tuple[str | None, object]
         return (None if isinstance(v, bool) else f"must be true or false, got {_shown(v, secret)}"), v
     if tp is int or tp is float:
         integer = tp is int
-        if isinstance(v, bool) or not isinstance(v, int | float) or (integer and not isinstance(v, int)) \
-                or (isinstance(v, float) and not math.isfinite(v)):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or (integer and not isinstance(v, int))
+            or (isinstance(v, float) and not math.isfinite(v))
+        ):
             return f"must be {'an integer' if integer else 'a number'}, got {_got(v, secret)}", v
         if meta.ge is not None and v < meta.ge:
             return f"must be at least {meta.ge}, got {_shown(v, secret)}", v
@@ -395,8 +439,9 @@ class _Decoder:
             return {}
         return v
 
-    def table(self, cls: type[Any], data: Mapping[str, object], where: str, *, name: str | None = None,
-              base: object = None) -> Any:
+    def table(
+        self, cls: type[Any], data: Mapping[str, object], where: str, *, name: str | None = None, base: object = None
+    ) -> Any:
         """An instance of ``cls`` from a table (None if any of its values is bad).
 
         ``name``: the table's own name in a table of named entries (its defaults
@@ -411,13 +456,21 @@ class _Decoder:
         for f in fields_of(cls):
             meta = f.meta
             if isinstance(meta, Section):
-                sub = {k: v for k, v in data.items() if k in _keys(f.type)} if meta.inline \
+                sub = (
+                    {k: v for k, v in data.items() if k in _keys(f.type)}
+                    if meta.inline
                     else self._table(data, f.name, where)
+                )
                 values[f.name] = self.table(f.type, sub, where if meta.inline else f"{where}{f.name}.")
             elif isinstance(meta, Entries):
                 like = next(g for g in fields_of(cls) if g.name == meta.like) if meta.like else None
-                values[f.name] = self.entries(f, self._table(data, f.name, where), f"{where}{f.name}.", like,
-                                              values.get(meta.like) if meta.like else None)
+                values[f.name] = self.entries(
+                    f,
+                    self._table(data, f.name, where),
+                    f"{where}{f.name}.",
+                    like,
+                    values.get(meta.like) if meta.like else None,
+                )
             elif f.name in data:
                 raw = data[f.name]
                 if isinstance(raw, _EnvText):
@@ -444,8 +497,9 @@ class _Decoder:
                         values[f.name] = theirs
         return cls(**values) if len(self.problems) == before else None
 
-    def entries(self, f: Field, data: Mapping[str, object], where: str, like: Field | None,
-                base: object) -> dict[str, Any] | None:
+    def entries(
+        self, f: Field, data: Mapping[str, object], where: str, like: Field | None, base: object
+    ) -> dict[str, Any] | None:
         """A table of named entries: ``{name: value}`` (None if any is bad)."""
         meta = f.meta
         assert isinstance(meta, Entries)
@@ -458,8 +512,9 @@ class _Decoder:
                     self.problems.append(f"{where}{key}: unknown {meta.noun} (known: {', '.join(meta.names)})")
             for name in meta.names:
                 entry_base = base[name] if isinstance(base, Mapping) else None
-                out[name] = self.table(inner, self._table(data, name, where), f"{where}{name}.", name=name,
-                                       base=entry_base)
+                out[name] = self.table(
+                    inner, self._table(data, name, where), f"{where}{name}.", name=name, base=entry_base
+                )
         else:
             for name, raw in data.items():
                 at = f'{where}"{name}"'
@@ -502,7 +557,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
             continue
-        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
+        path = [part.lower() for part in key[len(ENV_PREFIX) :].split("__")]
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})

@@ -108,8 +108,10 @@ def _entries(fields: Sequence[Field]) -> list[str]:
             if isinstance(lm, Entries) and lm.like == f.name:
                 heading += f', and per {lm.noun} `[{like.name}."NAME".{names[0]}]`'
                 heading += "".join(f" / `.{n}`" for n in names[1:])
-                notes.append(f"A per-{lm.noun} table overrides any of these for one {lm.noun}; "
-                             f"unset keys fall back to the {meta.noun}'s value.")
+                notes.append(
+                    f"A per-{lm.noun} table overrides any of these for one {lm.noun}; "
+                    f"unset keys fall back to the {meta.noun}'s value."
+                )
         out += ["", heading, "", *notes, "", *_table(get_args(f.type)[1])]
     return out
 

@@ -54,8 +54,9 @@ def curve_at(weights: tuple[float, ...], hours: float) -> float:
     return own * (1.0 - f) + other * f
 
 
-def slot_rates(scenario: Scenario, channel: str, queue: str, day: date, hours: list[float],
-               scale: float) -> list[float]:
+def slot_rates(
+    scenario: Scenario, channel: str, queue: str, day: date, hours: list[float], scale: float
+) -> list[float]:
     """Expected arrivals per millisecond in each slot of ``day`` for one channel and queue."""
     spec = scenario.channels[channel]
     qspec = scenario.queues[queue]
@@ -87,11 +88,35 @@ class Customer(NamedTuple):
 class ArrivalStream:
     """Successive arrival times of one channel and queue over one day (lazy: one pending arrival at a time)."""
 
-    __slots__ = ("_connect", "_day_end", "_day_start", "_handle", "_handle_factor", "_patience", "_rates", "_short",
-                 "_short_max_ms", "_t", "_wrap", "channel", "queue", "rng")
+    __slots__ = (
+        "_connect",
+        "_day_end",
+        "_day_start",
+        "_handle",
+        "_handle_factor",
+        "_patience",
+        "_rates",
+        "_short",
+        "_short_max_ms",
+        "_t",
+        "_wrap",
+        "channel",
+        "queue",
+        "rng",
+    )
 
-    def __init__(self, scenario: Scenario, channel: str, queue: str, day: date, day_start_ms: int,
-                 day_end_ms: int, hours: list[float], scale: float, rng: random.Random) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        channel: str,
+        queue: str,
+        day: date,
+        day_start_ms: int,
+        day_end_ms: int,
+        hours: list[float],
+        scale: float,
+        rng: random.Random,
+    ) -> None:
         spec = scenario.channels[channel]
         self.channel = channel
         self.queue = queue

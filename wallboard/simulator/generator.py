@@ -52,8 +52,9 @@ __all__ = ["SimEvent", "Simulator", "write_events_file"]
 log = logging.getLogger(__name__)
 
 # Heap entry kinds.
-_DAY, _ARRIVAL, _ABANDON, _CONNECT, _TALK_END, _WRAP_END, _LOGIN, _SHIFT_START, _SHIFT_END, _BREAK, _BREAK_END = \
-    range(11)
+_DAY, _ARRIVAL, _ABANDON, _CONNECT, _TALK_END, _WRAP_END, _LOGIN, _SHIFT_START, _SHIFT_END, _BREAK, _BREAK_END = range(
+    11
+)
 
 # Internal agent states (the board only sees the five contract states).
 _OFF, _BRIEFING, _IDLE, _RESERVED, _BUSY, _WRAP, _ON_BREAK = range(7)
@@ -68,8 +69,9 @@ _BREAK_GAP_MS = 15 * 60_000
 class _Interaction:
     __slots__ = ("agent", "customer", "key", "offered_ms", "state", "tail", "topic", "types")
 
-    def __init__(self, key: bytes, tail: str, types: dict[str, str], topic: str, offered_ms: int,
-                 customer: Customer) -> None:
+    def __init__(
+        self, key: bytes, tail: str, types: dict[str, str], topic: str, offered_ms: int, customer: Customer
+    ) -> None:
         self.key = key
         self.tail = tail
         """The interaction's own JSON fields, pre-serialised: ,"interaction_id":...,"queue":..."""
@@ -82,9 +84,28 @@ class _Interaction:
 
 
 class _Agent:
-    __slots__ = ("break_due", "break_end_token", "break_token", "breaks_taken", "current", "group", "id_json", "key",
-                 "last_break_end", "logout_due", "next_slot", "overflow_waits", "pools", "primary_waits", "roster",
-                 "shift_end", "shift_no", "shift_start", "state", "tail")
+    __slots__ = (
+        "break_due",
+        "break_end_token",
+        "break_token",
+        "breaks_taken",
+        "current",
+        "group",
+        "id_json",
+        "key",
+        "last_break_end",
+        "logout_due",
+        "next_slot",
+        "overflow_waits",
+        "pools",
+        "primary_waits",
+        "roster",
+        "shift_end",
+        "shift_no",
+        "shift_start",
+        "state",
+        "tail",
+    )
 
     def __init__(self, roster: RosterAgent) -> None:
         self.roster = roster
@@ -131,8 +152,9 @@ class Simulator:
     iterator is in delivery order and no longer sorted by ``ts``.
     """
 
-    def __init__(self, scenario: Scenario, *, seed: int, day: date, tz: ZoneInfo, scale: float = 1.0,
-                 noise: Noise | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, *, seed: int, day: date, tz: ZoneInfo, scale: float = 1.0, noise: Noise | None = None
+    ) -> None:
         if not scale > 0:
             raise ValueError(f"scale must be greater than 0, got {scale!r}")
         self.scenario = scenario
@@ -207,8 +229,17 @@ class _Run:
         self.absence = policy.absence
         self.absent_cache: dict[date, list[bool]] = {}
         self.handlers: tuple[Callable[[int, object, int], None], ...] = (
-            self.on_day, self.on_arrival, self.on_abandon, self.on_connect, self.on_talk_end, self.on_wrap_end,
-            self.on_login, self.on_shift_start, self.on_shift_end, self.on_break, self.on_break_end,
+            self.on_day,
+            self.on_arrival,
+            self.on_abandon,
+            self.on_connect,
+            self.on_talk_end,
+            self.on_wrap_end,
+            self.on_login,
+            self.on_shift_start,
+            self.on_shift_end,
+            self.on_break,
+            self.on_break_end,
         )
         self.types = {c: {p: f"{c}.{p}" for p in PHASES} for c in CHANNELS}
         # Routing: idle agents (insertion order = longest idle first) and waiting interactions per channel+queue.
@@ -241,8 +272,9 @@ class _Run:
 
     def run(self, start_ms: int, end_ms: int) -> Iterator[SimEvent]:
         t0 = self.sim.start_ms
-        log.debug("simulating %s from %s (seed %s, scale %s)", self.scenario.name, self.sim.day, self.sim.seed,
-                  self.sim.scale)
+        log.debug(
+            "simulating %s from %s (seed %s, scale %s)", self.scenario.name, self.sim.day, self.sim.seed, self.sim.scale
+        )
         self.start(t0)
         out = self.out
         if t0 >= start_ms and t0 < end_ms:
@@ -269,14 +301,18 @@ class _Run:
         if agent is None:
             text = f'{{"type":"{iv.types[phase]}","event_id":"{self.prefix}{self.n}","ts":"{self.ts(t)}"{iv.tail}}}'
         else:
-            text = (f'{{"type":"{iv.types[phase]}","event_id":"{self.prefix}{self.n}","ts":"{self.ts(t)}"{iv.tail}'
-                    f',"agent_id":{agent.id_json}}}')
+            text = (
+                f'{{"type":"{iv.types[phase]}","event_id":"{self.prefix}{self.n}","ts":"{self.ts(t)}"{iv.tail}'
+                f',"agent_id":{agent.id_json}}}'
+            )
         self.out.append(SimEvent(t, iv.key, text.encode(), iv.topic))
 
     def emit_agent(self, t: int, agent: _Agent, state: str) -> None:
         self.n += 1
-        text = (f'{{"type":"agent.state","event_id":"{self.prefix}{self.n}","ts":"{self.ts(t)}",'
-                f'"agent_id":{agent.id_json},"state":"{state}"{agent.tail}')
+        text = (
+            f'{{"type":"agent.state","event_id":"{self.prefix}{self.n}","ts":"{self.ts(t)}",'
+            f'"agent_id":{agent.id_json},"state":"{state}"{agent.tail}'
+        )
         self.out.append(SimEvent(t, agent.key, text.encode(), "cc.agents"))
 
     # --- days and shifts ----------------------------------------------------------------
@@ -455,8 +491,7 @@ class _Run:
         self.group_on_break[agent.group] += 1
         self.emit_agent(t, agent, "break")
         agent.break_end_token += 1
-        self.push(t + int(self.break_ms * self.agent_rng.uniform(0.6, 1.4)), _BREAK_END, agent,
-                  agent.break_end_token)
+        self.push(t + int(self.break_ms * self.agent_rng.uniform(0.6, 1.4)), _BREAK_END, agent, agent.break_end_token)
 
     def on_break_end(self, t: int, obj: object, tag: int) -> None:
         agent = obj
@@ -530,8 +565,14 @@ class _Run:
         self.iv_count += 1
         channel = stream.channel
         iid = f"{self.prefix}{channel[0]}{self.iv_count}"  # c1, s2...: ids are unique per channel (events.md)
-        iv = _Interaction(iid.encode(), f',"interaction_id":"{iid}","queue":{self.queue_json[stream.queue]}',
-                          self.types[channel], TOPICS[channel], t, stream.customer())
+        iv = _Interaction(
+            iid.encode(),
+            f',"interaction_id":"{iid}","queue":{self.queue_json[stream.queue]}',
+            self.types[channel],
+            TOPICS[channel],
+            t,
+            stream.customer(),
+        )
         self.emit_interaction(t, iv, "offered")
         primary, overflow = self.pools[(channel, stream.queue)]
         if primary:

@@ -23,8 +23,15 @@ import orjson
 
 from wallboard.simulator.output import SimEvent
 
-INVALID_KINDS = ("bad_json", "not_object", "missing_field", "timestamp_without_offset", "unknown_type",
-                 "wrong_type", "bad_length")
+INVALID_KINDS = (
+    "bad_json",
+    "not_object",
+    "missing_field",
+    "timestamp_without_offset",
+    "unknown_type",
+    "wrong_type",
+    "bad_length",
+)
 """The kinds of broken message generated (named after events.py's reject reasons)."""
 
 

@@ -30,9 +30,15 @@ def topic_map(settings: KafkaSettings) -> dict[str, str]:
     return {t: t for t in DEFAULT_TOPICS}
 
 
-async def publish(events: Iterable[SimEvent], settings: KafkaSettings, *, speed: float = 1.0,
-                  limit: int | None = None, now: Callable[[], float] = time.time,
-                  progress: Callable[[int, int], None] | None = None) -> int:
+async def publish(
+    events: Iterable[SimEvent],
+    settings: KafkaSettings,
+    *,
+    speed: float = 1.0,
+    limit: int | None = None,
+    now: Callable[[], float] = time.time,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Send events to Kafka, paced as the module docstring says; return how many were sent."""
     from aiokafka import AIOKafkaProducer
 
@@ -56,8 +62,11 @@ async def publish(events: Iterable[SimEvent], settings: KafkaSettings, *, speed:
                         await asyncio.gather(*pending)
                         pending.clear()
                     await asyncio.sleep(delay)
-            pending.append(await producer.send(topics.get(event.topic, event.topic), value=event.value,
-                                               key=event.key, timestamp_ms=event.ts_ms))
+            pending.append(
+                await producer.send(
+                    topics.get(event.topic, event.topic), value=event.value, key=event.key, timestamp_ms=event.ts_ms
+                )
+            )
             sent += 1
             if len(pending) >= 10_000:
                 await asyncio.gather(*pending)

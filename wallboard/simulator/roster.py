@@ -73,11 +73,20 @@ def build_roster(scenario: Scenario, scale: float = 1.0) -> tuple[RosterAgent, .
             for m in range(size):
                 index = len(agents)
                 name = leader if m == 0 else _name(rng, policy.surnames, policy.given_names, policy.separator)
-                agents.append(RosterAgent(
-                    index=index, agent_id=f"{policy.id_prefix}{index + 1:0{width}d}", name=name, team=team,
-                    group=g, shift=shift, rota=group.rota, channels=group.channels, queues=group.queues,
-                    primary=group.primary,
-                ))
+                agents.append(
+                    RosterAgent(
+                        index=index,
+                        agent_id=f"{policy.id_prefix}{index + 1:0{width}d}",
+                        name=name,
+                        team=team,
+                        group=g,
+                        shift=shift,
+                        rota=group.rota,
+                        channels=group.channels,
+                        queues=group.queues,
+                        primary=group.primary,
+                    )
+                )
     return tuple(agents)
 
 

@@ -270,8 +270,17 @@ class _Parser:
             if key not in keys:
                 self.problem(f"{where}.{key}", f"unknown key (known: {', '.join(keys)})")
 
-    def number(self, table: Mapping[str, Any], key: str, where: str, *, default: float | None = None,
-               lo: float | None = None, hi: float | None = None, positive: bool = False) -> float:
+    def number(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        *,
+        default: float | None = None,
+        lo: float | None = None,
+        hi: float | None = None,
+        positive: bool = False,
+    ) -> float:
         path = f"{where}.{key}"
         value = table.get(key)
         if value is None:
@@ -311,8 +320,9 @@ class _Parser:
             return default or ""
         return value
 
-    def names(self, table: Mapping[str, Any], key: str, where: str, *, default: tuple[str, ...] | None = None,
-              limit: int = 64) -> tuple[str, ...]:
+    def names(
+        self, table: Mapping[str, Any], key: str, where: str, *, default: tuple[str, ...] | None = None, limit: int = 64
+    ) -> tuple[str, ...]:
         path = f"{where}.{key}"
         value = table.get(key)
         if value is None:
@@ -389,8 +399,9 @@ class _Parser:
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            self.problem("scenario.timezone", f"unknown time zone {timezone!r} (use an IANA name such as "
-                                              "'Asia/Shanghai')")
+            self.problem(
+                "scenario.timezone", f"unknown time zone {timezone!r} (use an IANA name such as 'Asia/Shanghai')"
+            )
         channels_table = self.table(data.get("channels"), "channels")
         self.known(channels_table, "channels", CHANNELS)
         if channels_table and not any(c in channels_table for c in CHANNELS):
@@ -405,17 +416,37 @@ class _Parser:
         if self.problems:
             raise SettingsError([f"scenario {self.source}: {p}" for p in self.problems])
         return Scenario(
-            name=name, title=self.text(head, "title", "scenario", default=name),
-            description=self.text(head, "description", "scenario", default=""), timezone=timezone,
-            channels=channels, queues=queues, shifts=shifts, agents=agents, staff=staff, surges=surges,
+            name=name,
+            title=self.text(head, "title", "scenario", default=name),
+            description=self.text(head, "description", "scenario", default=""),
+            timezone=timezone,
+            channels=channels,
+            queues=queues,
+            shifts=shifts,
+            agents=agents,
+            staff=staff,
+            surges=surges,
             source=self.source,
         )
 
     def channel(self, name: str, value: Any) -> ChannelSpec:
         where = f"channels.{name}"
         table = self.table(value, where)
-        self.known(table, where, ("daily_volume", "hourly", "weekday", "connect", "handle", "wrap_up", "patience",
-                                  "short_abandon_share", "short_abandon_max"))
+        self.known(
+            table,
+            where,
+            (
+                "daily_volume",
+                "hourly",
+                "weekday",
+                "connect",
+                "handle",
+                "wrap_up",
+                "patience",
+                "short_abandon_share",
+                "short_abandon_max",
+            ),
+        )
         weekday = table.get("weekday")
         return ChannelSpec(
             name=name,
@@ -450,8 +481,9 @@ class _Parser:
             hourly_table = self.table(q.get("hourly"), f"{where}.hourly", required=False)
             self.known(hourly_table, f"{where}.hourly", CHANNELS)
             hourly = {c: self.weights(v, f"{where}.hourly.{c}", 24) for c, v in hourly_table.items() if c in CHANNELS}
-            out[qname] = QueueSpec(qname, share, self.number(q, "handle_factor", where, default=1.0, positive=True),
-                                   hourly)
+            out[qname] = QueueSpec(
+                qname, share, self.number(q, "handle_factor", where, default=1.0, positive=True), hourly
+            )
         for c in channels:
             if out and sum(q.share.get(c, 0.0) for q in out.values()) <= 0:
                 self.problem("queues", f"no queue has a share of channel {c!r} (set share.{c} on at least one)")
@@ -466,16 +498,32 @@ class _Parser:
             where = f'shifts."{sname}"'
             s = self.table(svalue, where)
             self.known(s, where, ("start", "hours"))
-            out[sname] = ShiftSpec(sname, self.clock(s, "start", where),
-                                   self.number(s, "hours", where, positive=True, hi=16))
+            out[sname] = ShiftSpec(
+                sname, self.clock(s, "start", where), self.number(s, "hours", where, positive=True, hi=16)
+            )
         return out
 
     def agents(self, value: Any) -> AgentPolicy:
         where = "agents"
         t = self.table(value, where)
-        self.known(t, where, ("id_prefix", "team_label", "rota", "absence", "briefing_minutes",
-                              "break_minutes_per_hour", "max_on_break", "roll_call", "surnames", "given_names",
-                              "separator", "leaders"))
+        self.known(
+            t,
+            where,
+            (
+                "id_prefix",
+                "team_label",
+                "rota",
+                "absence",
+                "briefing_minutes",
+                "break_minutes_per_hour",
+                "max_on_break",
+                "roll_call",
+                "surnames",
+                "given_names",
+                "separator",
+                "leaders",
+            ),
+        )
         team_label = self.text(t, "team_label", where, default="Team {leader}")
         if "{leader}" not in team_label:
             self.problem(f"{where}.team_label", f"must contain {{leader}}, got {team_label!r}")
@@ -501,13 +549,20 @@ class _Parser:
     def rota(self, table: Mapping[str, Any], where: str, default: str) -> str:
         rota = self.text(table, "rota", where, default=default)
         if not rota or set(rota) - {"0", "1"} or "1" not in rota:
-            self.problem(f"{where}.rota", f"must be a string of 0 and 1 with at least one 1 (e.g. '1100'), "
-                                          f"got {rota!r}")
+            self.problem(
+                f"{where}.rota", f"must be a string of 0 and 1 with at least one 1 (e.g. '1100'), got {rota!r}"
+            )
             return "1"
         return rota
 
-    def staff(self, value: Any, channels: Mapping[str, ChannelSpec], queues: Mapping[str, QueueSpec],
-              shifts: Mapping[str, ShiftSpec], default_rota: str) -> tuple[StaffGroup, ...]:
+    def staff(
+        self,
+        value: Any,
+        channels: Mapping[str, ChannelSpec],
+        queues: Mapping[str, QueueSpec],
+        shifts: Mapping[str, ShiftSpec],
+        default_rota: str,
+    ) -> tuple[StaffGroup, ...]:
         if value is None:
             self.problem("staff", "is missing (at least one [[staff]] group is required)")
             return ()
@@ -544,15 +599,22 @@ class _Parser:
                     self.problem(f"{where}.shifts.{sname}", f"must be a whole number of agents >= 0, got {n!r}")
                     continue
                 counts[sname] = n
-            out.append(StaffGroup(
-                skill=skill, channels=chans, queues=qs, primary=primary or qs,
-                team_size=self.integer(t, "team_size", where, default=15, lo=1),
-                rota=self.rota(t, where, default_rota), shifts=counts,
-            ))
+            out.append(
+                StaffGroup(
+                    skill=skill,
+                    channels=chans,
+                    queues=qs,
+                    primary=primary or qs,
+                    team_size=self.integer(t, "team_size", where, default=15, lo=1),
+                    rota=self.rota(t, where, default_rota),
+                    shifts=counts,
+                )
+            )
         return tuple(out)
 
-    def surges(self, value: Any, channels: Mapping[str, ChannelSpec],
-               queues: Mapping[str, QueueSpec]) -> tuple[Surge, ...]:
+    def surges(
+        self, value: Any, channels: Mapping[str, ChannelSpec], queues: Mapping[str, QueueSpec]
+    ) -> tuple[Surge, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
@@ -577,16 +639,19 @@ class _Parser:
             out.append(Surge(channel, qs, start, end, self.number(t, "factor", where, lo=0)))
         return tuple(out)
 
-    def coverage(self, channels: Mapping[str, ChannelSpec], queues: Mapping[str, QueueSpec],
-                 staff: tuple[StaffGroup, ...]) -> None:
+    def coverage(
+        self, channels: Mapping[str, ChannelSpec], queues: Mapping[str, QueueSpec], staff: tuple[StaffGroup, ...]
+    ) -> None:
         """Traffic nobody can answer is almost always a typo in a queue list."""
         for c in channels:
             for q in queues.values():
                 if q.share.get(c, 0.0) <= 0:
                     continue
                 if not any(c in g.channels and q.name in g.queues and sum(g.shifts.values()) > 0 for g in staff):
-                    self.problem(f'queues."{q.name}"', f"receives {c} traffic but no [[staff]] group with agents "
-                                                       f"serves it on the {c} channel")
+                    self.problem(
+                        f'queues."{q.name}"',
+                        f"receives {c} traffic but no [[staff]] group with agents serves it on the {c} channel",
+                    )
 
 
 def _kind(value: Any) -> str:

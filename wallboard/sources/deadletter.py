@@ -45,16 +45,21 @@ class DeadLetters:
             return
         for item in rejected:
             m = item.message
-            headers = [*m.headers, (REASON_HEADER, item.reason.encode()),
-                       (DETAIL_HEADER, item.detail.encode("utf-8", "replace")[:1000]),
-                       (ORIGIN_HEADER, f"{m.topic}/{m.partition}/{m.offset}".encode())]
+            headers = [
+                *m.headers,
+                (REASON_HEADER, item.reason.encode()),
+                (DETAIL_HEADER, item.detail.encode("utf-8", "replace")[:1000]),
+                (ORIGIN_HEADER, f"{m.topic}/{m.partition}/{m.offset}".encode()),
+            ]
             try:
                 delivery = await asyncio.wait_for(
-                    producer.send(self.topic, value=m.value, key=m.key, headers=headers), SEND_TIMEOUT_S)
+                    producer.send(self.topic, value=m.value, key=m.key, headers=headers), SEND_TIMEOUT_S
+                )
             except Exception as exc:  # noqa: BLE001 - a dead-letter failure must never stop consumption
                 self.failed += 1
-                logger.warning("kafka: could not dead-letter %s/%s/%s (%s)", m.topic, m.partition, m.offset,
-                               type(exc).__name__)
+                logger.warning(
+                    "kafka: could not dead-letter %s/%s/%s (%s)", m.topic, m.partition, m.offset, type(exc).__name__
+                )
                 continue
             delivery.add_done_callback(self._delivered)
 
@@ -65,8 +70,9 @@ class DeadLetters:
         try:
             await asyncio.wait_for(producer.start(), SEND_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - see forward
-            logger.warning("kafka: dead-letter producer cannot start (%s); %d messages not forwarded",
-                           type(exc).__name__, waiting)
+            logger.warning(
+                "kafka: dead-letter producer cannot start (%s); %d messages not forwarded", type(exc).__name__, waiting
+            )
             self.failed += waiting
             with contextlib.suppress(Exception):
                 await producer.stop()

@@ -66,8 +66,9 @@ class _HideSaslAuthBytes(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and any(_is_sasl_authenticate(a) for a in record.args):
-            record.args = tuple("SaslAuthenticateRequest(<hidden>)" if _is_sasl_authenticate(a) else a
-                                for a in record.args)
+            record.args = tuple(
+                "SaslAuthenticateRequest(<hidden>)" if _is_sasl_authenticate(a) else a for a in record.args
+            )
         return True
 
 
@@ -93,8 +94,13 @@ class _BootstrapRefusals(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if (isinstance(record.msg, str) and record.msg.startswith("Unable connect to")
-                and isinstance(args, tuple) and len(args) == 3 and isinstance(args[2], BaseException)):
+        if (
+            isinstance(record.msg, str)
+            and record.msg.startswith("Unable connect to")
+            and isinstance(args, tuple)
+            and len(args) == 3
+            and isinstance(args[2], BaseException)
+        ):
             self.last[f"{args[0]}:{args[1]}"] = args[2]
         return True
 
@@ -120,8 +126,13 @@ def _is_refusal(exc: BaseException) -> bool:
 
     from aiokafka.errors import AuthenticationFailedError, AuthenticationMethodNotSupported, SaslAuthenticationFailed
 
-    return isinstance(exc, AuthenticationFailedError | AuthenticationMethodNotSupported | SaslAuthenticationFailed
-                      | ssl.SSLCertVerificationError)
+    return isinstance(
+        exc,
+        AuthenticationFailedError
+        | AuthenticationMethodNotSupported
+        | SaslAuthenticationFailed
+        | ssl.SSLCertVerificationError,
+    )
 
 
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -133,14 +144,19 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
         "retry_backoff_ms": 200,
     }
     if settings.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
-        options.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,
-                       sasl_plain_password=settings.sasl_password)
+        options.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password,
+        )
     if settings.security_protocol in ("SSL", "SASL_SSL"):
         from aiokafka.helpers import create_ssl_context
 
         context = create_ssl_context(
-            cafile=settings.ssl_cafile or None, certfile=settings.ssl_certfile or None,
-            keyfile=settings.ssl_keyfile or None, password=settings.ssl_password or None,
+            cafile=settings.ssl_cafile or None,
+            certfile=settings.ssl_certfile or None,
+            keyfile=settings.ssl_keyfile or None,
+            password=settings.ssl_password or None,
         )
         context.check_hostname = settings.ssl_check_hostname
         options["ssl_context"] = context
@@ -155,18 +171,21 @@ def replay_start_ms(now_s: float, metrics: MetricSettings, lookback_s: int) -> i
 class KafkaSource:
     """Reads all partitions of the configured topics; see the module docstring."""
 
-    def __init__(self, settings: KafkaSettings, metrics: MetricSettings, *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: KafkaSettings, metrics: MetricSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
         self._consumer: AIOKafkaConsumer | None = None
-        self._dead_letters = DeadLetters(settings.dead_letter_topic, client_options(settings)) \
-            if settings.dead_letter else None
+        self._dead_letters = (
+            DeadLetters(settings.dead_letter_topic, client_options(settings)) if settings.dead_letter else None
+        )
         self._closed = False
         self._status = SourceStatus(kind="kafka")
         self._progress: PartitionProgress[TopicPartition] = PartitionProgress(
-            start_ms=0, late_horizon_ms=metrics.late_horizon * 1000)
+            start_ms=0, late_horizon_ms=metrics.late_horizon * 1000
+        )
         self._paused: set[TopicPartition] = set()  # held back while ahead of the slowest (PartitionProgress.to_hold)
         self._fatal: SourceError | None = None  # found by the probe; raised by batches()
         self._uncommitted: dict[TopicPartition, int] = {}  # records past the last stable offset (open transactions)
@@ -197,7 +216,8 @@ class KafkaSource:
             "topics": list(self.settings.topics),
             "partitions": len(progress.positions),
             "replay_from": datetime.fromtimestamp(progress.start_ms / 1000, self.metrics.zone).isoformat()
-            if progress.start_ms else None,
+            if progress.start_ms
+            else None,
             "consumed": self.consumed,
             "dead_lettered": self.dead_lettered,
             "dead_letter_failed": self.dead_letter_failed,
@@ -225,9 +245,12 @@ class KafkaSource:
         delay = 0.5
         while True:
             consumer = AIOKafkaConsumer(
-                group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
                 isolation_level="read_committed",
-                max_partition_fetch_bytes=self.settings.max_partition_fetch_bytes, fetch_max_wait_ms=200,
+                max_partition_fetch_bytes=self.settings.max_partition_fetch_bytes,
+                fetch_max_wait_ms=200,
                 **client_options(self.settings),
             )
             _refusals.forget(self.settings.bootstrap_servers)
@@ -239,8 +262,10 @@ class KafkaSource:
                 refusal = _refusals.refused_everywhere(self.settings.bootstrap_servers)
                 if refusal is not None:
                     self._status.last_error = f"refused by {self.settings.bootstrap_servers}: {type(refusal).__name__}"
-                    raise SourceError(f"kafka: {self._status.last_error} (a retry cannot fix it: check the "
-                                      f"credentials and certificates in [kafka])") from refusal
+                    raise SourceError(
+                        f"kafka: {self._status.last_error} (a retry cannot fix it: check the "
+                        f"credentials and certificates in [kafka])"
+                    ) from refusal
                 if not _retry_can_fix(exc):
                     raise SourceError(f"kafka: cannot start the consumer: {exc!r}") from exc
                 self._status.connected = False
@@ -260,8 +285,11 @@ class KafkaSource:
             described = await admin.describe_topics(list(self.settings.topics))
         finally:
             await admin.close()
-        return {meta["topic"]: sorted(p["partition"] for p in meta["partitions"])
-                for meta in described if meta["error_code"] == 0 and meta["partitions"]}
+        return {
+            meta["topic"]: sorted(p["partition"] for p in meta["partitions"])
+            for meta in described
+            if meta["error_code"] == 0 and meta["partitions"]
+        }
 
     async def _assign_and_seek(self, consumer: AIOKafkaConsumer) -> None:
         from aiokafka import TopicPartition
@@ -299,9 +327,13 @@ class KafkaSource:
         self._progress.assign(starts, targets)
         self._status.connected = True
         self._status.last_error = None
-        logger.info("kafka: assigned %d partitions of %s; replaying %d messages from %s",
-                    len(tps), ", ".join(self.settings.topics), self._progress.lag,
-                    datetime.fromtimestamp(start_ms / 1000, self.metrics.zone).isoformat())
+        logger.info(
+            "kafka: assigned %d partitions of %s; replaying %d messages from %s",
+            len(tps),
+            ", ".join(self.settings.topics),
+            self._progress.lag,
+            datetime.fromtimestamp(start_ms / 1000, self.metrics.zone).isoformat(),
+        )
 
     # ------------------------------------------------------------------ loop
 
@@ -334,8 +366,17 @@ class KafkaSource:
             delay = 0.5
             batch: list[RawMessage] = []
             for records in data.values():
-                batch.extend(RawMessage(r.value if r.value is not None else b"", r.key, r.topic, r.partition,
-                                        r.offset, tuple(r.headers or ())) for r in records)
+                batch.extend(
+                    RawMessage(
+                        r.value if r.value is not None else b"",
+                        r.key,
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        tuple(r.headers or ()),
+                    )
+                    for r in records
+                )
             # The consumer's own positions: past transaction markers and aborted records too, which take
             # offsets but are never handed out.  And every partition's last stable offset from the latest
             # fetch responses (no I/O): records fetched but not yet handed out still count as behind, so
@@ -348,8 +389,10 @@ class KafkaSource:
             if progress.rewound:
                 tp, (was, now) = next(iter(progress.rewound.items()))
                 self._status.last_error = f"{tp.topic}/{tp.partition} went back from offset {was} to {now}"
-                raise SourceError(f"kafka: {self._status.last_error}: the topic was deleted and re-created, or "
-                                  "truncated; a restart replays the log as it is now")
+                raise SourceError(
+                    f"kafka: {self._status.last_error}: the topic was deleted and re-created, or "
+                    "truncated; a restart replays the log as it is now"
+                )
             self.consumed += len(batch)
             if not was_ready and progress.is_ready():
                 was_ready = True

@@ -47,9 +47,20 @@ log = logging.getLogger(__name__)
 class SimulatorSource:
     """An EventSource that generates a scenario's traffic, caught up to now, then in (scaled) real time."""
 
-    def __init__(self, scenario: Scenario | str, *, tz: ZoneInfo, seed: int = 1, scale: float = 1.0,
-                 speed: float = 1.0, start_at: float | None = None, now: Callable[[], float] = time.time,
-                 batch_size: int = 5000, interval: float = 0.1, noise: Noise | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | str,
+        *,
+        tz: ZoneInfo,
+        seed: int = 1,
+        scale: float = 1.0,
+        speed: float = 1.0,
+        start_at: float | None = None,
+        now: Callable[[], float] = time.time,
+        batch_size: int = 5000,
+        interval: float = 0.1,
+        noise: Noise | None = None,
+    ) -> None:
         """``now`` is the wall clock (injectable for tests); ``start_at`` the simulated Unix time to start at
         (default: now); ``speed`` simulated seconds per real second."""
         if not speed > 0:
@@ -87,11 +98,17 @@ class SimulatorSource:
             span = self._start_at * 1000 - midnight
             progress = min(1.0, max(0.0, (self._delivered_ts - midnight) / span)) if span > 0 else 0.0
         return SourceStatus(
-            kind="simulator", ready=self._ready, connected=True, catch_up=progress,
+            kind="simulator",
+            ready=self._ready,
+            connected=True,
+            catch_up=progress,
             # Without noise the simulator delivers in ts order: what it delivered is where it is.
             low_watermark_ms=None if self._ready or self.simulator.noise is not None else self._delivered_ts,
             details={
-                "scenario": self.scenario.name, "seed": self.seed, "scale": self.scale, "speed": self.speed,
+                "scenario": self.scenario.name,
+                "seed": self.seed,
+                "scale": self.scale,
+                "speed": self.speed,
                 "sim_time": datetime.fromtimestamp(self.clock(), self.tz).isoformat(timespec="seconds"),
                 "messages": self._offset,
             },
@@ -101,8 +118,14 @@ class SimulatorSource:
         """Catch-up batches back to back (yielding to the loop between them), then one batch per interval."""
         if self._events is None:
             self._events = self.simulator.stream()
-            log.info("simulator: scenario %s, seed %s, scale %s, speed %s; replaying from local midnight %s",
-                     self.scenario.name, self.seed, self.scale, self.speed, self.simulator.day)
+            log.info(
+                "simulator: scenario %s, seed %s, scale %s, speed %s; replaying from local midnight %s",
+                self.scenario.name,
+                self.seed,
+                self.scale,
+                self.speed,
+                self.simulator.day,
+            )
         while not self._closed:
             batch = self._take(int(self.clock() * 1000))
             more = len(batch) >= self._batch_size

@@ -1,8 +1,8 @@
 """The live board's web side: ``create_app`` (app.py), the fan-out hub (hub.py), endpoints (routes.py).
 
-    from wallboard.web import create_app
-    app = create_app(settings, source)            # clock=time.time by default
-    uvicorn.run(app, host=..., port=..., ws_per_message_deflate=False)
+from wallboard.web import create_app
+app = create_app(settings, source)            # clock=time.time by default
+uvicorn.run(app, host=..., port=..., ws_per_message_deflate=False)
 """
 
 from __future__ import annotations

@@ -46,8 +46,9 @@ class State(TypedDict):
     static_urls: StaticUrls
 
 
-def create_app(settings: Settings, source: EventSource, *, clock: Clock = time.time,
-               watchdog: Watchdog | None = None) -> Starlette:
+def create_app(
+    settings: Settings, source: EventSource, *, clock: Clock = time.time, watchdog: Watchdog | None = None
+) -> Starlette:
     """The web app over ``source``.
 
     ``clock`` gives the server's time in Unix seconds: ``time.time`` in

@@ -68,8 +68,12 @@ class FastPath:
         """Turn the fast path off, with one warning (the first failure only)."""
         if self.on:
             self.on = False
-            log.warning("direct WebSocket frame writes are off: uvicorn's protocol is not the shape this wallboard "
-                        "knows (%s: %r); every message takes the ordinary path", where, exc)
+            log.warning(
+                "direct WebSocket frame writes are off: uvicorn's protocol is not the shape this wallboard "
+                "knows (%s: %r); every message takes the ordinary path",
+                where,
+                exc,
+            )
 
 
 @functools.cache
@@ -78,12 +82,17 @@ def frame_writing_protocol() -> type[WebSocketsSansIOProtocol] | None:
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     except ImportError as exc:  # uvicorn < 0.35, or one that moved the class
-        log.warning("direct WebSocket frame writes are off: this uvicorn has no %s (%r); every message takes the "
-                    "ordinary path", UVICORN_PROTOCOL, exc)
+        log.warning(
+            "direct WebSocket frame writes are off: this uvicorn has no %s (%r); every message takes the ordinary path",
+            UVICORN_PROTOCOL,
+            exc,
+        )
         return None
     if not callable(getattr(WebSocketsSansIOProtocol, "handle_connect", None)):
-        log.warning("direct WebSocket frame writes are off: uvicorn's WebSocketsSansIOProtocol has no "
-                    "handle_connect; every message takes the ordinary path")
+        log.warning(
+            "direct WebSocket frame writes are off: uvicorn's WebSocketsSansIOProtocol has no "
+            "handle_connect; every message takes the ordinary path"
+        )
         return None
 
     class FrameWritingProtocol(WebSocketsSansIOProtocol):
@@ -110,8 +119,13 @@ def frame_writing_protocol() -> type[WebSocketsSansIOProtocol] | None:
                 return False
             try:
                 transport = self.transport
-                ready = (self.handshake_complete and not self.close_sent and self.initial_response is None
-                         and self.writable.is_set() and not self.conn.extensions)
+                ready = (
+                    self.handshake_complete
+                    and not self.close_sent
+                    and self.initial_response is None
+                    and self.writable.is_set()
+                    and not self.conn.extensions
+                )
             except AttributeError as exc:  # renamed by a later uvicorn or websockets: the caller queues instead
                 fast_path.fail("write_frame", exc)
                 return False

@@ -55,8 +55,7 @@ class Outgoing:
 class Subscriber:
     """One connected client: its views and at most one unsent message per slot."""
 
-    __slots__ = ("_closed", "_pending", "_wake", "direct", "dropped", "on_drop", "selection", "sending_since",
-                 "views")
+    __slots__ = ("_closed", "_pending", "_wake", "direct", "dropped", "on_drop", "selection", "sending_since", "views")
 
     def __init__(self, views: frozenset[str], selection: Selection = ()) -> None:
         self.views = views
@@ -146,8 +145,9 @@ class Hub:
         return list(self._by_selection)
 
     @asynccontextmanager
-    async def subscribe(self, views: Iterable[str], initial: Iterable[Outgoing] = (),
-                        selection: Selection = ()) -> AsyncIterator[Subscriber]:
+    async def subscribe(
+        self, views: Iterable[str], initial: Iterable[Outgoing] = (), selection: Selection = ()
+    ) -> AsyncIterator[Subscriber]:
         """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister.
 
         A client of the ``selection`` view names its ``selection`` of queues.
@@ -206,8 +206,13 @@ class Hub:
         note = written.append
         for sub in targets:
             write = sub.direct
-            if write is not None and not sub._pending and sub.sending_since is None and not sub._closed \
-                    and write(frame):
+            if (
+                write is not None
+                and not sub._pending
+                and sub.sending_since is None
+                and not sub._closed
+                and write(frame)
+            ):
                 note(perf())
             else:
                 sub.offer(msg)

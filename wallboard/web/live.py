@@ -141,8 +141,15 @@ def scheduled_gc() -> Iterator[None]:
 class Live:
     """State of the running board: engine, tick counter, the newest message per view, the broadcast."""
 
-    def __init__(self, settings: Settings, source: EventSource, *, clock: Clock, metrics: WebMetrics,
-                 watchdog: Watchdog | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        source: EventSource,
+        *,
+        clock: Clock,
+        metrics: WebMetrics,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self.settings = settings
         self.watchdog = watchdog
         self.source = source
@@ -177,8 +184,16 @@ class Live:
         t = self.clock() if now is None else now
         return datetime.fromtimestamp(t, self.zone).isoformat(timespec="milliseconds")
 
-    def _make(self, slot: str, body: Body, born: float, *, seq: int | None = None,
-              now: float | None = None, selection: Selection = ()) -> Outgoing:
+    def _make(
+        self,
+        slot: str,
+        body: Body,
+        born: float,
+        *,
+        seq: int | None = None,
+        now: float | None = None,
+        selection: Selection = (),
+    ) -> Outgoing:
         s = self.seq if seq is None else seq
         head = {"type": slot, "seq": s, "server_time": self.server_time(now)}
         text = dumps_ascii({**head, **body})
@@ -206,14 +221,22 @@ class Live:
                 self._snapshot_cache = (key, add_levels(self.engine.snapshot(), self.settings.metrics))
             snapshot = self._snapshot_cache[1]
             if view == "summary":
-                summary: Summary = {"as_of": snapshot["as_of"], "timezone": snapshot["timezone"],
-                                    "window_s": snapshot["window_s"], "totals": snapshot["totals"],
-                                    "status": snapshot["status"]}
+                summary: Summary = {
+                    "as_of": snapshot["as_of"],
+                    "timezone": snapshot["timezone"],
+                    "window_s": snapshot["window_s"],
+                    "totals": snapshot["totals"],
+                    "status": snapshot["status"],
+                }
                 return summary
             if view == "selection":
-                data: SelectionData = {"as_of": snapshot["as_of"], "timezone": snapshot["timezone"],
-                                       "window_s": snapshot["window_s"], "selection": self.selection_block(selection),
-                                       "status": snapshot["status"]}
+                data: SelectionData = {
+                    "as_of": snapshot["as_of"],
+                    "timezone": snapshot["timezone"],
+                    "window_s": snapshot["window_s"],
+                    "selection": self.selection_block(selection),
+                    "status": snapshot["status"],
+                }
                 return data
             return snapshot
         if view == "agents":
@@ -234,10 +257,12 @@ class Live:
         extra = {"selection": self.selection_block(selection)} if selection else {}
         return {**self.build_view(view), **extra, "source": self.source_block(now)}
 
-    def _data_message(self, view: str, source: SourceBlock, born: float, now: float,
-                      selection: Selection = ()) -> Outgoing:
-        msg = self._make(view, {"data": self.build_view(view, selection), "source": source}, born, now=now,
-                         selection=selection)
+    def _data_message(
+        self, view: str, source: SourceBlock, born: float, now: float, selection: Selection = ()
+    ) -> Outgoing:
+        msg = self._make(
+            view, {"data": self.build_view(view, selection), "source": source}, born, now=now, selection=selection
+        )
         self._current[(view, selection)] = (self._state_key(), msg)
         return msg
 
@@ -245,8 +270,9 @@ class Live:
         """The heartbeat of the current tick (a ping is answered with it)."""
         hb = self._heartbeat
         if hb is None or hb.seq != self.seq:
-            hb = self._heartbeat = self._make("heartbeat", {"data_seq": self.data_seq, "source": self.source_block()},
-                                              0.0)
+            hb = self._heartbeat = self._make(
+                "heartbeat", {"data_seq": self.data_seq, "source": self.source_block()}, 0.0
+            )
         return hb
 
     def current(self, views: Iterable[str], selection: Selection = ()) -> list[Outgoing]:
@@ -274,14 +300,18 @@ class Live:
 
     def hello(self, views: Iterable[str], selection: Selection = ()) -> Outgoing:
         """The first message on a connection."""
-        return self._make("hello", {
-            "protocol": PROTOCOL_VERSION,
-            "push_interval_s": self.push_interval,
-            "stale_after_s": self.stale_after,
-            "settings": self.settings_json,
-            "views": [v for v in DATA_VIEWS if v in views],
-            "queues": list(selection),
-        }, 0.0)
+        return self._make(
+            "hello",
+            {
+                "protocol": PROTOCOL_VERSION,
+                "push_interval_s": self.push_interval,
+                "stale_after_s": self.stale_after,
+                "settings": self.settings_json,
+                "views": [v for v in DATA_VIEWS if v in views],
+                "queues": list(selection),
+            },
+            0.0,
+        )
 
     def set_broadcast(self, text: str) -> BroadcastBody:
         """Set (or, with "", clear) the broadcast message and push it to every client."""
@@ -315,8 +345,11 @@ class Live:
             key = self._state_key()
             if key != self._built_key:
                 source = self.source_block(now)
-                msgs = [self._data_message(view, source, t0, now)
-                        for view in DATA_VIEWS if view == "snapshot" or (view != "selection" and self.hub.wants(view))]
+                msgs = [
+                    self._data_message(view, source, t0, now)
+                    for view in DATA_VIEWS
+                    if view == "snapshot" or (view != "selection" and self.hub.wants(view))
+                ]
                 msgs += [self._data_message("selection", source, t0, now, sel) for sel in self.hub.selections()]
                 self._built_key = key
                 self.data_seq = self.seq
@@ -442,8 +475,13 @@ class Live:
             reasons.append("pump_failed")
         if self.tick_error is not None:
             reasons.append("tick_failed")
-        return not reasons, {"ready": not reasons, "reasons": reasons, "catch_up": block["catch_up"],
-                             "pump": self.pump_state, "source": block}
+        return not reasons, {
+            "ready": not reasons,
+            "reasons": reasons,
+            "catch_up": block["catch_up"],
+            "pump": self.pump_state,
+            "source": block,
+        }
 
     def scrape(self) -> Scrape:
         """The figures /metrics reads at scrape time."""
@@ -452,10 +490,19 @@ class Live:
         st = self.source.status()
         block = self.source_block(now)
         return {
-            "events": status["events"], "rejected": status["rejected"], "duplicates": status["duplicates"],
-            "orphans": status["orphans"], "too_late": status["too_late"], "lag": st.lag,
-            "ready": int(st.ready), "connected": int(st.connected), "stale": int(block["stale"]),
-            "catch_up": st.catch_up, "pump_up": int(self.pump_state in ("starting", "running")),
-            "clients": len(self.hub), "last_event_age_s": self.last_event_age(now, status), "seq": self.seq,
+            "events": status["events"],
+            "rejected": status["rejected"],
+            "duplicates": status["duplicates"],
+            "orphans": status["orphans"],
+            "too_late": status["too_late"],
+            "lag": st.lag,
+            "ready": int(st.ready),
+            "connected": int(st.connected),
+            "stale": int(block["stale"]),
+            "catch_up": st.catch_up,
+            "pump_up": int(self.pump_state in ("starting", "running")),
+            "clients": len(self.hub),
+            "last_event_age_s": self.last_event_age(now, status),
+            "seq": self.seq,
             "direct_writes": self.hub.direct_writes,
         }

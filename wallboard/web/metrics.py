@@ -54,17 +54,24 @@ class WebMetrics:
         self.tick_duration = Histogram(
             "wallboard_tick_duration_seconds",
             "Time to advance the engine, build and serialise the views and publish them (one tick).",
-            buckets=TICK_BUCKETS, registry=self.registry,
+            buckets=TICK_BUCKETS,
+            registry=self.registry,
         )
         self.ws_connections = Counter(
-            "wallboard_ws_connections", "WebSocket clients accepted.", registry=self.registry,
+            "wallboard_ws_connections",
+            "WebSocket clients accepted.",
+            registry=self.registry,
         )
         self.ws_dropped = Counter(
-            "wallboard_ws_dropped", "WebSocket clients closed by the server, by reason.", ["reason"],
+            "wallboard_ws_dropped",
+            "WebSocket clients closed by the server, by reason.",
+            ["reason"],
             registry=self.registry,
         )
         self.pump_batches = Counter(
-            "wallboard_source_batches", "Batches taken from the source and applied.", registry=self.registry,
+            "wallboard_source_batches",
+            "Batches taken from the source and applied.",
+            registry=self.registry,
         )
 
     def watch(self, live: Live) -> None:
@@ -92,7 +99,7 @@ class LoopHistogram:
         cumulative, total = [], 0
         for bound, n in zip((*self.bounds, float("inf")), self.counts, strict=True):
             total += n
-            cumulative.append(('+Inf' if bound == float('inf') else repr(bound), float(total)))
+            cumulative.append(("+Inf" if bound == float("inf") else repr(bound), float(total)))
         return HistogramMetricFamily(name, doc, buckets=cumulative, sum_value=self.sum)
 
 
@@ -110,33 +117,38 @@ class _LiveCollector(Collector):
             "wallboard_events": ("Valid events applied to the engine since start.", s["events"]),
             "wallboard_duplicates": ("Events dropped as duplicates of one already applied.", s["duplicates"]),
             "wallboard_too_late": ("Events dropped for arriving more than late_horizon late.", s["too_late"]),
-            "wallboard_ws_direct_writes": ("Messages written straight to an idle client's socket as a pre-built frame.",
-                                           s["direct_writes"]),
+            "wallboard_ws_direct_writes": (
+                "Messages written straight to an idle client's socket as a pre-built frame.",
+                s["direct_writes"],
+            ),
         }
         for name, (doc, value) in counters.items():
             yield CounterMetricFamily(name, doc, value=float(value))
-        rejected = CounterMetricFamily("wallboard_rejected", "Messages rejected by the event contract, by reason.",
-                                       labels=["reason"])
+        rejected = CounterMetricFamily(
+            "wallboard_rejected", "Messages rejected by the event contract, by reason.", labels=["reason"]
+        )
         for reason, n in s["rejected"].items():
             rejected.add_metric([reason], float(n))
         yield rejected
         age = s["last_event_age_s"]
         gauges: dict[str, tuple[str, float]] = {
-            "wallboard_orphans": ("Interactions seen without their offered/answered events (now held).",
-                                  s["orphans"]),
-            "wallboard_consumer_lag": ("Messages the source is behind the end of its upstream (Kafka lag).",
-                                       s["lag"]),
+            "wallboard_orphans": ("Interactions seen without their offered/answered events (now held).", s["orphans"]),
+            "wallboard_consumer_lag": ("Messages the source is behind the end of its upstream (Kafka lag).", s["lag"]),
             "wallboard_source_ready": ("1 once the source has caught up and delivers live data.", s["ready"]),
             "wallboard_source_connected": ("1 while the source reaches its upstream.", s["connected"]),
             "wallboard_source_stale": ("1 while the board shows its data as stale.", s["stale"]),
             "wallboard_source_catch_up": ("Progress of the start-up replay, 0..1.", s["catch_up"]),
             "wallboard_pump_up": ("1 while the task feeding the engine runs; 0 once it died.", s["pump_up"]),
             "wallboard_ws_clients": ("Connected WebSocket clients.", s["clients"]),
-            "wallboard_last_event_age_seconds": ("Server clock minus the ts of the newest event (NaN before one).",
-                                                 float("nan") if age is None else age),
+            "wallboard_last_event_age_seconds": (
+                "Server clock minus the ts of the newest event (NaN before one).",
+                float("nan") if age is None else age,
+            ),
             "wallboard_seq": ("The server's tick counter (seq of the last message).", s["seq"]),
         }
         for name, (doc, value) in gauges.items():
             yield GaugeMetricFamily(name, doc, value=float(value))
-        yield self._push_latency.family("wallboard_push_latency_seconds",
-                                        "Time from the start of a tick to its message handed to a client's socket.")
+        yield self._push_latency.family(
+            "wallboard_push_latency_seconds",
+            "Time from the start of a tick to its message handed to a client's socket.",
+        )

@@ -51,7 +51,7 @@ MAX_QUEUE_NAME = 64
 # Pages hold no inline script or style (docs/board.md "Security"); the socket is same-origin.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-                               "object-src 'none'; base-uri 'none'; form-action 'self'",
+    "object-src 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -201,8 +201,12 @@ async def post_broadcast(request: Request) -> Response:
     if web.supervisor_token:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            return error(401, "unauthorized", "posting a broadcast needs the header 'Authorization: Bearer <token>'",
-                         {"WWW-Authenticate": 'Bearer realm="wallboard"'})
+            return error(
+                401,
+                "unauthorized",
+                "posting a broadcast needs the header 'Authorization: Bearer <token>'",
+                {"WWW-Authenticate": 'Bearer realm="wallboard"'},
+            )
         if not hmac.compare_digest(given.strip().encode(), web.supervisor_token.encode()):
             return error(403, "forbidden", "the supervisor token is wrong")
     body = b""
