@@ -230,6 +230,7 @@ class Engine:
         self._expired_orphans = 0
         self._max_ts_ms = -1
         self._late_before_ms = -1
+        self._agents_folded_ms = -1  # the horizon at the last fold of every agent (_fold_agents)
 
     # ------------------------------------------------------------------ input
 
@@ -609,6 +610,22 @@ class Engine:
                     self._expired_orphans += 1
         if self._oldest_day_end and self._oldest_day_end * 1000 <= late_before:
             self._forget_days(late_before)
+        if late_before - self._agents_folded_ms >= self._horizon_ms // 8:
+            self._fold_agents(late_before)
+
+    def _fold_agents(self, late_before_ms: int) -> None:
+        """Fold every agent's events older than the horizon, also those of agents that send no more events.
+
+        An agent's history is otherwise folded only as its own events come in; after a catch-up (whose
+        horizon lagged hours behind) an agent who has stopped sending would keep the rest of its day.
+        Run when the horizon has moved an eighth of itself since the last time: a few times an hour live.
+        """
+        self._agents_folded_ms = late_before_ms
+        for agent in self._agents.values():
+            hist = agent.history
+            if hist and hist[0][0] < late_before_ms:
+                agent.fold_before(late_before_ms)
+                agent.fold_at = len(agent.history) + FOLD_EVERY
 
     def _forget_days(self, late_before_ms: int) -> None:
         today = self.days.day_of(self._now).start
