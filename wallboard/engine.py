@@ -550,7 +550,8 @@ class Engine:
         # FOLD_EVERY events later, not after twice the history: during a catch-up the horizon lags (it moves
         # once a tick, held back by the slowest partition), a fold then forgets little, and doubling would
         # put the next ones off until the rest of the agent's day is held (measured, bench/catchup.py: a
-        # 919,000-message catch-up ended holding 290,000 of the day's 465,000 agent events; 207,000 this way).
+        # 919,000-message catch-up ended holding 290,000 of the day's 465,000 agent events; 207,000 this way,
+        # and the 31,400 within the horizon with _fold_agents, which also folds agents that send no more).
         if len(hist) > agent.fold_at:
             agent.fold_before(self._late_before_ms)
             agent.fold_at = len(agent.history) + FOLD_EVERY
