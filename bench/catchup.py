@@ -527,7 +527,9 @@ def compare(served: Served, day: Day, values: list[bytes]) -> dict[str, str]:
     return {
         "served /api/snapshot and /api/agents = offline replay at as_of (minus source, status)": same,
         "too_late, served / replay": f"{got_status['too_late']:,} / {want_status['too_late']:,}",
-        "events applied, served / replay": f"{got_status['events']:,} / {want_status['events']:,}",
+        "valid events taken in (too late ones too), served / replay": (
+            f"{got_status['events']:,} / {want_status['events']:,}"
+        ),
         "interactions held, served / replay": f"{got_status['held_interactions']:,} / "
         f"{want_status['held_interactions']:,}",
     }
@@ -569,6 +571,10 @@ def report(day: Day, served: Served, facts: dict[str, str], args: argparse.Names
     print(
         f"  too_late: {status['too_late']:,}; today's offered: " + ", ".join(f"{ch} {n:,}" for ch, n in today.items())
     )
+    held = f"interactions held once ready: {status['held_interactions']:,}"
+    if "held_agent_events" in status:  # engines since this benchmark was written
+        held += f", agent events held: {status['held_agent_events']:,}"
+    print(f"  {held}")
     for name, value in facts.items():
         print(f"  {name}: {value}")
     if args.timeline:
@@ -577,12 +583,8 @@ def report(day: Day, served: Served, facts: dict[str, str], args: argparse.Names
             print(f"    {at:6.1f} {rss * mib:6.0f} {progress:5.2f}")
 
 
-async def prepare(bootstrap: str, args: argparse.Namespace) -> Day:
-    return await ensure_day(bootstrap, args)
-
-
 def bench(bootstrap: str, args: argparse.Namespace) -> None:
-    day = asyncio.run(prepare(bootstrap, args))
+    day = asyncio.run(ensure_day(bootstrap, args))
     if not day.still_today(time.time()):
         raise RuntimeError("the day ended meanwhile; run again")
     served = run_serve(bootstrap, day, args)

@@ -264,6 +264,7 @@ class Engine:
         self._expired_orphans = 0
         self._max_ts_ms = -1
         self._late_before_ms = -1
+        self._agents_folded_ms = -1  # the horizon at the last fold of every agent (_fold_agents)
 
     # ------------------------------------------------------------------ input
 
@@ -604,7 +605,8 @@ class Engine:
         # FOLD_EVERY events later, not after twice the history: during a catch-up the horizon lags (it moves
         # once a tick, held back by the slowest partition), a fold then forgets little, and doubling would
         # put the next ones off until the rest of the agent's day is held (measured, bench/catchup.py: a
-        # 919,000-message catch-up ended holding 290,000 of the day's 465,000 agent events; 207,000 this way).
+        # 919,000-message catch-up ended holding 290,000 of the day's 465,000 agent events; 207,000 this way,
+        # and the 31,400 within the horizon with _fold_agents, which also folds agents that send no more).
         if len(hist) > agent.fold_at:
             agent.fold_before(self._late_before_ms)
             agent.fold_at = len(agent.history) + FOLD_EVERY
@@ -664,6 +666,22 @@ class Engine:
                     self._expired_orphans += 1
         if self._oldest_day_end and self._oldest_day_end * 1000 <= late_before:
             self._forget_days(late_before)
+        if late_before - self._agents_folded_ms >= self._horizon_ms // 8:
+            self._fold_agents(late_before)
+
+    def _fold_agents(self, late_before_ms: int) -> None:
+        """Fold every agent's events older than the horizon, also those of agents that send no more events.
+
+        An agent's history is otherwise folded only as its own events come in; after a catch-up (whose
+        horizon lagged hours behind) an agent who has stopped sending would keep the rest of its day.
+        Run when the horizon has moved an eighth of itself since the last time: a few times an hour live.
+        """
+        self._agents_folded_ms = late_before_ms
+        for agent in self._agents.values():
+            hist = agent.history
+            if hist and hist[0][0] < late_before_ms:
+                agent.fold_before(late_before_ms)
+                agent.fold_at = len(agent.history) + FOLD_EVERY
 
     def _forget_days(self, late_before_ms: int) -> None:
         today = self.days.day_of(self._now).start
