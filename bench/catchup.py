@@ -70,10 +70,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka import AIOKafkaConsumer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
-from aiokafka.partitioner import murmur2  # noqa: E402
-from kafka_ingest import messages_in, own_broker, topic_partitions  # noqa: E402
+from kafka_ingest import messages_in, own_broker, send_events, topic_partitions  # noqa: E402
 
 from tests.servers import free_port  # noqa: E402
 from wallboard.levels import add_levels  # noqa: E402
@@ -223,41 +222,7 @@ def _events_up_to(day: Day) -> Iterator[Any]:
 
 async def produce_with_ts(bootstrap: str, day: Day) -> int:
     """Each record stamped with its event's ts, keyed and partitioned as a Java producer would (murmur2)."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks=1, max_batch_size=512 * 1024, linger_ms=50, max_request_size=4 * 1024 * 1024
-    )
-    await producer.start()
-    count = 0
-    try:
-        topic_of = dict(zip(SIM_TOPICS, day.topics, strict=True))
-        open_batches: dict[tuple[str, int], Any] = {}
-        in_flight: list[asyncio.Future[Any]] = []
-
-        async def send(topic: str, partition: int) -> None:
-            in_flight.append(
-                await producer.send_batch(open_batches.pop((topic, partition)), topic, partition=partition)
-            )
-            if len(in_flight) >= 32:
-                await asyncio.gather(*in_flight)
-                in_flight.clear()
-
-        for ev in _events_up_to(day):
-            topic = topic_of[ev.topic]
-            partition = (murmur2(ev.key) & 0x7FFFFFFF) % PARTITIONS
-            batch = open_batches.get((topic, partition))
-            if batch is None:
-                batch = open_batches[(topic, partition)] = producer.create_batch()
-            if batch.append(key=ev.key, value=ev.value, timestamp=ev.ts_ms) is None:
-                await send(topic, partition)
-                batch = open_batches[(topic, partition)] = producer.create_batch()
-                batch.append(key=ev.key, value=ev.value, timestamp=ev.ts_ms)
-            count += 1
-        for topic, partition in list(open_batches):
-            await send(topic, partition)
-        await asyncio.gather(*in_flight)
-    finally:
-        await producer.stop()
-    return count
+    return await send_events(bootstrap, _events_up_to(day), day.topics)
 
 
 def produce_with_kcat(bootstrap: str, day: Day) -> int:

@@ -41,7 +41,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -189,13 +189,25 @@ async def produce_day(bootstrap: str, day: Day, *, recreate: bool) -> int:
         raise RuntimeError(f"the topics {day.topics} did not appear within 30 s")
 
     started = time.perf_counter()
+    count = await send_events(bootstrap, day.simulator().events(), day.topics)
+    DATA.mkdir(parents=True, exist_ok=True)
+    _marker(day).write_text(json.dumps({"messages": count}))
+    elapsed = time.perf_counter() - started
+    print(f"produced {count:,} messages (simulated and sent) in {elapsed:.1f} s", file=sys.stderr)
+    return count
+
+
+async def send_events(bootstrap: str, events: Iterable[Any], topics: Sequence[str]) -> int:
+    """Send simulated events (SimEvent) as fast as aiokafka can: batches built by hand, each record stamped with
+    its event's ts, keyed and partitioned as a Java producer would (murmur2); ``topics`` replace the simulator's
+    (calls, sms, agents, in that order).  Returns how many were sent."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks=1, max_batch_size=512 * 1024, linger_ms=50, max_request_size=4 * 1024 * 1024
     )
     await producer.start()
     count = 0
     try:
-        topic_of = dict(zip(SIM_TOPICS, day.topics, strict=True))
+        topic_of = dict(zip(SIM_TOPICS, topics, strict=True))
         open_batches: dict[tuple[str, int], Any] = {}
         in_flight: list[asyncio.Future[Any]] = []
 
@@ -207,7 +219,7 @@ async def produce_day(bootstrap: str, day: Day, *, recreate: bool) -> int:
                 await asyncio.gather(*in_flight)
                 in_flight.clear()
 
-        for ev in day.simulator().events():
+        for ev in events:
             topic = topic_of[ev.topic]
             partition = (murmur2(ev.key) & 0x7FFFFFFF) % PARTITIONS
             batch = open_batches.get((topic, partition))
@@ -223,10 +235,6 @@ async def produce_day(bootstrap: str, day: Day, *, recreate: bool) -> int:
         await asyncio.gather(*in_flight)
     finally:
         await producer.stop()
-    DATA.mkdir(parents=True, exist_ok=True)
-    _marker(day).write_text(json.dumps({"messages": count}))
-    elapsed = time.perf_counter() - started
-    print(f"produced {count:,} messages (simulated and sent) in {elapsed:.1f} s", file=sys.stderr)
     return count
 
 
