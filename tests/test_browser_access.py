@@ -132,3 +132,12 @@ def test_a_foreign_page_can_neither_read_nor_post_nor_frame(board: Board, browse
             ctx.close()
     with urllib.request.urlopen(board.url + "/api/broadcast", timeout=5) as resp:
         assert json.loads(resp.read())["text"] != "pwned"
+
+
+def test_a_queue_named_like_an_object_key_is_a_queue_like_any_other(board: Board, open_page: Any) -> None:
+    """The review's `__proto__` queue vanished from the supervisor's dropdowns ({} used as a set)."""
+    page = open_page(board.url + "/supervisor?lang=en").page
+    wait_state(page, "fresh")
+    names = ["__proto__", "constructor", "信用卡", "__proto__", "toString"]
+    got = page.evaluate("names => WB.table.sortedUnique(names)", names)
+    assert sorted(got) == sorted({"__proto__", "constructor", "信用卡", "toString"})
