@@ -937,3 +937,40 @@ def test_tv_fits_the_screen(board: Board, open_page: Any, width: int, height: in
         '.tile[data-metric="waiting"] .tile-value', "e => parseFloat(getComputedStyle(e).fontSize)"
     )
     assert size >= 0.06 * height
+
+
+def test_the_clock_never_jumps_back_to_the_broadcast_time(board: Board, browser: Browser) -> None:
+    """A broadcast carries the time it was posted; the clock must not show it (the review saw 0.5-1 s jumps)."""
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+
+        def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+            ws.on_message(server.send)
+
+            def to_page(message: str | bytes) -> None:
+                msg = json.loads(message)
+                if msg["type"] == "broadcast":  # posted an hour before now
+                    msg["server_time"] = datetime.fromtimestamp(NOW - 3600, ZoneInfo(ZONE)).isoformat()
+                ws.send(json.dumps(msg))
+
+            server.on_message(to_page)
+
+        page.route_web_socket("**/ws*", route)
+        page.goto(board.url + "/tv?lang=en")
+        wait_state(page, "fresh")
+        earliest = page.evaluate(
+            """async () => {
+                 let min = Infinity;
+                 WB.tv.conn.resync();  // the broadcast comes again, after the views
+                 for (let i = 0; i < 40; i++) {
+                   min = Math.min(min, WB.tv.conn.serverNow());
+                   await new Promise(r => setTimeout(r, 25));
+                 }
+                 return min;
+               }"""
+        )
+        assert earliest >= NOW * 1000 - 1000, f"the clock went back {(NOW * 1000 - earliest) / 1000:.0f} s"
+    finally:
+        ctx.close()
