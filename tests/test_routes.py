@@ -24,8 +24,6 @@ from urllib.parse import quote
 import orjson
 import pytest
 import starlette.exceptions
-from hypothesis import given
-from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import make_settings
@@ -35,7 +33,7 @@ from wallboard.settings import Settings, with_overrides
 from wallboard.sources.memory import ListSource
 from wallboard.web import create_app
 from wallboard.web.hub import Selection
-from wallboard.web.live import Live, dumps_ascii
+from wallboard.web.live import Live
 from wallboard.web.routes import StaticUrls
 
 with warnings.catch_warnings():
@@ -824,7 +822,7 @@ def test_a_failing_tick_keeps_heartbeats_going_and_says_stale(board: Board, capl
 def test_the_real_tick_loop_runs_at_push_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    monkeypatch.setattr("wallboard.web.live.FULL_GC_EVERY_S", 0.0)  # a full collection between every two ticks
+    monkeypatch.setattr("wallboard.web.gc_schedule.FULL_GC_EVERY_S", 0.0)  # a full collection between every two ticks
     thresholds = gc.get_threshold()
     with running(web_settings(push_interval=0.25)) as b, b.client.websocket_connect("/ws") as ws:
         assert gc.get_threshold()[2] == 1_000_000  # full collections are the tick loop's while the app runs
@@ -832,20 +830,6 @@ def test_the_real_tick_loop_runs_at_push_interval(monkeypatch: pytest.MonkeyPatc
         seqs = [recv(ws)["seq"] for _ in range(4)]
         assert seqs == list(range(seqs[0], seqs[0] + 4)) and seqs[0] > first - 1
     assert gc.get_threshold() == thresholds
-
-
-def test_messages_are_ascii_json() -> None:
-    text = dumps_ascii({"q": "信用卡 😀 é", "n": 1})
-    assert text.isascii()
-    assert orjson.loads(text) == {"q": "信用卡 😀 é", "n": 1}
-    assert dumps_ascii({"a": "plain"}) == '{"a":"plain"}'
-
-
-@given(st.text())
-def test_ascii_json_round_trips_any_text(s: str) -> None:
-    text = dumps_ascii({s: [s, 1]})
-    assert text.isascii()
-    assert orjson.loads(text) == {s: [s, 1]}
 
 
 # ------------------------------------------------- a real server and socket

@@ -30,7 +30,8 @@ from wallboard.errors import SourceError
 from wallboard.resources import static_dir
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
-from wallboard.web.live import Clock, Live, scheduled_gc
+from wallboard.web.gc_schedule import scheduled_gc
+from wallboard.web.live import Clock, Live
 from wallboard.web.metrics import WebMetrics
 from wallboard.web.routes import StaticUrls, http_error, make_templates, routes, server_error
 from wallboard.web.watchdog import Watchdog
