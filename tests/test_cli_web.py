@@ -7,7 +7,10 @@ simulator -> create_app -> uvicorn with ``ws_protocol()``) once, from the outsid
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
+import urllib.request
 from pathlib import Path
 
 from websockets.sync.client import connect
@@ -30,3 +33,55 @@ def test_wallboard_demo_serves_the_board_and_stops_on_sigterm(tmp_path: Path) ->
     assert "wallboard demo (small-centre)" in log
     assert "Application shutdown complete." in log
     assert "Traceback" not in log
+
+
+PLAIN_LINE = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: "
+)
+
+
+def _broadcast(server: AppProcess, text: str) -> None:
+    request = urllib.request.Request(
+        server.url + "/api/broadcast", data=json.dumps({"text": text}).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 200
+
+
+def test_the_demo_logs_plain_lines_with_time_level_and_logger(tmp_path: Path) -> None:
+    server = AppProcess.wallboard("demo", "--scenario", "small-centre", log=tmp_path / "demo.log")
+    with server:
+        _broadcast(server, "Fire drill at 15:00")
+    lines = (tmp_path / "demo.log").read_text().splitlines()
+    assert lines and all(PLAIN_LINE.match(line) for line in lines), lines
+    assert any(" INFO wallboard.web.app: wallboard web started: push every 1 s" in line for line in lines)
+    assert any(" INFO wallboard.web.routes: broadcast set (19 characters)" in line for line in lines)
+    assert any(" INFO uvicorn.error: Application shutdown complete." in line for line in lines)
+    assert not any("Fire drill" in line for line in lines)  # a message's text is never logged
+    assert not any("color_message" in line for line in lines)  # uvicorn's coloured copy of its messages
+
+
+def test_the_demo_logs_json_lines_when_asked(tmp_path: Path) -> None:
+    env = {"WALLBOARD_LOG__FORMAT": "json"}
+    server = AppProcess.wallboard("demo", "--scenario", "small-centre", log=tmp_path / "demo.log", env=env)
+    with server:
+        _broadcast(server, "Fire drill at 15:00")
+    entries = [json.loads(line) for line in (tmp_path / "demo.log").read_text().splitlines()]  # every line is JSON
+    started = next(e for e in entries if e["message"].startswith("wallboard web started"))
+    assert started["level"] == "INFO" and started["logger"] == "wallboard.web.app"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", started["time"])
+    assert any(e["logger"] == "uvicorn.access" and "/api/broadcast" in e["message"] for e in entries)
+
+
+def test_a_bad_log_setting_is_refused_at_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLBOARD_")}
+    env |= {"WALLBOARD_LOG__FORMAT": "xml", "WALLBOARD_LOG__LEVEL": "verbose"}
+    done = subprocess.run(
+        [sys.executable, "-m", "wallboard", "demo"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "log.format: must be one of plain, json, got 'xml'" in done.stderr
+    assert "log.level: must be one of debug, info, warning, error, got 'verbose'" in done.stderr

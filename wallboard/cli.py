@@ -9,6 +9,7 @@ one clear message and a non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import orjson
 
-from wallboard import __version__, build
+from wallboard import __version__, build, logs
 from wallboard.errors import SettingsError, WallboardError
 from wallboard.settings import Settings, load_settings, with_overrides
 
@@ -24,14 +25,18 @@ if TYPE_CHECKING:
     from wallboard.sources.base import EventSource
     from wallboard.web.live import Clock
 
+log = logging.getLogger(__name__)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 def _settings(config: str | None) -> Settings:
+    """The settings, and logging configured from their ``[log]`` table (the first thing every command does)."""
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.configure(settings.log)
+    return settings
 
 
 def _override(settings: Settings, **sections: Mapping[str, object]) -> Settings:
@@ -222,8 +227,8 @@ def _run_web(
 
     app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
     base = f"http://{settings.web.host}:{settings.web.port}"
-    click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)", err=True)
-    click.echo(f"wallboard {__version__}, engine {build()} (docs/deployment.md)", err=True)
+    log.info("wallboard %s: the wall TV at %s/tv, supervisors at %s/supervisor (Ctrl+C stops)", what, base, base)
+    log.info("wallboard %s, engine %s (docs/deployment.md)", __version__, build())
     # No per-message deflate: it compresses each message once per client (the hub serialises once for
     # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
     # ws_protocol(): uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle sockets, or
@@ -232,7 +237,7 @@ def _run_web(
         app,
         host=settings.web.host,
         port=settings.web.port,
-        log_level="info",
+        log_config=None,  # logging is configured already (wallboard/logs.py), uvicorn's loggers included
         ws=ws_protocol(),
         ws_per_message_deflate=False,
     )

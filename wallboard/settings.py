@@ -301,6 +301,20 @@ class WebSettings:
     supervisor_token: str = setting("", "when set, posting a broadcast needs this token (never logged)", secret=True)
 
 
+LogFormat = Literal["plain", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    format: LogFormat = setting(
+        "plain", "plain (time, level, logger, message) or json (one JSON object a line, with extra fields)"
+    )
+    level: LogLevel = setting(
+        "info", "debug, info, warning or error: wallboard's and uvicorn's loggers (wallboard.audit: always info)"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class SimulatorSettings:
     scenario: str = setting("bank-hotline", "scenario name (seeds/<name>.toml) or path", nonempty=True)
@@ -313,6 +327,7 @@ class Settings:
     metrics: MetricSettings = section("Metric settings (top level)", inline=True)
     kafka: KafkaSettings = section()
     web: WebSettings = section()
+    log: LogSettings = section()
     simulator: SimulatorSettings = section()
 
 
