@@ -85,3 +85,18 @@ def test_a_bad_log_setting_is_refused_at_start(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "log.format: must be one of plain, json, got 'xml'" in done.stderr
     assert "log.level: must be one of debug, info, warning, error, got 'verbose'" in done.stderr
+
+
+def test_the_server_neither_names_itself_nor_believes_forwarded_headers(tmp_path: Path) -> None:
+    """uvicorn's defaults send ``server: uvicorn`` and take X-Forwarded-For from 127.0.0.1 as the client."""
+    server = AppProcess.wallboard("demo", "--scenario", "small-centre", log=tmp_path / "demo.log")
+    with server:
+        request = urllib.request.Request(
+            server.url + "/healthz", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+            assert resp.headers.get("server") is None
+    access = [line for line in (tmp_path / "demo.log").read_text().splitlines() if "uvicorn.access" in line]
+    forwarded = [line for line in access if "GET /healthz" in line][-1]
+    assert "203.0.113.7" not in forwarded and "127.0.0.1:" in forwarded

@@ -26,6 +26,7 @@ import pytest
 import starlette.exceptions
 from starlette.websockets import WebSocketDisconnect
 
+from tests import rawws
 from tests.conftest import make_settings
 from tests.servers import in_thread
 from wallboard.resources import static_dir
@@ -835,37 +836,8 @@ def test_the_real_tick_loop_runs_at_push_interval(monkeypatch: pytest.MonkeyPatc
 # ------------------------------------------------- a real server and socket
 
 
-def _read_exact(sock: Any, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        assert chunk, "connection closed without a close frame"
-        buf += chunk
-    return buf
-
-
-def _read_frames_until_close(sock: Any) -> tuple[int, int]:
-    """Read server frames (never masked) until the close frame; return (data frames seen, close code)."""
-    frames = 0
-    while True:
-        b0, b1 = _read_exact(sock, 2)
-        length = b1 & 0x7F
-        if length == 126:
-            length = int.from_bytes(_read_exact(sock, 2), "big")
-        elif length == 127:
-            length = int.from_bytes(_read_exact(sock, 8), "big")
-        payload = _read_exact(sock, length)
-        if b0 & 0x0F == 0x8:
-            return frames, int.from_bytes(payload[:2], "big")
-        frames += 1
-
-
 def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through uvicorn and a real TCP socket: a board whose network stalls is closed with 1013, never queued for."""
-    import base64
-    import os
-    import socket
-
     monkeypatch.setattr("wallboard.web.routes.CLOSE_GRACE", 10.0)
     # 400 queues make a snapshot of ~0.5 MB; pushed 4 times a second it fills any socket buffer quickly.
     now = time.time()
@@ -876,27 +848,15 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
     real = live._state_key
     live._state_key = lambda: (*real()[:2], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick
     with in_thread(app) as address:
-        port = address.port
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, as over a stalled link
-            sock.connect(("127.0.0.1", port))
-            key = base64.b64encode(os.urandom(16)).decode()
-            sock.sendall(
-                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-            )
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += sock.recv(1)
-            assert head.startswith(b"HTTP/1.1 101")
+        # a small window, as over a stalled link
+        with rawws.connect(address, rcvbuf=4096) as sock:
             deadline = time.monotonic() + 30
             while live.hub.dropped == 0:  # read nothing until the server gives up on us
                 assert time.monotonic() < deadline, "the stalled client was never dropped"
                 time.sleep(0.05)
-            sock.settimeout(10)
-            frames, code = _read_frames_until_close(sock)
+            frames, code, _ = rawws.read_until_close(sock)
             assert code == 1013
-            assert frames >= 1  # what the buffers held, then the close frame
+            assert frames  # what the buffers held, then the close frame
         deadline = time.monotonic() + 5
         while len(live.hub):
             assert time.monotonic() < deadline

@@ -212,7 +212,7 @@ def _run_web(
     import uvicorn
 
     from wallboard.web.app import create_app
-    from wallboard.web.frames import ws_protocol
+    from wallboard.web.serving import uvicorn_options
 
     web: dict[str, object] = {}
     if host is not None:
@@ -229,17 +229,13 @@ def _run_web(
     base = f"http://{settings.web.host}:{settings.web.port}"
     log.info("wallboard %s: the wall TV at %s/tv, supervisors at %s/supervisor (Ctrl+C stops)", what, base, base)
     log.info("wallboard %s, engine %s (docs/deployment.md)", __version__, build())
-    # No per-message deflate: it compresses each message once per client (the hub serialises once for
-    # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
-    # ws_protocol(): uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle sockets, or
-    # uvicorn's own choice (one warning) where that class is missing (wallboard/web/frames.py).
+    # uvicorn_options(): the WebSocket protocol, the limits, no proxy headers (wallboard/web/serving.py).
     uvicorn.run(
         app,
         host=settings.web.host,
         port=settings.web.port,
         log_config=None,  # logging is configured already (wallboard/logs.py), uvicorn's loggers included
-        ws=ws_protocol(),
-        ws_per_message_deflate=False,
+        **uvicorn_options(settings),
     )
 
 

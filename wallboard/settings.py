@@ -301,6 +301,19 @@ class WebSettings:
     supervisor_token: str = setting("", "when set, posting a broadcast needs this token (never logged)", secret=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LimitSettings:
+    """What one client may take of the server (docs/deployment.md "Limits")."""
+
+    max_client_message_bytes: int = setting(
+        4096,
+        "longest WebSocket message a client may send, bytes (clients send only resync and ping); "
+        "a longer one closes the socket (1009) before it is buffered whole",
+        ge=256,
+        le=1024 * 1024,
+    )
+
+
 LogFormat = Literal["plain", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -327,6 +340,7 @@ class Settings:
     metrics: MetricSettings = section("Metric settings (top level)", inline=True)
     kafka: KafkaSettings = section()
     web: WebSettings = section()
+    limits: LimitSettings = section()
     log: LogSettings = section()
     simulator: SimulatorSettings = section()
 
