@@ -34,17 +34,32 @@ def read_head(sock: socket.socket) -> bytes:
     return head
 
 
-def connect(address: Address, path: str = "/ws", *, timeout: float = 10, rcvbuf: int | None = None) -> socket.socket:
-    """A socket past the opening handshake of ``path`` (asserts the server's 101)."""
+def connect(
+    address: Address,
+    path: str = "/ws",
+    *,
+    timeout: float = 10,
+    rcvbuf: int | None = None,
+    source: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> socket.socket:
+    """A socket past the opening handshake of ``path`` (asserts the server's 101).
+
+    ``source``: the local address to connect from (any of 127.0.0.0/8 is this host on Linux: a second
+    client address); ``headers``: more request headers.
+    """
     sock = socket.socket()
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if source is not None:
+        sock.bind((source, 0))
     sock.settimeout(timeout)
     sock.connect((address.host, address.port))
     key = base64.b64encode(os.urandom(16)).decode()
+    more = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     sock.sendall(
         f"GET {path} HTTP/1.1\r\nHost: {address.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{more}\r\n".encode()
     )
     head = read_head(sock)
     assert head.startswith(b"HTTP/1.1 101"), head
@@ -76,6 +91,14 @@ def read_frame(sock: socket.socket) -> tuple[int, bytes]:
     elif length == 127:
         length = int.from_bytes(read_exact(sock, 8), "big")
     return b0 & 0x0F, read_exact(sock, length)
+
+
+def first_message_or_close(sock: socket.socket) -> tuple[int, str]:
+    """(0, the first text message) of an accepted socket, or (code, reason) of a socket closed straight away."""
+    opcode, payload = read_frame(sock)
+    if opcode == 0x8:
+        return int.from_bytes(payload[:2], "big"), payload[2:].decode()
+    return 0, payload.decode()
 
 
 def read_until_close(sock: socket.socket) -> tuple[list[bytes], int, str]:

@@ -48,3 +48,54 @@ def test_a_message_at_the_limit_is_read() -> None:
             assert opcode == 0x1
             if b'"type":"heartbeat"' in payload:
                 break
+
+
+def _metric(live: Live, line: str) -> bool:
+    from prometheus_client import generate_latest
+
+    return line in generate_latest(live.metrics.registry).decode()
+
+
+def _wait_held(live: Live, n: int) -> None:
+    deadline = time.monotonic() + 10
+    while live.admission.held != n:
+        assert time.monotonic() < deadline, f"{live.admission.held} connections held, expected {n}"
+        time.sleep(0.01)
+
+
+def test_connections_over_the_total_are_refused_with_1013_and_the_reason() -> None:
+    with serving(limited(max_ws_connections=3, max_ws_connections_per_client=0)) as (address, live):
+        socks = [rawws.connect(address, source=f"127.0.0.{n}") for n in (1, 2, 3)]
+        for sock in socks:
+            code, first = rawws.first_message_or_close(sock)
+            assert code == 0 and '"type":"hello"' in first
+        with rawws.connect(address, source="127.0.0.4") as extra:
+            assert rawws.first_message_or_close(extra) == (1013, "server full: 3 connections; try again later")
+        assert _metric(live, 'wallboard_ws_refused_total{reason="server_full"} 1.0')
+        socks.pop().close()
+        _wait_held(live, 2)
+        with rawws.connect(address, source="127.0.0.4") as again:  # a place is free again
+            assert rawws.first_message_or_close(again)[0] == 0
+        for sock in socks:
+            sock.close()
+        _wait_held(live, 0)
+
+
+def test_connections_over_the_limit_of_one_address_are_refused_and_others_still_admitted() -> None:
+    with serving(limited(max_ws_connections_per_client=2)) as (address, live):
+        socks = [rawws.connect(address) for _ in range(2)]
+        for sock in socks:
+            assert rawws.first_message_or_close(sock)[0] == 0
+        # A forged X-Forwarded-For does not make it another client (uvicorn's proxy headers are off).
+        with rawws.connect(address, headers={"X-Forwarded-For": "203.0.113.9"}) as third:
+            assert rawws.first_message_or_close(third) == (
+                1013,
+                "too many connections from this address: 2; try again later",
+            )
+        with rawws.connect(address, source="127.0.0.2") as other:
+            assert rawws.first_message_or_close(other)[0] == 0
+        assert _metric(live, 'wallboard_ws_refused_total{reason="client_full"} 1.0')
+        assert live.admission.count("127.0.0.1") == 2
+        for sock in socks:
+            sock.close()
+        _wait_held(live, 0)

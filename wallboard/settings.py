@@ -305,6 +305,16 @@ class WebSettings:
 class LimitSettings:
     """What one client may take of the server (docs/deployment.md "Limits")."""
 
+    max_ws_connections: int = setting(
+        10000, "WebSocket connections in all; more are refused (close code 1013)", ge=1, le=1_000_000
+    )
+    max_ws_connections_per_client: int = setting(
+        500,
+        "WebSocket connections from one client address (IPv6: one /64); more are refused (close code 1013); "
+        "0 = no limit",
+        ge=0,
+        le=1_000_000,
+    )
     max_client_message_bytes: int = setting(
         4096,
         "longest WebSocket message a client may send, bytes (clients send only resync and ping); "

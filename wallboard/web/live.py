@@ -31,6 +31,7 @@ from wallboard.levels import add_levels, add_selection_levels
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.web import gc_schedule, status
+from wallboard.web.admission import Admission
 from wallboard.web.ascii_json import dumps_ascii
 from wallboard.web.frames import text_frame
 from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing, Selection
@@ -97,6 +98,9 @@ class Live:
         self.engine = Engine(settings.metrics, int(clock()))
         self.zone = settings.metrics.zone
         self.hub = Hub(slow_client_timeout=web.slow_client_timeout, on_sent=self._on_sent)
+        limits = settings.limits
+        self.admission = Admission(limits.max_ws_connections, limits.max_ws_connections_per_client)
+        """The WebSocket connections held, in all and per client address."""
         self.settings_json = settings_view(settings)
         self.seq = 0
         """The tick counter: +1 per tick (docs/protocol.md)."""

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
+from wallboard.web.admission import CLOSE_REFUSED, client_address
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
 from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Selection, Subscriber
 from wallboard.web.live import Live
@@ -303,6 +304,28 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             await websocket.close(code, reason)
 
 
+def admitted(endpoint: Callable[[WebSocket], Awaitable[None]]) -> Callable[[WebSocket], Awaitable[None]]:
+    """``endpoint`` behind the connection limits (wallboard/web/admission.py): over one, 1013 and the reason."""
+
+    async def guarded(websocket: WebSocket) -> None:
+        live: Live = websocket.state.live
+        address = client_address(websocket.scope)
+        refused = live.admission.admit(address)
+        if refused is not None:
+            live.metrics.ws_refused.labels(refused.reason).inc()
+            if refused.first:  # once while the limit is reached, not once per socket of a flood
+                log.warning("WebSocket refused (%s) from %s: %s", refused.reason, address or "?", refused.text)
+            await websocket.accept()
+            await websocket.close(CLOSE_REFUSED, refused.text)
+            return
+        try:
+            await endpoint(websocket)
+        finally:
+            live.admission.release(address)
+
+    return guarded
+
+
 def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
     """The views (and the selection of queues) a client asks for in its URL, or why they are refused."""
     raw = websocket.query_params.get("views", "")
@@ -374,7 +397,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        WebSocketRoute("/ws", ws_endpoint),
+        WebSocketRoute("/ws", admitted(ws_endpoint)),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
 
