@@ -99,3 +99,33 @@ def test_connections_over_the_limit_of_one_address_are_refused_and_others_still_
         for sock in socks:
             sock.close()
         _wait_held(live, 0)
+
+
+def _types_within(sock: Any, seconds: float) -> list[str]:
+    """The types of the text messages the server sends within ``seconds``."""
+    import json
+
+    types: list[str] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            opcode, payload = rawws.read_frame(sock)
+        except TimeoutError:
+            break
+        if opcode == 0x1:
+            types.append(json.loads(payload)["type"])
+    return types
+
+
+def test_a_flood_of_resyncs_gets_one_full_state_per_resync_interval() -> None:
+    """The review's client made the server push 70-150 MB/s with resyncs; each is a full state of every view."""
+    with serving(limited(resync_interval=1.0)) as (address, _), rawws.connect(address) as sock:
+        initial = _types_within(sock, 0.5)
+        assert initial[:3] == ["hello", "snapshot", "broadcast"]
+        answered = 0
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:  # a resync every 20 ms, each in a frame (and a read) of its own
+            rawws.send_frame(sock, b'{"type": "resync"}')
+            answered += _types_within(sock, 0.02).count("snapshot")
+        assert 2 <= answered <= 4, answered  # the first at once, then one a second

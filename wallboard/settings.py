@@ -322,6 +322,9 @@ class LimitSettings:
         ge=256,
         le=1024 * 1024,
     )
+    resync_interval: float = setting(
+        1.0, "a socket's resync within this many seconds of its last one waits until then", ge=0, le=60
+    )
 
 
 LogFormat = Literal["plain", "json"]

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -344,7 +345,14 @@ def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
 
 
 async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int, str] | None:
-    """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client."""
+    """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client.
+
+    A resync sooner than ``[limits] resync_interval`` after the socket's last one waits until then: the
+    full state costs the server a send of every view, and while this reader waits, uvicorn reads no
+    more of the socket, so a flood of resyncs holds up only its sender (the page asks at most every 2 s).
+    """
+    resync_interval = live.settings.limits.resync_interval
+    next_resync = 0.0
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -362,6 +370,10 @@ async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int,
             return 1007, 'client messages are JSON objects like {"type": "resync"}'
         kind = msg.get("type")
         if kind == "resync":
+            wait = next_resync - time.monotonic()
+            if wait > 0:
+                await anyio.sleep(wait)
+            next_resync = time.monotonic() + resync_interval
             for out in live.current(sub.views, sub.selection):
                 sub.offer(out)
         elif kind == "ping":
