@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from tests import rawws
 from tests.conftest import make_settings
 from tests.servers import Address, in_thread
@@ -129,3 +131,146 @@ def test_a_flood_of_resyncs_gets_one_full_state_per_resync_interval() -> None:
             rawws.send_frame(sock, b'{"type": "resync"}')
             answered += _types_within(sock, 0.02).count("snapshot")
         assert 2 <= answered <= 4, answered  # the first at once, then one a second
+
+
+# ------------------------------------------------------------------ HTTP: slow or huge requests
+
+
+def _http(address: Address) -> Any:
+    import socket
+
+    sock = socket.create_connection((address.host, address.port), timeout=10)
+    return sock
+
+
+def _response(sock: Any, timeout: float = 10) -> tuple[bytes, bytes]:
+    """(head, body) of one response with a content-length; asserts it came within ``timeout``."""
+    sock.settimeout(timeout)
+    head = rawws.read_head(sock)
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    return head, rawws.read_exact(sock, length)
+
+
+def _closed_within(sock: Any, seconds: float) -> float:
+    """Seconds until the server closed the connection (asserts it did within ``seconds``; reads and drops data)."""
+    t0 = time.monotonic()
+    sock.settimeout(seconds)
+    while sock.recv(65536):
+        pass
+    return time.monotonic() - t0
+
+
+GET = b"GET /healthz HTTP/1.1\r\nHost: wallboard\r\n\r\n"
+TIMEOUTS = limited(header_timeout=1, body_timeout=1)
+
+
+def test_an_idle_connection_is_closed_after_the_header_timeout() -> None:
+    with serving(TIMEOUTS) as (address, _), _http(address) as sock:
+        assert 0.8 < _closed_within(sock, 5) < 3
+
+
+def test_a_request_head_dripped_slowly_gets_408_at_the_header_timeout() -> None:
+    with serving(TIMEOUTS) as (address, _), _http(address) as sock:
+        import select
+
+        t0 = time.monotonic()
+        for byte in GET[:20]:  # a byte every 0.2 s (the head would take 4 s), until the server answers
+            sock.sendall(bytes([byte]))
+            if select.select([sock], [], [], 0.2)[0]:
+                break
+        head, body = _response(sock, timeout=3)
+        assert 0.8 < time.monotonic() - t0 < 2
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert b"connection: close" in head.lower()
+        assert body == b'{"error":"timeout","detail":"the request head did not arrive within 1 s"}'
+        _closed_within(sock, 3)
+
+
+def test_keep_alive_works_and_the_next_head_has_its_own_deadline() -> None:
+    with serving(TIMEOUTS) as (address, _), _http(address) as sock:
+        for _ in range(2):  # two requests on one connection, the second after a pause shorter than the timeout
+            sock.sendall(GET)
+            head, body = _response(sock)
+            assert head.startswith(b"HTTP/1.1 200 ") and body == b'{"status":"ok"}'
+            time.sleep(0.6)
+        sock.sendall(GET[:10])  # then a head that never ends
+        head, _ = _response(sock, timeout=3)
+        assert head.startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_request_head_over_the_limit_gets_431() -> None:
+    import select
+
+    with serving(limited(max_header_bytes=16384)) as (address, _), _http(address) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: wallboard\r\nX-Big: ")
+        sent = 0
+        while not select.select([sock], [], [], 0.01)[0]:  # a header line that never ends, until the server answers
+            sock.sendall(b"a" * 4096)
+            sent += 4096
+            assert sent < 1 << 20, "no answer after 1 MiB of header"
+        head, body = _response(sock)
+        assert head.startswith(b"HTTP/1.1 431 ")
+        assert b'"error":"header_too_large"' in body
+        assert sent < 64 * 1024
+        _closed_within(sock, 3)
+
+
+def test_a_head_under_the_limit_is_served() -> None:
+    with serving(limited(max_header_bytes=16384)) as (address, _), _http(address) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: wallboard\r\nX-Big: " + b"a" * 15000 + b"\r\n\r\n")
+        head, _ = _response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_post_body_never_sent_gets_408_at_the_body_timeout() -> None:
+    import logging
+
+    errors: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            errors.append(record)
+
+    logging.getLogger("uvicorn.error").addHandler(Collect(logging.WARNING))  # conftest's restore_logging removes it
+    with serving(TIMEOUTS) as (address, live), _http(address) as sock:
+        sock.sendall(
+            b"POST /api/broadcast HTTP/1.1\r\nHost: wallboard\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n" + b'{"text": '
+        )
+        t0 = time.monotonic()
+        head, body = _response(sock, timeout=5)
+        assert 0.8 < time.monotonic() - t0 < 3
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert body == b'{"error":"timeout","detail":"the request body did not arrive within 1 s"}'
+        _closed_within(sock, 3)
+        assert live.broadcast_text == ""
+        # A body that comes in time is read as before.
+        with _http(address) as ok:
+            payload = b'{"text": "Fire drill at 15:00"}'
+            ok.sendall(b"POST /api/broadcast HTTP/1.1\r\nHost: wallboard\r\nContent-Length: %d\r\n\r\n" % len(payload))
+            time.sleep(0.3)
+            ok.sendall(payload)
+            head, _ = _response(ok)
+            assert head.startswith(b"HTTP/1.1 200 ") and live.broadcast_text == "Fire drill at 15:00"
+    assert errors == []  # no "Exception in ASGI application" for the request that timed out
+
+
+def test_without_httptools_h11_still_limits_the_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback (no httptools, or a uvicorn whose class moved): h11's own limit, no timeouts (one warning)."""
+    import select
+
+    monkeypatch.setattr("wallboard.web.http_limits._httptools_protocol", lambda: None)
+    with serving(limited(max_header_bytes=16384)) as (address, _), _http(address) as sock:
+        sock.sendall(GET)
+        head, _ = _response(sock)
+        assert head.startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: wallboard\r\nX-Big: ")
+        sent = 0
+        while not select.select([sock], [], [], 0.01)[0]:
+            sock.sendall(b"a" * 4096)
+            sent += 4096
+            assert sent < 1 << 20, "no answer after 1 MiB of header"
+        head = rawws.read_head(sock)  # h11's answer has no content-length: it ends with the connection
+        assert head.startswith(b"HTTP/1.1 400 ") and sent < 64 * 1024

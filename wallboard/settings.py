@@ -325,6 +325,19 @@ class LimitSettings:
     resync_interval: float = setting(
         1.0, "a socket's resync within this many seconds of its last one waits until then", ge=0, le=60
     )
+    max_header_bytes: int = setting(
+        16384, "longest HTTP request head (request line and headers), bytes; longer gets 431", ge=1024, le=1024 * 1024
+    )
+    header_timeout: float = setting(
+        10.0,
+        "seconds a connection may take to send a request's head, from connect or from the end of the "
+        "previous response; then it is closed (408 if a head had begun)",
+        ge=1,
+        le=600,
+    )
+    body_timeout: float = setting(
+        10.0, "seconds a request may take to send its body once its head is in; then 408", ge=1, le=600
+    )
 
 
 LogFormat = Literal["plain", "json"]

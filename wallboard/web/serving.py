@@ -16,6 +16,8 @@ One function, so that the command, the tests' servers and the benchmarks
   ``forwarded_allow_ips``), so anything on the host could forge it; the real
   address is resolved by the app from the proxies configured as trusted.
 * ``server_header=False``: no ``server: uvicorn`` in every answer.
+* ``http``: uvicorn's httptools protocol with a deadline and a size limit on
+  each request head, which uvicorn lacks (wallboard/web/http_limits.py).
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from typing import Any
 
 from wallboard.settings import Settings
 from wallboard.web.frames import ws_protocol
+from wallboard.web.http_limits import http_protocol
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for the app under ``settings`` (host, port and logging are the caller's)."""
+    http, http_options = http_protocol(settings.limits)
     return {
+        "http": http,
+        **http_options,
         "ws": ws_protocol(),
         "ws_per_message_deflate": False,
         "ws_max_size": settings.limits.max_client_message_bytes,
