@@ -61,6 +61,16 @@ def test_json_lines_carry_the_extra_fields_and_the_traceback(stream: io.StringIO
     assert failed["exc_info"].startswith("Traceback") and "ValueError: boom" in failed["exc_info"]
 
 
+def test_json_lines_take_any_extra_value(stream: io.StringIO) -> None:
+    logs.configure(LogSettings(format="json", level="info"), stream)
+    log = logging.getLogger("wallboard.x")
+    log.info("odd", extra={"big": 2**70, "where": ("10.0.0.5", 80), "keys": {1: "a"}})
+    log.info("line\nbreak", extra={"who": "a\nb"})
+    odd, multiline = (json.loads(line) for line in lines(stream))  # one line each
+    assert (odd["big"], odd["where"], odd["keys"]) == (2**70, ["10.0.0.5", 80], {"1": "a"})
+    assert multiline["message"] == "line\nbreak" and multiline["who"] == "a\nb"
+
+
 def test_an_extra_field_never_replaces_the_lines_own(stream: io.StringIO) -> None:
     logs.configure(LogSettings(format="json", level="info"), stream)
     logging.getLogger("wallboard.x").warning("hello", extra={"level": "forged", "logger": "forged"})

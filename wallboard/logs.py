@@ -17,6 +17,7 @@ length is logged, not its words).
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from datetime import UTC, datetime
@@ -91,7 +92,10 @@ class JsonFormatter(logging.Formatter):
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
-        return orjson.dumps(entry, default=str).decode()
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # what orjson refuses even with default= (an int over 64 bits, a non-str key)
+            return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 def configure(settings: LogSettings, stream: IO[str] | None = None) -> None:
