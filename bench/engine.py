@@ -187,7 +187,7 @@ def main() -> None:
     baseline = best_rate(n, decode_only, repeat)
     parse_only = best_rate(n, parse_all, repeat)
     live = best_rate(n, lambda: run_live(lines, metrics), repeat)
-    from wallboard.web.live import scheduled_gc
+    from wallboard.web.gc_schedule import scheduled_gc
 
     with scheduled_gc():  # the collector settings the app runs with
         live_app_gc = best_rate(n, lambda: run_live(lines, metrics), repeat)

@@ -18,7 +18,7 @@ Measured, best of ``--repeat`` runs each:
 * **end to end**: ``KafkaSource`` + ``wallboard.ingest.ingest`` into an ``Engine``, plus the app's
   tick (snapshot + serialisation once a second), from creating the source to ``status().ready``
   with every message applied: the start-up catch-up time of a 1M-event day.  Once with CPython's
-  collector settings the app runs with (``wallboard.web.live.scheduled_gc``), and once with CPython's
+  collector settings the app runs with (``wallboard.web.gc_schedule.scheduled_gc``), and once with CPython's
   defaults for comparison.
 
 Then the end-to-end engine is compared with an offline replay of the same messages in ts order
@@ -366,8 +366,8 @@ async def end_to_end(s: Settings, now_s: int, expected: int, boards: list[Board]
 
 
 async def with_app_gc(body: Callable[[], Awaitable[int]]) -> int:
-    """Run ``body`` under the collector settings the app runs with (wallboard.web.live.scheduled_gc)."""
-    from wallboard.web.live import scheduled_gc
+    """Run ``body`` under the collector settings the app runs with (wallboard.web.gc_schedule.scheduled_gc)."""
+    from wallboard.web.gc_schedule import scheduled_gc
 
     with scheduled_gc():
         return await body()

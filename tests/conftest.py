@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,21 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("WALLBOARD_"):
             monkeypatch.delenv(key)
     yield
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """A command run in this process (CliRunner) configures logging (wallboard/logs.py): undo it after the test."""
+    from wallboard.logs import AUDIT, OURS
+
+    root = logging.getLogger()
+    loggers = [logging.getLogger(name) for name in (*OURS, AUDIT)]
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in (root, *loggers)]
+    yield
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
 
 
 def make_settings(**data: object) -> Settings:

@@ -93,21 +93,19 @@ class Address:
         return f"http://{self.netloc}"
 
 
-def uvicorn_options(**overrides: Any) -> dict[str, Any]:
-    """uvicorn's options as ``wallboard serve`` passes them (wallboard/cli.py), quieter, with ``overrides``.
+def uvicorn_options(app: Any = None, **overrides: Any) -> dict[str, Any]:
+    """uvicorn's options as ``wallboard serve`` passes them for ``app``, quieter, with ``overrides``.
 
-    The project's WebSocket protocol (``ws_protocol()``: direct frame writes) and no per-message deflate.
+    ``wallboard.web.serving.uvicorn_options`` of the app's settings (the default settings for an app that
+    is not a wallboard app): the project's WebSocket protocol (direct frame writes), no per-message
+    deflate, the limits, no proxy headers.
     """
-    from wallboard.web.frames import ws_protocol
+    from wallboard.settings import parse_settings
+    from wallboard.web.serving import uvicorn_options as wallboard_options
 
-    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app resolves it (guard.py).
-    return {
-        "log_level": "warning",
-        "ws": ws_protocol(),
-        "ws_per_message_deflate": False,
-        "proxy_headers": False,
-        **overrides,
-    }
+    live = getattr(getattr(app, "state", None), "live", None)
+    settings = live.settings if live is not None else parse_settings({}, environ={})
+    return {"log_level": "warning", **wallboard_options(settings), **overrides}
 
 
 @contextlib.contextmanager
@@ -122,7 +120,7 @@ def in_thread(app: Any, *, timeout_s: float = 20, **options: Any) -> Iterator[Ad
 
     sock = socket.socket()
     sock.bind((HOST, 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **uvicorn_options(**options)))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **uvicorn_options(app, **options)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -144,7 +142,7 @@ def serve(app: Any, port: int, **options: Any) -> None:
     """Serve ``app`` on 127.0.0.1:``port`` until SIGTERM or SIGINT: the server side of an ``AppProcess``."""
     import uvicorn
 
-    uvicorn.run(app, host=HOST, port=port, **uvicorn_options(**options))
+    uvicorn.run(app, host=HOST, port=port, **uvicorn_options(app, **options))
 
 
 Ready = Callable[["AppProcess"], bool]

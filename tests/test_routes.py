@@ -24,10 +24,9 @@ from urllib.parse import quote
 import orjson
 import pytest
 import starlette.exceptions
-from hypothesis import given
-from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 
+from tests import rawws
 from tests.conftest import make_settings
 from tests.servers import in_thread
 from wallboard.resources import static_dir
@@ -35,7 +34,7 @@ from wallboard.settings import Settings, with_overrides
 from wallboard.sources.memory import ListSource
 from wallboard.web import create_app
 from wallboard.web.hub import Selection
-from wallboard.web.live import Live, dumps_ascii
+from wallboard.web.live import Live
 from wallboard.web.routes import StaticUrls
 
 with warnings.catch_warnings():
@@ -814,7 +813,7 @@ def test_a_failing_tick_keeps_heartbeats_going_and_says_stale(board: Board, capl
 def test_the_real_tick_loop_runs_at_push_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    monkeypatch.setattr("wallboard.web.live.FULL_GC_EVERY_S", 0.0)  # a full collection between every two ticks
+    monkeypatch.setattr("wallboard.web.gc_schedule.FULL_GC_EVERY_S", 0.0)  # a full collection between every two ticks
     thresholds = gc.get_threshold()
     with running(web_settings(push_interval=0.25)) as b, b.client.websocket_connect("/ws") as ws:
         assert gc.get_threshold()[2] == 1_000_000  # full collections are the tick loop's while the app runs
@@ -824,54 +823,11 @@ def test_the_real_tick_loop_runs_at_push_interval(monkeypatch: pytest.MonkeyPatc
     assert gc.get_threshold() == thresholds
 
 
-def test_messages_are_ascii_json() -> None:
-    text = dumps_ascii({"q": "信用卡 😀 é", "n": 1})
-    assert text.isascii()
-    assert orjson.loads(text) == {"q": "信用卡 😀 é", "n": 1}
-    assert dumps_ascii({"a": "plain"}) == '{"a":"plain"}'
-
-
-@given(st.text())
-def test_ascii_json_round_trips_any_text(s: str) -> None:
-    text = dumps_ascii({s: [s, 1]})
-    assert text.isascii()
-    assert orjson.loads(text) == {s: [s, 1]}
-
-
 # ------------------------------------------------- a real server and socket
-
-
-def _read_exact(sock: Any, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        assert chunk, "connection closed without a close frame"
-        buf += chunk
-    return buf
-
-
-def _read_frames_until_close(sock: Any) -> tuple[int, int]:
-    """Read server frames (never masked) until the close frame; return (data frames seen, close code)."""
-    frames = 0
-    while True:
-        b0, b1 = _read_exact(sock, 2)
-        length = b1 & 0x7F
-        if length == 126:
-            length = int.from_bytes(_read_exact(sock, 2), "big")
-        elif length == 127:
-            length = int.from_bytes(_read_exact(sock, 8), "big")
-        payload = _read_exact(sock, length)
-        if b0 & 0x0F == 0x8:
-            return frames, int.from_bytes(payload[:2], "big")
-        frames += 1
 
 
 def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through uvicorn and a real TCP socket: a board whose network stalls is closed with 1013, never queued for."""
-    import base64
-    import os
-    import socket
-
     monkeypatch.setattr("wallboard.web.routes.CLOSE_GRACE", 10.0)
     # 400 queues make a snapshot of ~0.5 MB; pushed 4 times a second it fills any socket buffer quickly.
     now = time.time()
@@ -882,27 +838,15 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
     real = live._state_key
     live._state_key = lambda: (*real()[:2], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick
     with in_thread(app) as address:
-        port = address.port
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window, as over a stalled link
-            sock.connect(("127.0.0.1", port))
-            key = base64.b64encode(os.urandom(16)).decode()
-            sock.sendall(
-                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-            )
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += sock.recv(1)
-            assert head.startswith(b"HTTP/1.1 101")
+        # a small window, as over a stalled link
+        with rawws.connect(address, rcvbuf=4096) as sock:
             deadline = time.monotonic() + 30
             while live.hub.dropped == 0:  # read nothing until the server gives up on us
                 assert time.monotonic() < deadline, "the stalled client was never dropped"
                 time.sleep(0.05)
-            sock.settimeout(10)
-            frames, code = _read_frames_until_close(sock)
+            frames, code, _ = rawws.read_until_close(sock)
             assert code == 1013
-            assert frames >= 1  # what the buffers held, then the close frame
+            assert frames  # what the buffers held, then the close frame
         deadline = time.monotonic() + 5
         while len(live.hub):
             assert time.monotonic() < deadline

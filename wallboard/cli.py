@@ -9,6 +9,7 @@ one clear message and a non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import orjson
 
-from wallboard import __version__, build
+from wallboard import __version__, build, logs
 from wallboard.errors import SettingsError, WallboardError
 from wallboard.settings import Settings, load_settings, with_overrides
 
@@ -24,14 +25,18 @@ if TYPE_CHECKING:
     from wallboard.sources.base import EventSource
     from wallboard.web.live import Clock
 
+log = logging.getLogger(__name__)
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 def _settings(config: str | None) -> Settings:
+    """The settings, and logging configured from their ``[log]`` table (the first thing every command does)."""
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.configure(settings.log)
+    return settings
 
 
 def _override(settings: Settings, **sections: Mapping[str, object]) -> Settings:
@@ -207,7 +212,7 @@ def _run_web(
     import uvicorn
 
     from wallboard.web.app import create_app
-    from wallboard.web.frames import ws_protocol
+    from wallboard.web.serving import uvicorn_options
 
     web: dict[str, object] = {}
     if host is not None:
@@ -225,23 +230,15 @@ def _run_web(
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     base = f"http://{settings.web.host}:{settings.web.port}"
-    click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)", err=True)
-    click.echo(f"wallboard {__version__}, engine {build()} (docs/deployment.md)", err=True)
-    # No per-message deflate: it compresses each message once per client (the hub serialises once for
-    # all); measured with bench/fanout.py it made p99 six times worse at 1,000 clients.
-    # ws_protocol(): uvicorn's sans-I/O WebSocket protocol plus direct frame writes to idle sockets, or
-    # uvicorn's own choice (one warning) where that class is missing (wallboard/web/frames.py).
+    log.info("wallboard %s: the wall TV at %s/tv, supervisors at %s/supervisor (Ctrl+C stops)", what, base, base)
+    log.info("wallboard %s, engine %s (docs/deployment.md)", __version__, build())
+    # uvicorn_options(): the WebSocket protocol, the limits, no proxy headers (wallboard/web/serving.py).
     uvicorn.run(
         app,
         host=settings.web.host,
         port=settings.web.port,
-        log_level="info",
-        ws=ws_protocol(),
-        ws_per_message_deflate=False,
-        # The app believes X-Forwarded-For only from auth.trusted_proxies (web/guard.py); uvicorn would believe
-        # it from 127.0.0.1 by default, which lets anyone forge the address the audit log and limits see.
-        proxy_headers=False,
-        server_header=False,
+        log_config=None,  # logging is configured already (wallboard/logs.py), uvicorn's loggers included
+        **uvicorn_options(settings),
     )
 
 

@@ -396,6 +396,59 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LimitSettings:
+    """What one client may take of the server (docs/deployment.md "Limits")."""
+
+    max_ws_connections: int = setting(
+        10000, "WebSocket connections in all; more are refused (close code 1013)", ge=1, le=1_000_000
+    )
+    max_ws_connections_per_client: int = setting(
+        500,
+        "WebSocket connections from one client address (IPv6: one /64); more are refused (close code 1013); "
+        "0 = no limit",
+        ge=0,
+        le=1_000_000,
+    )
+    max_client_message_bytes: int = setting(
+        4096,
+        "longest WebSocket message a client may send, bytes (clients send only resync and ping); "
+        "a longer one closes the socket (1009) before it is buffered whole",
+        ge=256,
+        le=1024 * 1024,
+    )
+    resync_interval: float = setting(
+        1.0, "a socket's resync within this many seconds of its last one waits until then", ge=0, le=60
+    )
+    max_header_bytes: int = setting(
+        16384, "longest HTTP request head (request line and headers), bytes; longer gets 431", ge=1024, le=1024 * 1024
+    )
+    header_timeout: float = setting(
+        10.0,
+        "seconds a connection may take to send a request's head, from connect or from the end of the "
+        "previous response; then it is closed (408 if a head had begun)",
+        ge=1,
+        le=600,
+    )
+    body_timeout: float = setting(
+        10.0, "seconds a request may take to send its body once its head is in; then 408", ge=1, le=600
+    )
+
+
+LogFormat = Literal["plain", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    format: LogFormat = setting(
+        "plain", "plain (time, level, logger, message) or json (one JSON object a line, with extra fields)"
+    )
+    level: LogLevel = setting(
+        "info", "debug, info, warning or error: wallboard's and uvicorn's loggers (wallboard.audit: always info)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class SimulatorSettings:
     scenario: str = setting("bank-hotline", "scenario name (seeds/<name>.toml) or path", nonempty=True)
     seed: int = setting(1, "random seed; the same seed gives the same day")
@@ -408,6 +461,8 @@ class Settings:
     kafka: KafkaSettings = section()
     web: WebSettings = section()
     auth: AuthSettings = section()
+    limits: LimitSettings = section()
+    log: LogSettings = section()
     simulator: SimulatorSettings = section()
 
 

@@ -33,8 +33,10 @@ from wallboard.resources import static_dir
 from wallboard.settings import Settings, exposure_problem
 from wallboard.sources.base import EventSource
 from wallboard.web.auth import Authenticator
+from wallboard.web.gc_schedule import scheduled_gc
 from wallboard.web.guard import Guard
-from wallboard.web.live import Clock, Live, scheduled_gc
+from wallboard.web.http_limits import BodyTimeout
+from wallboard.web.live import Clock, Live
 from wallboard.web.metrics import WebMetrics
 from wallboard.web.routes import StaticUrls, http_error, make_templates, routes, server_error
 from wallboard.web.watchdog import Watchdog
@@ -113,6 +115,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
+    # A request's body must come within [limits] body_timeout (the head's limits are uvicorn's protocol's).
+    app.add_middleware(BodyTimeout, seconds=settings.limits.body_timeout)
     app.state.live = live  # for tests and benchmarks; requests use the lifespan state
     app.state.auth = auth
     return app

@@ -6,8 +6,10 @@ either the changed views (each serialised once, for every client) or a
 heartbeat.  Everything here runs on the event loop's thread, so the engine
 (pure and synchronous) needs no lock.
 
-Staleness is decided here, once, for the messages and the JSON API alike: a
-board must never show old numbers as fresh (docs/board.md "Staleness").
+Staleness, /healthz, /readyz and the scrape figures are pure functions of
+the statuses gathered here (wallboard/web/status.py); the messages' JSON is
+ASCII (wallboard/web/ascii_json.py); the collector's settings while the app
+runs are wallboard/web/gc_schedule.py's.
 """
 
 from __future__ import annotations
@@ -17,12 +19,9 @@ import contextlib
 import dataclasses
 import gc
 import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
-
-import orjson
 
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
@@ -31,14 +30,17 @@ from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
+from wallboard.web import gc_schedule, status
+from wallboard.web.admission import Admission
+from wallboard.web.ascii_json import dumps_ascii
 from wallboard.web.frames import text_frame
 from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing, Selection
 from wallboard.web.metrics import Scrape, WebMetrics
+from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
     Body,
     BroadcastBody,
-    EngineStatus,
     Health,
     PumpState,
     Readiness,
@@ -47,7 +49,6 @@ from wallboard.wire import (
     SettingsView,
     Snapshot,
     SourceBlock,
-    StaleReason,
     Summary,
     View,
 )
@@ -56,37 +57,7 @@ log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 2
 """docs/protocol.md "Versions": 2 added levels, the selection view and settings.channel_names."""
-YOUNG_GC_THRESHOLD = 200_000
 Clock = Callable[[], float]
-
-# What backslashreplace would not write as JSON: \xNN below U+0100, \UXXXXXXXX above U+FFFF.
-_NOT_BMP_ESCAPE = re.compile("[\x80-\xff\U00010000-\U0010ffff]")
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-
-
-def dumps_ascii(obj: object) -> str:
-    """JSON text with every non-ASCII character escaped (``\\uXXXX``).
-
-    The text is encoded to UTF-8 once per client by the server; for an ASCII
-    ``str`` that is a plain copy, for a ``str`` holding one Chinese queue name
-    it is a real conversion, ~25x slower (measured: 25 us vs 1 us per 34 kB),
-    which at 5,000 clients is the difference between 5 ms and 125 ms a tick.
-    ``backslashreplace`` (C speed) writes ``\\uXXXX`` for U+0100..U+FFFF; the
-    few others are escaped by a regex first.
-    """
-    text = orjson.dumps(obj).decode()
-    if text.isascii():
-        return text
-    if _NOT_BMP_ESCAPE.search(text):
-        text = _NOT_BMP_ESCAPE.sub(_json_escape, text)
-    return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def settings_view(settings: Settings) -> SettingsView:
@@ -101,40 +72,6 @@ def settings_view(settings: Settings) -> SettingsView:
         "queues": {q: {ch: dataclasses.asdict(cs) for ch, cs in per.items()} for q, per in m.queues.items()},
         "broadcast_max_length": settings.web.broadcast_max_length,
     }
-
-
-FULL_GC_EVERY_S = 30.0
-"""How often the tick loop runs a full (generation 2) garbage collection between ticks."""
-
-
-@contextlib.contextmanager
-def scheduled_gc() -> Iterator[None]:
-    """The collector settings of the running app: fewer, scheduled collections.
-
-    * Full collections are left to the tick loop.  CPython starts one when
-      enough objects survived; with the engine's day of state and thousands of
-      sockets that is a 100-400 ms pause at a random moment, often in the middle
-      of a fan-out (measured: push p99 of 460 ms at 1,000 clients, 120 ms
-      without it).  The third threshold is raised; the tick loop collects
-      between ticks every FULL_GC_EVERY_S.
-    * The youngest generation is collected every 200,000 allocations instead
-      of 700.  Kafka batches allocate tens of thousands of short-lived records
-      at once, and each young collection also walks the engine's recently
-      added state: measured with bench/kafka_ingest.py, a 1M-event catch-up
-      took 12.4 s with the defaults and 7.8 s at 50,000; bench/engine.py's
-      compiled parse + apply gains another ~5-10% from 50,000 to 200,000.  A
-      young collection of 200,000 objects takes ~6 ms (measured: 200,000
-      young lists), far from a push's budget (refcounting still frees almost
-      everything at once; only reference cycles wait a little longer).
-
-    Both are restored on shutdown.
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(YOUNG_GC_THRESHOLD, before[1], 1_000_000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 class Live:
@@ -160,6 +97,9 @@ class Live:
         self.engine = Engine(settings.metrics, int(clock()))
         self.zone = settings.metrics.zone
         self.hub = Hub(slow_client_timeout=web.slow_client_timeout, on_sent=self._on_sent)
+        limits = settings.limits
+        self.admission = Admission(limits.max_ws_connections, limits.max_ws_connections_per_client)
+        """The WebSocket connections held, in all and per client address."""
         self.settings_json = settings_view(settings)
         self.seq = 0
         """The tick counter: +1 per tick (docs/protocol.md)."""
@@ -377,7 +317,7 @@ class Live:
 
         Half-way between two ticks, when the pushes of the last one are out,
         the loop runs the garbage collector's full collections itself (see
-        ``scheduled_gc``), so that their pause never holds up a push.
+        wallboard/web/gc_schedule.py), so that their pause never holds up a push.
         """
         loop = asyncio.get_running_loop()
         interval = self.push_interval
@@ -389,7 +329,7 @@ class Live:
             next_at += interval
             if next_at < loop.time():
                 next_at = loop.time() + interval
-            if loop.time() - last_full_gc >= FULL_GC_EVERY_S and gc.isenabled():
+            if loop.time() - last_full_gc >= gc_schedule.FULL_GC_EVERY_S and gc.isenabled():
                 await asyncio.sleep(max(0.0, next_at - interval / 2 - loop.time()))
                 t0 = time.perf_counter()
                 gc.collect()
@@ -420,88 +360,35 @@ class Live:
 
     # --------------------------------------------------------------- status
 
-    def last_event_age(self, now: float, status: EngineStatus | None = None) -> float | None:
-        """Server clock minus the ts of the newest event applied; None before the first."""
-        ts = (status or self.engine.status())["last_event_ts"]
-        if ts is None:
-            return None
-        return max(0.0, round(now - datetime.fromisoformat(ts).timestamp(), 3))
+    def tasks(self) -> Tasks:
+        """How the pump and the tick are doing now."""
+        return Tasks(self.pump_state, self.pump_error, self.tick_error)
 
     def source_block(self, now: float | None = None) -> SourceBlock:
-        """The ``source`` object of the messages and the API: the source's own status plus staleness."""
+        """The ``source`` object of the messages and the API (wallboard/web/status.py)."""
         now = self.clock() if now is None else now
-        st = self.source.status()
-        age = self.last_event_age(now)
-        reason: StaleReason | None = None
-        if self.pump_state == "failed":
-            reason = "pump_failed"
-        elif self.tick_error is not None:
-            reason = "tick_failed"
-        elif not st.connected:
-            reason = "disconnected"
-        elif st.ready and age is not None and age > self.stale_after:
-            reason = "no_recent_events"
-        return {
-            "kind": st.kind,
-            "ready": st.ready,
-            "connected": st.connected,
-            "stale": reason is not None,
-            "stale_reason": reason,
-            "last_event_age_s": age,
-            "lag": st.lag,
-            "catch_up": st.catch_up,
-            "last_error": self.pump_error or self.tick_error or st.last_error,
-        }
+        return status.source_block(
+            now, self.source.status(), self.engine.status()["last_event_ts"], self.tasks(), self.stale_after
+        )
 
     def health(self) -> tuple[bool, Health]:
-        """/healthz: fails once the source cannot go on, so that systemd or Kubernetes restarts the process.
-
-        A source retries by itself what a retry can fix (a broker outage keeps
-        /healthz at 200 while the board shows stale data); a pump that died
-        will not come back without a restart, which replays the log afresh.
-        """
-        if self.pump_state == "failed":
-            return False, {"status": "failed", "reason": "source_failed", "error": self.pump_error}
-        return True, {"status": "ok"}
+        """/healthz (``status.health``)."""
+        return status.health(self.tasks())
 
     def readiness(self) -> tuple[bool, Readiness]:
-        """/readyz: ready when the source has caught up and the pump and the tick work."""
-        block = self.source_block()
-        reasons = []
-        if not block["ready"]:
-            reasons.append("source_not_ready")
-        if self.pump_state == "failed":
-            reasons.append("pump_failed")
-        if self.tick_error is not None:
-            reasons.append("tick_failed")
-        return not reasons, {
-            "ready": not reasons,
-            "reasons": reasons,
-            "catch_up": block["catch_up"],
-            "pump": self.pump_state,
-            "source": block,
-        }
+        """/readyz (``status.readiness``)."""
+        return status.readiness(self.source_block(), self.tasks())
 
     def scrape(self) -> Scrape:
-        """The figures /metrics reads at scrape time."""
-        now = self.clock()
-        status = self.engine.status()
-        st = self.source.status()
-        block = self.source_block(now)
-        return {
-            "events": status["events"],
-            "rejected": status["rejected"],
-            "duplicates": status["duplicates"],
-            "orphans": status["orphans"],
-            "too_late": status["too_late"],
-            "lag": st.lag,
-            "ready": int(st.ready),
-            "connected": int(st.connected),
-            "stale": int(block["stale"]),
-            "catch_up": st.catch_up,
-            "pump_up": int(self.pump_state in ("starting", "running")),
-            "clients": len(self.hub),
-            "last_event_age_s": self.last_event_age(now, status),
-            "seq": self.seq,
-            "direct_writes": self.hub.direct_writes,
-        }
+        """The figures /metrics reads at scrape time (``status.scrape``)."""
+        hub = self.hub
+        return status.scrape(
+            self.clock(),
+            self.engine.status(),
+            self.source.status(),
+            self.tasks(),
+            self.stale_after,
+            clients=len(hub),
+            seq=self.seq,
+            direct_writes=hub.direct_writes,
+        )

@@ -68,6 +68,12 @@ class WebMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.ws_refused = Counter(
+            "wallboard_ws_refused",
+            "WebSocket clients refused at connect, by limit (server_full, client_full: docs/deployment.md Limits).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.pump_batches = Counter(
             "wallboard_source_batches",
             "Batches taken from the source and applied.",

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
+from wallboard.web.admission import CLOSE_REFUSED, client_address
 from wallboard.web.auth import ROLE_PERMISSIONS, Authenticator
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
 from wallboard.web.guard import audit, principal_of, session_cookie
@@ -449,6 +450,28 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             await websocket.close(code, reason)
 
 
+def admitted(endpoint: Callable[[WebSocket], Awaitable[None]]) -> Callable[[WebSocket], Awaitable[None]]:
+    """``endpoint`` behind the connection limits (wallboard/web/admission.py): over one, 1013 and the reason."""
+
+    async def guarded(websocket: WebSocket) -> None:
+        live: Live = websocket.state.live
+        address = client_address(websocket.scope)
+        refused = live.admission.admit(address)
+        if refused is not None:
+            live.metrics.ws_refused.labels(refused.reason).inc()
+            if refused.first:  # once while the limit is reached, not once per socket of a flood
+                log.warning("WebSocket refused (%s) from %s: %s", refused.reason, address or "?", refused.text)
+            await websocket.accept()
+            await websocket.close(CLOSE_REFUSED, refused.text)
+            return
+        try:
+            await endpoint(websocket)
+        finally:
+            live.admission.release(address)
+
+    return guarded
+
+
 def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
     """The views (and the selection of queues) a client asks for in its URL, or why they are refused."""
     raw = websocket.query_params.get("views", "")
@@ -467,7 +490,14 @@ def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
 
 
 async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int, str] | None:
-    """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client."""
+    """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client.
+
+    A resync sooner than ``[limits] resync_interval`` after the socket's last one waits until then: the
+    full state costs the server a send of every view, and while this reader waits, uvicorn reads no
+    more of the socket, so a flood of resyncs holds up only its sender (the page asks at most every 2 s).
+    """
+    resync_interval = live.settings.limits.resync_interval
+    next_resync = 0.0
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -485,6 +515,10 @@ async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int,
             return 1007, 'client messages are JSON objects like {"type": "resync"}'
         kind = msg.get("type")
         if kind == "resync":
+            wait = next_resync - time.monotonic()
+            if wait > 0:
+                await anyio.sleep(wait)
+            next_resync = time.monotonic() + resync_interval
             for out in live.current(sub.views, sub.selection):
                 sub.offer(out)
         elif kind == "ping":
@@ -524,7 +558,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        WebSocketRoute("/ws", ws_endpoint),
+        WebSocketRoute("/ws", admitted(ws_endpoint)),
         Mount("/static", StaticFiles(directory=static_dir()), name="static"),
     ]
 
