@@ -11,11 +11,14 @@
  * staleAfter (s), onMessage(msg), onState(state).
    *
    * State (recomputed every 250 ms and on every message):
-   *   "stale"  no data yet; the socket is not open; the socket was reopened but no full
-   *            state has arrived on it yet; the server says source.stale or not ready;
-   *            or no message for staleAfter seconds.
-   *   "ageing" no message for 2 x pushInterval (two missed pushes).
-   *   "fresh"  otherwise.
+   *   "waiting" no numbers yet: no data message, or the server says source.state "waiting"
+   *             (not caught up, or no event ever read); the page shows dashes, not zeros.
+   *   "stale"   the socket is not open; the socket was reopened but no full state has arrived
+   *             on it yet; the server says source.stale or not ready; or no message for
+   *             staleAfter seconds.
+   *   "ageing"  no message for 2 x pushInterval (two missed pushes).
+   *   "quiet"   the server says source.state "quiet": current, but no event for a while.
+   *   "fresh"   otherwise.
    * A gap in `seq` (or a heartbeat naming a data message we never got) sends {"type":"resync"}.
    * Reconnects with exponential backoff from 0.5 s up to 15 s, with jitter.
    */
@@ -45,7 +48,7 @@
     this.resyncPending = false;
     this.lastPingAt = -1e9;
     this.source = null;
-    this.state = { state: "stale", reason: "never" };
+    this.state = { state: "waiting", reason: "never" };
   };
 
   WB.Connection.prototype.url = function () {
@@ -189,7 +192,7 @@
     }
     if (msg.source && typeof msg.source === "object") this.source = msg.source;
     var src = this.source || {};
-    if (src.stale !== true && src.ready !== false && this.lastServerMs !== null) {
+    if (src.stale !== true && src.ready !== false && src.state !== "waiting" && this.lastServerMs !== null) {
       this.lastGoodServerMs = this.lastServerMs; // what "last update" means in the banner
     }
     var isData = msg.type === "snapshot" || msg.type === "summary" || msg.type === "selection" ||
@@ -216,7 +219,7 @@
    */
   WB.Connection.prototype.dataNow = function (asOfMs) {
     if (asOfMs === null || asOfMs === undefined) return null;
-    if (this.state.state === "stale" || this.lastDataAt === null) return asOfMs;
+    if (this.state.state === "stale" || this.state.state === "waiting" || this.lastDataAt === null) return asOfMs;
     return asOfMs + Math.max(0, performance.now() - this.lastDataAt);
   };
 
@@ -226,17 +229,34 @@
     return this.lastServerMs + (performance.now() - this.lastServerAt);
   };
 
+  /**
+   * No numbers to show yet (dashes, not zeros): no data message yet, or the server says it has none
+   * (source.state "waiting", in data messages and heartbeats alike: when it changes without a change
+   * of the data, the data already received is the current one).
+   */
+  WB.Connection.prototype.waiting = function () {
+    return this.dataConnId < 0 || (this.source !== null && this.source.state === "waiting");
+  };
+
   WB.Connection.prototype.computeState = function () {
     var now = performance.now();
-    if (this.dataConnId < 0) return { state: "stale", reason: this.open ? "never" : (this.connId > 1 ? "socket" : "never") };
+    var src = this.source || {};
+    if (this.waiting()) {
+      var why = "noevents";
+      if (!this.open) why = this.connId > 1 ? "socket" : "never";
+      else if (this.dataConnId !== this.connId) why = "never";
+      else if (src.stale === true) why = "source";
+      else if (src.ready === false) why = "catchup";
+      return { state: "waiting", reason: why };
+    }
     if (!this.open) return { state: "stale", reason: "socket" };
     if (this.dataConnId !== this.connId) return { state: "stale", reason: "resync" };
-    var src = this.source || {};
     if (src.stale === true) return { state: "stale", reason: "source" };
     if (src.ready === false) return { state: "stale", reason: "catchup" };
     var age = (now - this.lastMsgAt) / 1000;
     if (age > this.staleAfter) return { state: "stale", reason: "timeout", age: age };
     if (age > 2 * this.pushInterval) return { state: "ageing", reason: "ageing", age: age };
+    if (src.state === "quiet") return { state: "quiet", reason: "" };
     return { state: "fresh", reason: "" };
   };
 

@@ -17,13 +17,23 @@
   };
 
   WB.setLang(WB.pickLang(ctx.lang));
+  var received = null; // the newest snapshot's data, and agents view's
+  var agents = null;
+  var blank = null;    // shown as dashes: no numbers yet (WB.Connection.waiting)
 
   var conn = page.conn = new WB.Connection({
     views: ["snapshot", "agents", "intraday"],
     pushInterval: ctx.pushInterval,
     staleAfter: ctx.staleAfter,
     onMessage: onMessage,
-    onState: function () { WB.staleBanner.render(); WB.svSource.render(); }
+    onState: function () {
+      WB.staleBanner.render();
+      WB.svSource.render();
+      if (conn.waiting() !== blank) { // the numbers came, or went (a restarted server replaying)
+        if (received) renderSnapshot();
+        if (agents) renderAgents();
+      }
+    }
   });
   WB.staleBanner.init(conn, function () { return page.zone; });
   [WB.svQueues, WB.svAgents, WB.svChart, WB.svBroadcast, WB.svSource].forEach(function (part) { part.init(page); });
@@ -32,12 +42,13 @@
     if (msg.type === "hello") {
       page.settings = msg.settings;
       WB.svBroadcast.settings();
-      if (page.snapshot) renderSnapshot();
+      if (received) renderSnapshot();
     } else if (msg.type === "snapshot" && msg.data) {
-      page.snapshot = msg.data;
+      received = msg.data;
       renderSnapshot();
     } else if (msg.type === "agents" && msg.data) {
-      WB.svAgents.render(msg.data);
+      agents = msg.data;
+      renderAgents();
     } else if (msg.type === "intraday" && msg.data) {
       WB.svChart.render(msg.data);
     } else if (msg.type === "broadcast") {
@@ -45,8 +56,12 @@
     }
   }
 
+  /** Before the first data the server's zeros are not numbers: no queue rows, dashes in the totals. */
   function renderSnapshot() {
-    var snapshot = page.snapshot;
+    blank = conn.waiting();
+    var snapshot = received;
+    if (blank) snapshot = Object.assign({}, received, { queues: {}, totals: { channels: {}, agents: null } });
+    page.snapshot = snapshot;
     page.zone = snapshot.timezone || null;
     page.asOfMs = WB.parseTs(snapshot.as_of);
     document.body.setAttribute("data-as-of", snapshot.as_of || "");
@@ -55,11 +70,15 @@
       WB.i18nVars.w = w;
       WB.applyI18n(document);
     }
-    WB.setText(document.getElementById("as-of"), page.asOfMs === null ? WB.t("as_of_none")
+    WB.setText(document.getElementById("as-of"), page.asOfMs === null || blank ? WB.t("as_of_none")
                                                   : WB.t("as_of", { t: WB.fmtTime(page.asOfMs, page.zone) }));
     WB.svQueues.render();
     WB.svSource.render();
     WB.svAgents.filters();
+  }
+
+  function renderAgents() {
+    WB.svAgents.render(conn.waiting() ? Object.assign({}, agents, { agents: [] }) : agents);
   }
 
   // ---------------------------------------------------------------- language

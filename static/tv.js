@@ -17,6 +17,7 @@
   var zone = null;
   var asOfMs = null;
   var windowLabel = "";
+  var blank = null; // shown as dashes: no numbers yet (WB.Connection.waiting)
 
   WB.setLang(WB.pickLang(ctx.lang));
   document.title = WB.t("title_tv");
@@ -27,7 +28,10 @@
     pushInterval: ctx.pushInterval,
     staleAfter: ctx.staleAfter,
     onMessage: onMessage,
-    onState: function () { WB.staleBanner.render(); }
+    onState: function () {
+      WB.staleBanner.render();
+      if (data && conn.waiting() !== blank) render(); // the numbers came, or went (a restarted server replaying)
+    }
   });
   var page = {
     channels: channels,
@@ -62,17 +66,20 @@
       WB.applyI18n(document);
     }
 
+    // Before the first data (the source not caught up, no event ever read) the server's zeros are not
+    // numbers: dashes, never zeros that look like a quiet centre.
+    blank = conn.waiting();
     var sel = data.selection || null; // the selection view; the summary has the totals instead
     var panels = {};
     channels.forEach(function (ch) {
-      panels[ch] = sel ? { chan: sel.channels ? sel.channels[ch] : null, settings: sel.settings[ch] }
-                       : { chan: data.totals.channels[ch], settings: WB.settingsFor(settings, null, ch) };
+      panels[ch] = sel ? { chan: sel.channels && !blank ? sel.channels[ch] : null, settings: sel.settings[ch] }
+                       : { chan: blank ? null : data.totals.channels[ch], settings: WB.settingsFor(settings, null, ch) };
     });
     WB.tvPanels.render(panels);
-    WB.tvAgents.render(sel ? sel.agents : data.totals.agents);
+    WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents);
     renderSelection(sel);
-    WB.setText(document.getElementById("as-of"),
-               asOfMs === null ? WB.t("as_of_none") : WB.t("as_of", { t: WB.fmtTime(asOfMs, zone) }));
+    WB.setText(document.getElementById("as-of"), asOfMs === null || blank ? WB.t("as_of_none")
+                                                 : WB.t("as_of", { t: WB.fmtTime(asOfMs, zone) }));
     tick();
   }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +31,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, WebSocketRoute, sync_playwright
 from starlette.applications import Starlette
 
-from tests.servers import AppProcess
+from tests.servers import AppProcess, in_thread
 from wallboard.settings import parse_settings
 from wallboard.sources.memory import ListSource
 from wallboard.web.app import create_app
@@ -974,3 +975,126 @@ def test_the_clock_never_jumps_back_to_the_broadcast_time(board: Board, browser:
         assert earliest >= NOW * 1000 - 1000, f"the clock went back {(NOW * 1000 - earliest) / 1000:.0f} s"
     finally:
         ctx.close()
+
+
+# ---------------------------------------------------------------------------------------------- waiting, quiet, stale
+
+
+class Controlled:
+    """The real app in this process under uvicorn, its source's status and its clock moved by the test."""
+
+    def __init__(self, source: ListSource) -> None:
+        self.source = source
+        self.now = float(NOW)
+        self.app = create_app(parse_settings(SETTINGS, environ={}), source, clock=lambda: self.now)
+
+
+def event_lines() -> list[bytes]:
+    return [json.dumps(e, ensure_ascii=False).encode() for e in make_events()]
+
+
+def tv_values(page: Page) -> list[str]:
+    return list(page.eval_on_selector_all(".tile-value, .agent-value", "els => els.map(e => e.textContent)"))
+
+
+def clock_is_on_top(page: Page) -> bool:
+    """The clock is the topmost element at its centre: no banner covers it."""
+    return bool(
+        page.evaluate("""() => {
+            const c = document.getElementById('clock'), r = c.getBoundingClientRect();
+            return r.width > 0 && c.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+        }""")
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "headline"), [("en", "Waiting for first data"), ("zh-CN", "\u7b49\u5f85\u9996\u6279\u6570\u636e")]
+)
+def test_before_the_first_data_the_tv_shows_dashes_not_stale_zeros(open_page: Any, lang: str, headline: str) -> None:
+    """Kafka never reached: the server's zeros are not numbers; no "last update" time either."""
+    board = Controlled(ListSource([], ready=False, connected=False, kind="kafka"))
+    with in_thread(board.app) as addr:
+        page = open_page(f"{addr.url}/tv?lang={lang}").page
+        page.wait_for_function("() => document.body.dataset.asOf !== ''")  # the server's (empty) summary is in
+        wait_state(page, "waiting")
+        page.wait_for_timeout(600)  # a heartbeat or two later: still waiting
+        assert page.get_attribute("body", "data-state") == "waiting"
+        assert page.get_attribute("body", "data-stale-reason") == "source"
+        values = tv_values(page)
+        assert len(values) == 2 * 9 + 4 and set(values) == {DASH}, values
+        assert page.text_content("#stale-banner .banner-headline") == headline
+        banner = page.text_content("#stale-banner") or ""
+        assert "last update" not in banner and "\u6700\u540e\u66f4\u65b0" not in banner  # "最后更新"
+        assert re.search(r"\d:\d\d", banner) is None  # no time that would pass for one of data
+        style = page.eval_on_selector(".tile-value", "e => getComputedStyle(e).textDecorationLine")
+        assert style == "none"
+        assert clock_is_on_top(page)
+
+
+def test_the_numbers_appear_when_the_source_has_caught_up(open_page: Any) -> None:
+    """Events replayed but the source not ready: dashes; ready (with no new event): the numbers, at once."""
+    source = ListSource([event_lines()], ready=False, connected=True, kind="kafka")
+    board = Controlled(source)
+    with in_thread(board.app) as addr:
+        page = open_page(f"{addr.url}/tv?lang=en").page
+        page.wait_for_function("() => document.body.dataset.asOf !== ''")
+        wait_state(page, "waiting")
+        assert page.get_attribute("body", "data-stale-reason") == "catchup"
+        assert set(tv_values(page)) == {DASH}
+        source.state.ready, source.state.catch_up, source.state.current_at = True, 1.0, board.now
+        wait_state(page, "fresh", timeout=3000)
+        waiting = page.text_content('.channel[data-channel="call"] .tile[data-metric="waiting"] .tile-value')
+        snap = board_snapshot(addr.url)
+        assert waiting == str(snap["totals"]["channels"]["call"]["waiting"]) and waiting != DASH
+        assert page.is_hidden("#stale-banner")
+
+
+def board_snapshot(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "/api/snapshot", timeout=5) as resp:
+        return dict(json.loads(resp.read()))
+
+
+def test_a_quiet_feed_is_calm_a_broken_one_is_red(open_page: Any) -> None:
+    """Read to its end, no event for 12 minutes: current numbers, a calm note. Unreachable or lagging: red."""
+    source = ListSource([event_lines()], ready=True, connected=True, kind="kafka")
+    board = Controlled(source)
+    board.now = NOW + 12 * 60
+    source.state.current_at = board.now  # read to its end just now
+    with in_thread(board.app) as addr:
+        page = open_page(f"{addr.url}/tv?lang=en").page
+        wait_state(page, "quiet")
+        assert page.is_hidden("#stale-banner")
+        assert page.text_content("#status-pill") == "LIVE"
+        assert page.text_content("#source-note") == "Quiet \u2014 last event 12 min ago"
+        value = '.channel[data-channel="call"] .tile[data-metric="offered_today"] .tile-value'
+        style = page.eval_on_selector(value, "e => getComputedStyle(e).textDecorationLine")
+        assert style == "none"  # current numbers, not struck through
+        offered = page.text_content(value)
+        assert offered == str(board_snapshot(addr.url)["totals"]["channels"]["call"]["today"]["offered"])
+        page.evaluate("WB.setLang('zh-CN'); WB.staleBanner.render()")
+        assert (
+            page.text_content("#source-note")
+            == "\u6682\u65e0\u65b0\u4e8b\u4ef6 \u2014 \u6700\u540e\u4e8b\u4ef6\u5728 12 \u5206\u949f\u524d"
+        )
+        page.evaluate("WB.setLang('en'); WB.staleBanner.render()")
+
+        # The broker unreachable: red at once, the numbers struck through, the clock still shown.
+        source.state.connected = False
+        wait_state(page, "stale", timeout=3000)
+        assert page.get_attribute("body", "data-stale-reason") == "source"
+        assert (page.text_content("#stale-banner .banner-headline") or "").startswith("DATA STALE")
+        assert "cannot reach" in (page.text_content("#stale-banner .banner-reason") or "")
+        assert page.eval_on_selector(value, "e => getComputedStyle(e).textDecorationLine") == "line-through"
+        assert page.is_hidden("#source-note")
+        assert clock_is_on_top(page)
+
+        # Reachable again, but not read to its end for longer than stale_after (4 s here): lagging.
+        source.state.connected, source.state.lag = True, 5000
+        source.state.current_at = board.now - 30
+        page.wait_for_function(
+            "() => document.getElementById('stale-banner').textContent.includes('falling behind')", timeout=3000
+        )
+        assert page.get_attribute("body", "data-state") == "stale"
+        source.state.current_at, source.state.lag = board.now, 0
+        wait_state(page, "quiet", timeout=3000)
+        assert clock_is_on_top(page)

@@ -135,6 +135,23 @@ async def test_replay_starts_at_midnight_minus_the_lookback(kafka_bootstrap: str
         assert board.source.status().details["consumed"] == 3
 
 
+async def test_a_quiet_topic_read_to_its_end_stays_current(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """Nothing new on the topic: every probe's end offsets are reached at once, so current_at follows the clock
+    (the board shows the feed as quiet, not stale: wallboard/web/status.py)."""
+    s = settings_for(kafka_bootstrap, topic_prefix)
+    await make_topics(kafka_bootstrap, s, partitions=2)
+    now = time.time()
+    one = b'{"type":"call.offered","event_id":"q-1","ts":%d,"interaction_id":"q1","queue":"q"}' % int(now * 1000)
+    await produce(kafka_bootstrap, s, [(one, int(now * 1000))], random.Random(3))
+    async with Board(s, time.time) as board:
+        await board.until(lambda: board.source.status().ready and board.engine.events == 1, what="the event")
+        first = board.source.status().current_at
+        assert first is not None and first >= now
+        await board.until(lambda: (board.source.status().current_at or 0) > first + 1, limit_s=10, what="a probe")
+        status = board.source.status()
+        assert status.lag == 0 and status.connected and time.time() - (status.current_at or 0) < 6
+
+
 async def test_a_restart_mid_day_reproduces_the_snapshot(kafka_bootstrap: str, topic_prefix: str) -> None:
     s = settings_for(kafka_bootstrap, topic_prefix)
     await make_topics(kafka_bootstrap, s)

@@ -96,7 +96,7 @@ def test_page_renders_and_escapes_the_context(page: str, lang: str) -> None:
     assert float(body["data-push-interval"] or 0) == 1.0
     assert float(body["data-stale-after"] or 0) == 60.0
     # Until the first snapshot arrives the page says it has no data.
-    assert body["data-state"] == "stale"
+    assert body["data-state"] == "waiting"  # no numbers until the first data
 
 
 @pytest.mark.parametrize("page", ["tv.html", "supervisor.html"])
@@ -137,9 +137,10 @@ def test_every_label_the_pages_use_is_translated() -> None:
     used.update(f"state_{s}" for s in ("available", "busy", "wrap_up", "break", "offline"))
     used.update(f"ch_{c}" for c in CHANNELS)
     used.update(f"col_handled_{c}" for c in CHANNELS)
-    used.update(f"status_{s}" for s in ("fresh", "ageing", "stale"))
+    used.update(f"status_{s}" for s in ("waiting", "fresh", "quiet", "ageing", "stale"))
     used.update(f"sl_formula_{f}" for f in ("abandons_negative", "abandons_ignored", "abandons_positive"))
-    used.update(f"reason_source_{r}" for r in ("disconnected", "no_recent_events", "pump_failed", "tick_failed"))
+    reasons = ("disconnected", "lagging", "no_recent_events", "pump_failed", "tick_failed")
+    used.update(f"reason_source_{r}" for r in reasons)
     missing = used - keys
     assert not missing, f"labels without a translation: {sorted(missing)}"
 

@@ -143,6 +143,31 @@ def test_ready_at_the_start_targets_caught_up_at_the_moving_ends() -> None:
     assert progress.behind() == [] and progress.lag == 0 and progress.low_watermark_ms() is None
 
 
+def test_current_as_of_the_newest_end_offsets_reached() -> None:
+    """current_at: the newest probe whose end offsets every position has reached; it stops while reading lags."""
+    progress: PartitionProgress[str] = PartitionProgress(start_ms=0, late_horizon_ms=1_000)
+    progress.assign({"a": 0, "b": 0}, {"a": 10, "b": 0})
+    progress.checkpoint(100.0, {"a": 10, "b": 0})  # the targets, asked for at 100
+    assert progress.update_current() is None  # replaying
+    progress.checkpoint(102.0, {"a": 12, "b": 1, "x": 5})  # a probe; "x" is not ours
+    progress.moved("a", 10)
+    assert progress.update_current() == 100.0 and progress.is_ready()
+    # a steady stream: the ends move on before the positions reach the newest probe's
+    progress.checkpoint(104.0, {"a": 14, "b": 2})
+    progress.moved("a", 13)
+    progress.moved("b", 1)
+    assert progress.update_current() == 102.0 and progress.lag == 2
+    progress.moved("a", 14)
+    progress.moved("b", 2)
+    assert progress.update_current() == 104.0
+    # reading stalls while the log grows: current_at stays where it was, however many probes come
+    for t in range(106, 106 + 2 * 100, 2):
+        progress.checkpoint(float(t), {"a": 14 + t, "b": 2})
+    assert progress.update_current() == 104.0 and progress.lag > 0
+    progress.moved("a", 14 + 304)
+    assert progress.update_current() == 304.0
+
+
 def test_a_position_that_goes_back_is_reported() -> None:
     """A topic deleted and re-created (or truncated) under a running board: the consumer resets to a lower offset."""
     progress: PartitionProgress[str] = PartitionProgress(start_ms=0, late_horizon_ms=1_000)

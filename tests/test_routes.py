@@ -194,7 +194,7 @@ def test_pages_render_with_the_agreed_context(board: Board, page: str) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
     html = r.text
     assert 'data-push-interval="60.0"' in html
-    assert 'data-stale-after="60.0"' in html
+    assert 'data-stale-after="15.0"' in html
     body = re.search(r'data-settings="([^"]*)"', html)
     assert body is not None
     settings = orjson.loads(body.group(1).replace("&#34;", '"').replace("&quot;", '"'))
@@ -263,6 +263,7 @@ def test_api_views_at_the_server_clock_with_a_source_block(board: Board) -> None
     assert snap["status"]["rejected"] == {"bad_json": 1}
     assert snap["source"] == {
         "kind": "memory",
+        "state": "fresh",
         "ready": True,
         "connected": True,
         "stale": False,
@@ -367,24 +368,59 @@ def test_the_source_is_told_what_became_of_each_batch() -> None:
     assert [(r.message.value, r.reason) for r in rejected] == [(b"{not json", "bad_json")]
 
 
-def test_staleness_from_the_age_of_the_last_event_and_the_connection(board: Board) -> None:
-    block = board.client.get("/api/snapshot").json()["source"]
-    assert block["stale"] is False
-    board.clock.now += 60  # last event 65 s ago, stale_after 60
-    block = board.client.get("/api/snapshot").json()["source"]
-    assert block["stale"] is True and block["stale_reason"] == "no_recent_events"
-    assert block["last_event_age_s"] == 65.0
+def source_now(board: Board) -> dict[str, Any]:
+    return board.client.get("/api/snapshot").json()["source"]  # type: ignore[no-any-return]
+
+
+def test_quiet_is_not_stale_a_broken_feed_is(board: Board) -> None:
+    """A feed read to its end with nothing new is quiet however long; unreachable, lagging or failed is stale."""
+    assert (source_now(board)["state"], source_now(board)["stale"]) == ("fresh", False)
+    board.clock.now += 12 * 60  # a quiet night: the newest event 12 min 5 s old
+    board.source.state.current_at = board.clock.now - 1  # read to its end a second ago
+    block = source_now(board)
+    assert block["state"] == "quiet" and block["stale"] is False and block["stale_reason"] is None
+    assert block["last_event_age_s"] == 725.0
     board.feed([ev("call.offered", board.clock.now - 1, "i3")])
-    assert board.client.get("/api/snapshot").json()["source"]["stale"] is False
+    assert source_now(board)["state"] == "fresh"
+    # not read to its end for longer than stale_after (15 s): lag growing, or reading stalled
+    board.source.state.lag = 40
+    board.clock.now += 16
+    block = source_now(board)
+    assert (block["state"], block["stale_reason"], block["stale"]) == ("stale", "lagging", True)
+    board.source.state.current_at, board.source.state.lag = board.clock.now, 0
+    assert source_now(board)["state"] == "fresh"
     board.source.state.connected = False
-    block = board.client.get("/api/snapshot").json()["source"]
-    assert block["stale"] is True and block["stale_reason"] == "disconnected"
+    block = source_now(board)
+    assert (block["state"], block["stale_reason"]) == ("stale", "disconnected")
 
 
-def test_no_events_yet_is_not_stale_by_age() -> None:
-    with running(batches=[]) as b:
-        block = b.client.get("/api/snapshot").json()["source"]
-        assert block["last_event_age_s"] is None and block["stale"] is False
+def test_a_silence_alarm_during_opening_hours() -> None:
+    # T0 is a Monday, 08:53:20 in Shanghai; the newest event of FIRST_BATCH is 5 s older.
+    settings = with_overrides(web_settings(), web={"silence_alarm": 600, "opening_hours": "08:00-20:00"})
+    with running(settings) as b:
+        b.clock.now += 9 * 60
+        assert source_now(b)["state"] == "quiet"
+        b.clock.now += 60
+        block = source_now(b)
+        assert (block["state"], block["stale_reason"]) == ("stale", "no_recent_events")
+        b.clock.now += 11 * 3600  # 20:03: closed
+        assert source_now(b)["state"] == "quiet"
+
+
+def test_waiting_before_the_first_data() -> None:
+    # Kafka never reached: no event, not ready, not connected.
+    src = ListSource([], ready=False, connected=False)
+    with running(source=src) as b:
+        block = source_now(b)
+        assert (block["state"], block["stale_reason"]) == ("waiting", "disconnected")
+        with b.client.websocket_connect("/ws?views=summary") as ws:
+            first = recv_initial(ws)
+            assert first["summary"]["source"]["state"] == "waiting"
+        src.state.connected, src.state.ready = True, True  # caught up with an empty log
+        block = source_now(b)
+        assert (block["state"], block["stale"]) == ("waiting", False)
+        b.feed([ev("call.offered", b.clock.now - 1, "i9")])
+        assert source_now(b)["state"] == "fresh"
 
 
 def test_metrics_in_the_prometheus_text_format(board: Board) -> None:
@@ -492,7 +528,7 @@ def test_hello_then_full_state_then_broadcast(board: Board) -> None:
         msgs = [recv(ws) for _ in range(5)]
     assert [m["type"] for m in msgs] == ["hello", "snapshot", "agents", "intraday", "broadcast"]
     hello = msgs[0]
-    assert hello["protocol"] == 2 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 60.0
+    assert hello["protocol"] == 2 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 15.0
     assert hello["views"] == ["snapshot", "agents", "intraday"]
     assert hello["settings"]["channels"]["sms"]["sl_threshold"] == 60
     assert hello["server_time"] == "2026-11-30T08:53:20.000+08:00"

@@ -304,12 +304,78 @@ def _secret(v: object) -> str | None:
     return None
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""The names of ``[web] opening_days``, Monday first (``date.weekday()`` is the index)."""
+
+
+def opening_minutes(text: str) -> tuple[int, int]:
+    """``"08:00-20:00"`` -> (480, 1200): opening and closing, minutes after local midnight (ValueError if bad).
+
+    The closing time may be ``24:00``, or earlier than the opening (open past midnight: ``"22:00-06:00"``).
+    """
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError(text)
+    minutes = []
+    for part in parts:
+        hh, sep, mm = part.strip().partition(":")
+        if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and 1 <= len(hh) <= 2):
+            raise ValueError(text)
+        h, m = int(hh), int(mm)
+        if h > 24 or m > 59 or (h == 24 and m != 0):
+            raise ValueError(text)
+        minutes.append(h * 60 + m)
+    opens, closes = minutes
+    if opens == 1440 or opens == closes:
+        raise ValueError(text)
+    return opens, closes
+
+
+def _opening_hours(v: object) -> str | None:
+    try:
+        opening_minutes(str(v))
+    except ValueError:
+        return "must be opening and closing times such as '08:00-20:00' ('00:00-24:00': all day)"
+    return None
+
+
+def _weekdays(v: object) -> str | None:
+    for item in v if isinstance(v, tuple) else ():
+        if item not in WEEKDAYS:
+            return f"{item!r} is not one of {', '.join(WEEKDAYS)}"
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class WebSettings:
     host: str = setting("127.0.0.1", "address to listen on", nonempty=True)
     port: int = setting(8080, "port to listen on", ge=0, le=65535)
     push_interval: float = setting(1.0, "seconds between pushes to the boards (0.25 .. 60)", ge=0.25, le=60)
-    stale_after: float = setting(60.0, "seconds without fresh data before the board turns red", ge=1, le=3600)
+    stale_after: float = setting(
+        15.0,
+        "seconds without fresh data before the board turns red: no message from the server, or the feed not read "
+        'to its end; keep it several push_intervals long (docs/board.md "Staleness")',
+        ge=1,
+        le=3600,
+    )
+    silence_alarm: float = setting(
+        0.0,
+        "seconds without any event, during opening hours, before the board turns red (the producers may have "
+        "stopped); 0: off, a quiet feed read to its end is shown as quiet, not stale",
+        ge=0,
+        le=86400,
+    )
+    opening_hours: str = setting(
+        "00:00-24:00",
+        "local hours during which silence_alarm applies, every opening day ('08:00-20:00'; '22:00-06:00' runs "
+        "past midnight); the silence counts from the opening",
+        check=_opening_hours,
+    )
+    opening_days: tuple[str, ...] = setting(
+        WEEKDAYS,
+        "days on which the opening hours begin (mon .. sun)",
+        check=_weekdays,
+    )
     slow_client_timeout: float = setting(
         10.0, "a client that cannot take a message for this long is dropped", ge=0.5, le=600
     )

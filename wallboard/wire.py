@@ -17,7 +17,9 @@ Level = Literal["ok", "warn", "alarm"]
 AgentCounts = dict[str, int]
 """Agents per state, every state of ``wallboard.events.AGENT_STATES`` present."""
 PumpState = Literal["starting", "running", "finished", "failed"]
-StaleReason = Literal["pump_failed", "tick_failed", "disconnected", "no_recent_events"]
+StaleReason = Literal["pump_failed", "tick_failed", "disconnected", "lagging", "no_recent_events"]
+SourceState = Literal["waiting", "fresh", "quiet", "stale"]
+"""What the numbers are worth (docs/board.md "Staleness"): none yet, current, current but nothing new, not known."""
 
 
 # ------------------------------------------------------------------ views
@@ -180,6 +182,7 @@ class SourceBlock(TypedDict):
     """The ``source`` object of every data message, heartbeat and API answer (docs/board.md "Staleness")."""
 
     kind: str
+    state: SourceState
     ready: bool
     connected: bool
     stale: bool

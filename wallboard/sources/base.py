@@ -49,6 +49,10 @@ class SourceStatus:
     """While not settled: the event time that every part of the upstream still behind has reached (Kafka:
     the newest event ts read from the slowest partition with a backlog), so that the engine may forget
     what is a late horizon older than that; None when unknown (then nothing is forgotten)."""
+    current_at: float | None = None
+    """The newest time (the server's clock) at which the source knew it had read everything its upstream held
+    then (Kafka: every partition read up to the end offsets a probe found at that time); it stops moving when
+    reading falls behind or stalls.  None: the source does not tell (then ``lag`` alone says it)."""
     last_error: str | None = None
     details: dict[str, object] = field(default_factory=dict)
 

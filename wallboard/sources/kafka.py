@@ -207,6 +207,7 @@ class KafkaSource:
         progress = self._progress
         behind = progress.behind()
         st.ready = bool(progress.positions) and progress.is_ready()
+        st.current_at = progress.update_current()
         st.catch_up = progress.catch_up if progress.positions else 0.0
         st.lag = progress.lag
         st.caught_up = st.ready and not behind
@@ -327,10 +328,12 @@ class KafkaSource:
                 await consumer.seek_to_end(tp)
             else:
                 consumer.seek(tp, hit.offset)
+        asked_at = self.clock()
         targets = await consumer.end_offsets(tps)
         starts = {tp: await consumer.position(tp) for tp in tps}
         self._progress = PartitionProgress(start_ms=start_ms, late_horizon_ms=self.metrics.late_horizon * 1000)
         self._progress.assign(starts, targets)
+        self._progress.checkpoint(asked_at, targets)  # reached: ready, and current as of asked_at
         self._status.connected = True
         self._status.last_error = None
         logger.info(
@@ -419,6 +422,7 @@ class KafkaSource:
     async def _probe_loop(self, consumer: AIOKafkaConsumer) -> None:
         """Ask for end offsets every few seconds: it says whether the broker answers, and gives the lag."""
         while not self._closed:
+            asked_at = self.clock()
             try:
                 ends = await asyncio.wait_for(consumer.end_offsets(list(self._progress.positions)), PROBE_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - any failure of the probe means "not reachable now"
@@ -432,8 +436,9 @@ class KafkaSource:
                     logger.info("kafka: broker answering again")
                 self._status.connected = True
                 self._status.last_error = None
-                for tp, end in ends.items():
-                    self._progress.ended(tp, end)
+                # Once read up to these ends, the board was current as of asked_at (SourceStatus.current_at):
+                # reading that falls behind or stalls stops it moving, and the board turns stale.
+                self._progress.checkpoint(asked_at, ends)
             await asyncio.sleep(PROBE_INTERVAL_S)
 
     async def _check_topics(self, consumer: AIOKafkaConsumer) -> None:

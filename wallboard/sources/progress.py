@@ -19,6 +19,7 @@ midnight minus the look-back).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Generic, TypeVar
 
@@ -27,6 +28,8 @@ P = TypeVar("P", bound=Hashable)
 
 SYNC_STALL_S = 10.0
 """A slowest partition that has not moved for this long releases the partitions held back for it."""
+CHECKPOINTS = 64
+"""End offsets remembered until the positions reach them (a probe every 2 s: two minutes of them)."""
 
 
 class PartitionProgress(Generic[P]):
@@ -55,6 +58,10 @@ class PartitionProgress(Generic[P]):
         """Partitions whose position went back (from, to): the log was deleted and re-created, or truncated.
         What was counted from the old log can no longer be told apart from the new one."""
         self.ready = False
+        self.current_at: float | None = None
+        """The newest time at which every partition had been read to the end offsets it had then
+        (``checkpoint``); it stops moving while reading falls behind or stalls."""
+        self._checkpoints: deque[tuple[float, dict[P, int]]] = deque(maxlen=CHECKPOINTS)
         self._low = -1
         self._low_since = 0.0
 
@@ -82,6 +89,22 @@ class PartitionProgress(Generic[P]):
         """A newer end offset of a partition (the log grew); unknown (None) or older ones change nothing."""
         if end is not None and partition in self.ends and self.ends[partition] < end:
             self.ends[partition] = end
+
+    def checkpoint(self, at_s: float, ends: Mapping[P, int]) -> None:
+        """The end offsets found at ``at_s`` (a probe): once the positions reach them, the source was current then.
+
+        Kept until reached (the oldest dropped past ``CHECKPOINTS``), so that a steady stream, whose ends
+        move on before the positions reach the newest ones, still moves ``current_at``."""
+        for partition, end in ends.items():
+            self.ended(partition, end)
+        self._checkpoints.append((at_s, {p: e for p, e in ends.items() if p in self.positions}))
+
+    def update_current(self) -> float | None:
+        """``current_at`` after the positions reached whichever checkpoints they now have (the oldest first)."""
+        checkpoints, positions = self._checkpoints, self.positions
+        while checkpoints and all(positions[p] >= end for p, end in checkpoints[0][1].items()):
+            self.current_at = checkpoints.popleft()[0]
+        return self.current_at
 
     def observed(self, newest_ms: Mapping[P, int]) -> None:
         """The newest event ts of each partition in a batch just applied (ingest reports it)."""

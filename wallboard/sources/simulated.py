@@ -102,6 +102,8 @@ class SimulatorSource:
             ready=self._ready,
             connected=True,
             catch_up=progress,
+            # It makes its events itself: once caught up, it is always read to its end.
+            current_at=self.clock() if self._ready else None,
             # Without noise the simulator delivers in ts order: what it delivered is where it is.
             low_watermark_ms=None if self._ready or self.simulator.noise is not None else self._delivered_ts,
             details={

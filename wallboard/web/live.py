@@ -94,6 +94,8 @@ class Live:
         web = settings.web
         self.push_interval = web.push_interval
         self.stale_after = web.stale_after
+        self.freshness = status.Freshness.from_settings(settings)
+        """The rules of fresh, quiet, stale and waiting (wallboard/web/status.py)."""
         self.engine = Engine(settings.metrics, int(clock()))
         self.zone = settings.metrics.zone
         self.hub = Hub(slow_client_timeout=web.slow_client_timeout, on_sent=self._on_sent)
@@ -382,7 +384,7 @@ class Live:
         """The ``source`` object of the messages and the API (wallboard/web/status.py)."""
         now = self.clock() if now is None else now
         return status.source_block(
-            now, self.source.status(), self.engine.status()["last_event_ts"], self.tasks(), self.stale_after
+            now, self.source.status(), self.engine.status()["last_event_ts"], self.tasks(), self.freshness
         )
 
     def health(self) -> tuple[bool, Health]:
@@ -401,7 +403,7 @@ class Live:
             self.engine.status(),
             self.source.status(),
             self.tasks(),
-            self.stale_after,
+            self.freshness,
             clients=len(hub),
             seq=self.seq,
             direct_writes=hub.direct_writes,

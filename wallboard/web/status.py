@@ -1,20 +1,73 @@
 """What the board says about itself: staleness, ``/healthz``, ``/readyz``, the scrape figures.
 
 Pure functions of the statuses (the source's, the engine's, the live board's
-tasks) and the clock, so that every rule here is tested without a server or a
-source.  ``Live`` (wallboard/web/live.py) gathers the statuses and calls these;
-staleness is decided here, once, for the messages and the JSON API alike: a
-board must never show old numbers as fresh (docs/board.md "Staleness").
+tasks), the rules in force (``Freshness``) and the clock, so that every rule
+here is tested without a server or a source.  ``Live`` (wallboard/web/live.py)
+gathers the statuses and calls these; the state of the data is decided here,
+once, for the messages and the JSON API alike: a board must never show old
+numbers as fresh, nor turn red because nothing happened (docs/board.md
+"Staleness").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 
+from wallboard.settings import WEEKDAYS, Settings, opening_minutes
 from wallboard.sources.base import SourceStatus
 from wallboard.web.metrics import Scrape
-from wallboard.wire import EngineStatus, Health, PumpState, Readiness, SourceBlock, StaleReason
+from wallboard.wire import EngineStatus, Health, PumpState, Readiness, SourceBlock, SourceState, StaleReason
+
+QUIET_AFTER_S = 60.0
+"""A feed read to its end with no event for this long is *quiet*: the page says when the last event was."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The rules that tell fresh, quiet, stale and waiting apart (``[web]``; docs/board.md "Staleness")."""
+
+    stale_after: float
+    """Seconds the source may go without being read to its end before the data is stale (``lagging``)."""
+    silence_alarm: float = 0.0
+    """Seconds without any event, while open, before the data is stale (``no_recent_events``); 0: off."""
+    opening: tuple[int, int] = (0, 1440)
+    """Opening and closing, minutes after local midnight; closing before opening runs past midnight."""
+    days: frozenset[int] = field(default_factory=lambda: frozenset(range(7)))
+    """Weekdays (Monday 0) on which an opening begins."""
+    zone: tzinfo = UTC
+    """The centre's time zone, for the opening hours."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Freshness:
+        web = settings.web
+        return cls(
+            stale_after=web.stale_after,
+            silence_alarm=web.silence_alarm,
+            opening=opening_minutes(web.opening_hours),
+            days=frozenset(WEEKDAYS.index(d) for d in web.opening_days),
+            zone=settings.metrics.zone,
+        )
+
+
+def open_since(now: float, rules: Freshness) -> float | None:
+    """When the opening that ``now`` falls in began (Unix seconds), or None while closed.
+
+    Wall-clock times in the centre's zone: on a day of 23 or 25 hours "08:00-20:00" is still 08:00 to 20:00.
+    An opening past midnight ("22:00-06:00") belongs to the day it begins on.
+    """
+    opens, closes = rules.opening
+    local = datetime.fromtimestamp(now, rules.zone)
+    for back in (0, 1):
+        day = local.date() - timedelta(days=back)
+        if day.weekday() not in rules.days:
+            continue
+        midnight = datetime(day.year, day.month, day.day, tzinfo=rules.zone)
+        start = midnight + timedelta(minutes=opens)
+        end = midnight + timedelta(minutes=closes if closes > opens else closes + 1440)
+        if start.timestamp() <= now < end.timestamp():
+            return start.timestamp()
+    return None
 
 
 @dataclass(frozen=True)
@@ -36,9 +89,15 @@ def last_event_age(now: float, last_event_ts: str | None) -> float | None:
 
 
 def source_block(
-    now: float, source: SourceStatus, last_event_ts: str | None, tasks: Tasks, stale_after: float
+    now: float, source: SourceStatus, last_event_ts: str | None, tasks: Tasks, rules: Freshness
 ) -> SourceBlock:
-    """The ``source`` object of the messages and the API: the source's own status plus staleness."""
+    """The ``source`` object of the messages and the API: the source's own status, the state and its reason.
+
+    ``state`` is ``waiting`` until there are numbers to show (the source has not caught up, or no event
+    was ever read), whatever else is wrong; then ``stale`` while there is a ``stale_reason``; then ``quiet``
+    when the feed is read to its end and the newest event is ``QUIET_AFTER_S`` old; else ``fresh``.
+    ``stale`` is true whenever there is a ``stale_reason`` (while waiting too: the broker never reached).
+    """
     age = last_event_age(now, last_event_ts)
     reason: StaleReason | None = None
     if tasks.pump_state == "failed":
@@ -47,10 +106,22 @@ def source_block(
         reason = "tick_failed"
     elif not source.connected:
         reason = "disconnected"
-    elif source.ready and age is not None and age > stale_after:
+    elif source.ready and source.current_at is not None and now - source.current_at > rules.stale_after:
+        reason = "lagging"
+    elif source.ready and last_event_ts is not None and silent(now, last_event_ts, rules):
         reason = "no_recent_events"
+    state: SourceState
+    if not source.ready or age is None:
+        state = "waiting"
+    elif reason is not None:
+        state = "stale"
+    elif age >= QUIET_AFTER_S and source.lag == 0:
+        state = "quiet"
+    else:
+        state = "fresh"
     return {
         "kind": source.kind,
+        "state": state,
         "ready": source.ready,
         "connected": source.connected,
         "stale": reason is not None,
@@ -60,6 +131,20 @@ def source_block(
         "catch_up": source.catch_up,
         "last_error": tasks.pump_error or tasks.tick_error or source.last_error,
     }
+
+
+def silent(now: float, last_event_ts: str, rules: Freshness) -> bool:
+    """The silence alarm: open, and no event for ``silence_alarm`` seconds counted from the opening at the earliest.
+
+    Counted from the opening, so that the first minutes of the day are not red for last night's silence.
+    """
+    if rules.silence_alarm <= 0:
+        return False
+    since = open_since(now, rules)
+    if since is None:
+        return False
+    last = datetime.fromisoformat(last_event_ts).timestamp()
+    return now - max(last, since) > rules.silence_alarm
 
 
 def health(tasks: Tasks) -> tuple[bool, Health]:
@@ -97,14 +182,14 @@ def scrape(
     engine: EngineStatus,
     source: SourceStatus,
     tasks: Tasks,
-    stale_after: float,
+    rules: Freshness,
     *,
     clients: int,
     seq: int,
     direct_writes: int,
 ) -> Scrape:
     """The figures /metrics reads at scrape time (``clients``, ``direct_writes``: the hub's; ``seq``: the tick's)."""
-    block = source_block(now, source, engine["last_event_ts"], tasks, stale_after)
+    block = source_block(now, source, engine["last_event_ts"], tasks, rules)
     return {
         "events": engine["events"],
         "rejected": engine["rejected"],
