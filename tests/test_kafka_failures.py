@@ -138,6 +138,31 @@ def test_refused_credentials_fail_healthz(secure_broker: SecureKafkaBroker, topi
         assert "not-the-password" not in client.get("/healthz").text
 
 
+def test_a_consumer_whose_fetch_task_died_fails_healthz(kafka_bootstrap: str, topic_prefix: str) -> None:
+    """The soak's broker crash: aiokafka's fetch task died and getmany() returned nothing for ever, with /healthz
+    at 200 and the board stale for good.  Its task is ended here (cancelled: the race is not reproducible)."""
+    topic = f"{topic_prefix}calls"
+    asyncio.run(create_topic(kafka_bootstrap, topic, 1))
+    now = int(time.time())
+    kcat(kafka_bootstrap, topic, offered(now, 2))
+    source_box: list[KafkaSource] = []
+    s = settings_for(kafka_bootstrap, topic)
+    source = KafkaSource(s.kafka, s.metrics, clock=lambda: now)
+    source_box.append(source)
+    with TestClient(
+        create_app(s, source, clock=lambda: now), base_url="http://localhost", raise_server_exceptions=False
+    ) as client:
+        wait_for(client, ready, "the catch-up")
+        assert client.portal is not None
+
+        async def kill_fetcher() -> None:
+            source._consumer._fetcher.error_future.cancel()  # type: ignore[union-attr]
+
+        client.portal.call(kill_fetcher)
+        wait_for(client, unhealthy, "/healthz to fail", limit_s=30)
+        assert_failed_for_good(client, "fetch task has stopped")
+
+
 def test_a_topic_deleted_under_a_running_board_fails_healthz(kafka_bootstrap: str, topic_prefix: str) -> None:
     topic = f"{topic_prefix}calls"
     asyncio.run(create_topic(kafka_bootstrap, topic, 1))

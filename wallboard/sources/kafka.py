@@ -359,6 +359,13 @@ class KafkaSource:
         while not self._closed:
             if self._fatal is not None:
                 raise self._fatal
+            if _fetcher_died(consumer):
+                # aiokafka keeps its fetch task's death in Fetcher.error_future and nothing reads it: getmany()
+                # would return nothing for ever (the soak saw it after a broker crash).  Fail, so that /healthz
+                # says so and the service restarts, re-reading the day (docs/kafka.md "Errors").
+                logger.error("kafka: the consumer's fetch task has stopped: %r", _fetcher_error(consumer))
+                self._status.last_error = "the consumer stopped fetching"
+                raise SourceError("kafka: the consumer's fetch task has stopped (after a broker crash?)")
             # Decided here, after ingest told us (ingested) how far the last batch took each partition in
             # event time, so that no partition hands out another batch while it is ahead.
             self._hold_back(consumer)
@@ -494,3 +501,22 @@ def _is_connection_error(exc: BaseException) -> bool:
     from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
 
     return isinstance(exc, KafkaConnectionError | KafkaTimeoutError | NodeNotReadyError | RequestTimedOutError)
+
+
+def _fetch_task(consumer: Any) -> asyncio.Future[Any] | None:
+    """aiokafka's fetch task (``Fetcher.error_future``), or None where this aiokafka has none."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    task = getattr(fetcher, "error_future", None) if fetcher is not None else None
+    return task if isinstance(task, asyncio.Future) else None
+
+
+def _fetcher_died(consumer: Any) -> bool:
+    task = _fetch_task(consumer)
+    return task is not None and task.done()
+
+
+def _fetcher_error(consumer: Any) -> BaseException | None:
+    task = _fetch_task(consumer)
+    if task is None or not task.done() or task.cancelled():
+        return None
+    return task.exception()
