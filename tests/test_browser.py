@@ -18,7 +18,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from random import Random
@@ -191,9 +191,11 @@ def board_app(config: str) -> Starlette:
 class Board:
     """The real app in a subprocess; stop() and start() again keep the port."""
 
-    def __init__(self, workdir: Path, settings: dict[str, Any] = SETTINGS) -> None:
+    def __init__(
+        self, workdir: Path, settings: dict[str, Any] = SETTINGS, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
         events = workdir / "events.jsonl"
-        made = make_events()
+        made = make_events() + list(extra)
         self.events = len(made)
         events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in made), encoding="utf-8")
         config = workdir / "board.json"
@@ -234,6 +236,54 @@ class Board:
 @pytest.fixture(scope="module")
 def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     b = Board(tmp_path_factory.mktemp("board"))
+    b.start()
+    yield b
+    b.stop()
+
+
+# Long queue names, as real centres have them: they must fit on the TV and be readable on a laptop.
+LONG_QUEUES = [
+    "信用卡中心白金卡客户服务与分期业务咨询热线",
+    "个人住房按揭贷款提前还款及利率调整咨询专线",
+    "Corporate banking: cash management and trade finance support",
+]
+
+
+def many_queue_events() -> list[dict[str, Any]]:
+    """Fifteen more queues (three with long names), each with calls and SMS answered today and one call waiting."""
+    names = LONG_QUEUES + [f"queue-{i:02d}" for i in range(12)]
+    events: list[dict[str, Any]] = []
+    for qi, queue in enumerate(names):
+        for k, (channel, wait) in enumerate((("call", 12.0), ("call", 41.0), ("sms", 70.0), ("call", None))):
+            iid = f"many-{qi}-{k}"
+            offered = (NOW - 3000 + qi * 60 + k * 10) * 1000
+            events.append(
+                {
+                    "event_id": iid + "-o",
+                    "type": f"{channel}.offered",
+                    "ts": offered,
+                    "interaction_id": iid,
+                    "queue": queue,
+                }
+            )
+            if wait is not None:
+                events.append(
+                    {
+                        "event_id": iid + "-a",
+                        "type": f"{channel}.answered",
+                        "ts": offered + int(wait * 1000),
+                        "interaction_id": iid,
+                        "queue": queue,
+                        "agent_id": "a01",
+                    }
+                )
+    return events
+
+
+@pytest.fixture(scope="module")
+def busy_board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+    """The board of `board` with fifteen more queues: long names, many rows."""
+    b = Board(tmp_path_factory.mktemp("busy"), extra=many_queue_events())
     b.start()
     yield b
     b.stop()
@@ -937,6 +987,117 @@ def test_tv_fits_the_screen(board: Board, open_page: Any, width: int, height: in
         '.tile[data-metric="waiting"] .tile-value', "e => parseFloat(getComputedStyle(e).fontSize)"
     )
     assert size >= 0.06 * height
+
+
+# Every text node the TV shows (not inside a hidden element): its element, text and computed font size in px.
+VISIBLE_TEXT_JS = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const e = n.parentElement;
+    if (!n.textContent.trim() || !e.getClientRects().length || getComputedStyle(e).visibility === "hidden") continue;
+    out.push([e.id || e.className, n.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)]);
+  }
+  return out;
+}"""
+
+# What sticks out of its box on the TV: any element of a tile, the channel heads, the agent strip and the
+# header's status and clock wider than its box, or a tile whose content is taller than the tile.
+TV_OVERFLOW_JS = """() => {
+  const sel = ".tile *, .channel-head *, .agent-count *, .tv-status *, .clock";
+  const wide = Array.from(document.querySelectorAll(sel)).filter(e => e.getClientRects().length)
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => ["wide", e.className, e.textContent.slice(0, 40)]);
+  const tall = Array.from(document.querySelectorAll(".tile, .agent-count")).filter(e => e.getClientRects().length)
+    .filter(e => e.scrollHeight > e.clientHeight + 1).map(e => ["tall", e.className, e.textContent.slice(0, 40)]);
+  const off = Array.from(document.querySelectorAll(".tv-header > *, .channel, .agent-count"))
+    .filter(e => e.getBoundingClientRect().right > innerWidth + 1).map(e => ["off screen", e.className]);
+  return wide.concat(tall, off);
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+def test_tv_text_readable_from_across_the_room(
+    busy_board: Board, open_page: Any, lang: str, width: int, height: int
+) -> None:
+    """No text on the TV under 3 % of the screen height (docs/board.md "Readability"), in every layout."""
+    assert busy_board.post("/api/broadcast", {"text": "Storm warning 台风预警"})[0] == 200
+    long_names = quote(",".join(LONG_QUEUES))
+    for query in ("", "&channel=call", f"&queues={long_names}"):
+        page = open_page(f"{busy_board.url}/tv?lang={lang}{query}", width=width, height=height).page
+        wait_state(page, "fresh")
+        page.wait_for_selector("#ticker[data-active='1']")
+        texts = page.evaluate(VISIBLE_TEXT_JS)
+        assert len(texts) > 30, texts  # the tiles' labels, figures and secondary figures are all there
+        assert any(t[1].startswith(("target", "目标")) for t in texts)
+        small = [t for t in texts if t[2] < 0.03 * height]
+        assert small == [], (query, small)
+        # The today-figures and the formula are there, enlarged rather than dropped.
+        sub = page.text_content('.channel[data-channel="call"] .tile[data-metric="asa_window"] .tile-sub') or ""
+        assert sub.startswith(("Today", "今日")), sub
+        assert page.is_visible('.channel[data-channel="call"] [data-role="formula"]')
+        page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_tv_nothing_overflows_with_long_queue_names(busy_board: Board, open_page: Any, lang: str) -> None:
+    for query in ("", "&channel=call", "&queues=" + quote(",".join(LONG_QUEUES))):
+        page = open_page(f"{busy_board.url}/tv?lang={lang}{query}").page
+        wait_state(page, "fresh")
+        assert page.evaluate(TV_OVERFLOW_JS) == [], query
+        # The header's list of queues is cut with an ellipsis rather than pushing the clock off the screen.
+        if "queues=" in query:
+            label = page.locator("#selection-label")
+            assert label.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
+            assert LONG_QUEUES[0] in (label.get_attribute("title") or "")
+        page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+def test_tv_level_shapes_are_big(board: Board, open_page: Any, width: int, height: int) -> None:
+    """The colour-blind shapes (▲ warn, ■ alarm) read from 5 m: at least 5 % of the screen height, beside the figure."""
+    page = open_page(board.url + "/tv?lang=en", width=width, height=height).page
+    wait_state(page, "fresh")
+    shapes = page.evaluate("""() => Array.from(document.querySelectorAll('.tile'))
+        .filter(t => t.dataset.level === 'warn' || t.dataset.level === 'alarm')
+        .map(t => { const after = getComputedStyle(t, '::after'), v = t.querySelector('.tile-value');
+                    return [t.dataset.metric, after.content, parseFloat(after.fontSize),
+                            v.getBoundingClientRect().right, t.getBoundingClientRect().right]; })""")
+    assert len(shapes) >= 3, "the data should hold tiles in warn and alarm"
+    for metric, content, size, value_right, tile_right in shapes:
+        assert content in ('"\u25b2"', '"\u25a0"'), metric
+        assert size >= 0.05 * height, (metric, size)
+        assert value_right + 0.6 * size <= tile_right, (metric, "the figure runs under the shape")
+
+
+def test_tv_empty_ticker_takes_no_room(tmp_path: Path, open_page: Any) -> None:
+    b = Board(tmp_path)
+    b.start()
+    try:
+        page = open_page(b.url + "/tv?lang=en").page
+        wait_state(page, "fresh")
+
+        def heights() -> dict[str, float]:
+            return dict(
+                page.evaluate("""() => ({ticker: document.getElementById("ticker").getBoundingClientRect().height,
+                    channels: document.getElementById("channels").getBoundingClientRect().height,
+                    bottom: document.getElementById("agents-strip").getBoundingClientRect().bottom})""")
+            )
+
+        without = heights()
+        assert without["ticker"] == 0
+        assert without["bottom"] >= 1080 * 0.98  # the agent strip goes down to the bottom edge
+        assert b.post("/api/broadcast", {"text": "Storm warning"})[0] == 200
+        page.wait_for_selector("#ticker[data-active='1']")
+        with_message = heights()
+        assert with_message["ticker"] >= 0.05 * 1080
+        # The tiles gave the band its room, and take it back when the message is cleared.
+        assert with_message["channels"] <= without["channels"] - with_message["ticker"]
+        assert b.post("/api/broadcast", {"text": ""})[0] == 200
+        page.wait_for_selector("#ticker[data-active='0']", state="attached")
+        assert heights() == without
+    finally:
+        b.stop()
 
 
 def test_the_clock_never_jumps_back_to_the_broadcast_time(board: Board, browser: Browser) -> None:
