@@ -377,7 +377,7 @@ def fmt_pct(v: float | None) -> str:
 
 
 def fmt_count(v: int | None) -> str:
-    return DASH if v is None else str(v)
+    return DASH if v is None else f"{v:,}"  # thousands separated, as zh-CN and en both write them
 
 
 def fmt_clock(s: int) -> str:
@@ -805,6 +805,53 @@ def test_languages(board: Board, open_page: Any) -> None:
     assert sup.text_content('#agent-table tr[data-agent-id="a01"] [data-col="state"]') == "忙碌"
     assert sup.text_content('#queue-table tfoot tr[data-channel="call"] [data-col="queue"]') == "全部队列"
     assert "lang=zh-CN" in sup.url
+
+
+def test_counts_have_thousands_separators(board: Board, browser: Browser) -> None:
+    """A busy centre's counts (tampered into the server's messages) read "63,767" on both pages, in both languages."""
+    big = {"offered": 63767, "answered": 61234, "abandoned": 1205}
+
+    def swell(chan: dict[str, Any]) -> None:
+        chan["today"].update(big)
+        chan["waiting"] = 1234
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+
+        def to_page(message: str | bytes) -> None:
+            msg = json.loads(message)
+            if msg["type"] in ("summary", "snapshot") and msg.get("data"):
+                swell(msg["data"]["totals"]["channels"]["call"])
+                for node in msg["data"].get("queues", {}).values():
+                    swell(node["channels"]["call"])
+            ws.send(json.dumps(msg))
+
+        server.on_message(to_page)
+
+    for lang in ("en", "zh-CN"):
+        ctx = browser.new_context(locale=lang, viewport={"width": 1920, "height": 1080})
+        try:
+            page = ctx.new_page()
+            page.route_web_socket("**/ws*", route)
+            page.goto(f"{board.url}/tv?lang={lang}")
+            wait_state(page, "fresh")
+            tiles = tv_tiles(page, "call")
+            assert (tiles["offered_today"], tiles["answered_today"], tiles["abandoned_today"]) == (
+                "63,767",
+                "61,234",
+                "1,205",
+            )
+            assert tiles["waiting"] == "1,234"
+            page.goto(f"{board.url}/supervisor?lang={lang}")
+            wait_state(page, "fresh")
+            total = '#queue-table tfoot tr[data-channel="call"] [data-col="{}"]'
+            assert page.text_content(total.format("today.offered")) == "63,767"
+            assert page.text_content(total.format("waiting")) == "1,234"
+            row = '#queue-table tbody tr[data-queue="loans"][data-channel="call"] [data-col="today.abandoned"]'
+            assert page.text_content(row) == "1,205"
+        finally:
+            ctx.close()
 
 
 # ---------------------------------------------------------------------------------------------- broadcast
