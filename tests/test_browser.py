@@ -625,6 +625,57 @@ def test_tv_selection_colours_are_the_servers_levels(board: Board, browser: Brow
         ctx.close()
 
 
+def test_tv_tile_pulses_when_it_turns_worse(board: Board, browser: Browser) -> None:
+    """A tile going to a worse level pulses (a ~1 s CSS animation); getting better, or the first picture, does not."""
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        tamper: dict[str, str | None] = {"waiting": None}
+
+        def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+            ws.on_message(server.send)
+
+            def to_page(message: str | bytes) -> None:
+                msg = json.loads(message)
+                if tamper["waiting"] and msg["type"] == "summary" and msg.get("data"):
+                    msg["data"]["totals"]["channels"]["call"]["levels"]["waiting"] = tamper["waiting"]
+                ws.send(json.dumps(msg))
+
+            server.on_message(to_page)
+
+        page.route_web_socket("**/ws*", route)
+        page.goto(board.url + "/tv?lang=en&channel=call")
+        wait_state(page, "fresh")
+        tile = '.tile[data-metric="waiting"]'
+        assert page.get_attribute(tile, "data-level") == "warn"  # the server's: 4 waiting, warn at 2
+        assert page.eval_on_selector_all(".tile.pulse", "ts => ts.length") == 0  # not on the first picture
+
+        def turn(level: str) -> dict[str, Any]:
+            """The server's level for the tile becomes `level`: the tile's state as soon as it shows it."""
+            tamper["waiting"] = level
+            page.evaluate("WB.tv.conn.resync()")
+            handle = page.wait_for_function(
+                """([sel, level]) => { const t = document.querySelector(sel);
+                     return t.dataset.level === level &&
+                            {pulse: t.classList.contains("pulse"), animation: getComputedStyle(t).animationName,
+                             outline: getComputedStyle(t).outlineStyle}; }""",
+                arg=[tile, level],
+            )
+            return dict(handle.json_value())
+
+        assert turn("ok") == {"pulse": False, "animation": "none", "outline": "none"}  # better: no pulse
+        assert turn("alarm") == {"pulse": True, "animation": "level-pulse", "outline": "none"}  # worse: ok -> alarm
+        page.wait_for_function("s => !document.querySelector(s).classList.contains('pulse')", arg=tile, timeout=3000)
+        assert turn("warn") == {"pulse": False, "animation": "none", "outline": "none"}  # alarm -> warn is better
+        # A screen asking for less motion gets a steady ring instead of the animation.
+        page.emulate_media(reduced_motion="reduce")
+        turn("ok")
+        assert turn("warn") == {"pulse": True, "animation": "none", "outline": "solid"}
+    finally:
+        ctx.close()
+
+
 def test_tv_undefined_values_show_a_dash(board: Board, open_page: Any) -> None:
     page = open_page(board.url + "/tv?lang=en&queues=quiet").page
     wait_state(page, "fresh")
