@@ -724,7 +724,7 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
     wait_state(page, "fresh")
     page.wait_for_selector("#agent-table tbody tr")
     snap = snapshot_at_page_as_of(board, page)
-    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tbody tr, #queue-table tfoot tr'))
+    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tr[data-channel]'))
         .map(tr => ({queue: tr.dataset.queue || null, channel: tr.dataset.channel,
                      cells: Object.fromEntries(Array.from(tr.querySelectorAll('[data-col]'))
                                   .map(c => [c.dataset.col, c.textContent])),
@@ -797,24 +797,39 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page.wait_for_selector("#agent-table tbody tr")
     page.click('#queue-table th[data-sort="today.offered"]')  # numbers sort largest first
 
-    def column(col: str) -> list[str]:
+    def groups(col: str) -> list[list[str]]:
+        """The raw values of a column, group by group (a queue's rows stay together), in the order shown."""
         return list(
             page.eval_on_selector_all(
-                f'#queue-table tbody tr:not([hidden]) [data-col="{col}"]', "cs => cs.map(c => c.dataset.raw)"
+                "#queue-table tbody.queue-group",
+                f"""gs => gs.map(g => Array.from(g.querySelectorAll('tr:not([hidden]) [data-col="{col}"]'))
+                                   .map(c => c.dataset.raw))""",
             )
         )
 
-    offered = [int(v) for v in column("today.offered")]
-    assert offered == sorted(offered, reverse=True)
+    def leads_and_rows_sorted(gs: list[list[str]], reverse: bool) -> None:
+        nums = [[int(v) for v in g] for g in gs]
+        for g in nums:
+            assert g == sorted(g, reverse=reverse)
+        leads = [g[0] for g in nums]
+        assert leads == sorted(leads, reverse=reverse)
+
+    leads_and_rows_sorted(groups("today.offered"), reverse=True)
     page.click('#queue-table th[data-sort="today.offered"]')
-    assert [int(v) for v in column("today.offered")] == sorted(offered)
-    # Undefined values sort last in both directions.
+    leads_and_rows_sorted(groups("today.offered"), reverse=False)
+    # Undefined values sort last in both directions: in a group, and the groups with nothing defined.
     page.click('#queue-table th[data-sort="window.service_level"]')
-    sl = column("window.service_level")
-    assert "null" in sl
-    assert sl[sl.index("null") :] == ["null"] * (len(sl) - sl.index("null"))
+    sl = groups("window.service_level")
+    assert any("null" in g for g in sl)
+    for g in sl:
+        defined = [v for v in g if v != "null"]
+        assert g == defined + ["null"] * (len(g) - len(defined))
+    leads = [g[0] for g in sl]
+    assert leads[leads.index("null") :] == ["null"] * (len(leads) - leads.index("null"))
     page.select_option("#queue-channel-filter", "sms")
-    channels = page.eval_on_selector_all("#queue-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.channel)")
+    channels = page.eval_on_selector_all(
+        "#queue-table tbody tr[data-queue]:not([hidden])", "rs => rs.map(r => r.dataset.channel)"
+    )
     assert set(channels) == {"sms"}
     # Agents: by queue and team.
     page.select_option("#agent-queue-filter", "信用卡")
@@ -824,6 +839,64 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page.select_option("#agent-team-filter", "Team A")
     visible = page.eval_on_selector_all("#agent-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.agentId)")
     assert sorted(visible) == ["a01", "a02", "a07"]
+
+
+def test_supervisor_queue_table_on_a_laptop(busy_board: Board, open_page: Any) -> None:
+    """1366x768 and twenty queues: the table scrolls inside its box with its heading and the queue and channel
+    columns in view; a queue's rows are grouped and fold; a name cut short has its full text in `title`."""
+    page = open_page(busy_board.url + "/supervisor?lang=en", width=1366, height=768).page
+    wait_state(page, "fresh")
+    page.wait_for_selector('#queue-table tr[data-queue="queue-11"]')
+    wrap = "#queue-table >> xpath=.."
+
+    def on_top(selector: str) -> bool:
+        """The element is inside the table's box and is what the eye sees there (nothing scrolled over it)."""
+        return bool(
+            page.eval_on_selector(
+                selector,
+                """e => { const r = e.getBoundingClientRect(), w = e.closest('.table-wrap').getBoundingClientRect();
+                          const x = r.left + Math.min(r.width / 2, 20), y = r.top + r.height / 2;
+                          return r.left >= w.left - 1 && r.right <= w.right + 1 && r.top >= w.top - 1 &&
+                                 r.bottom <= w.bottom + 1 && e.contains(document.elementFromPoint(x, y)); }""",
+            )
+        )
+
+    first = "#queue-table tbody.queue-group:first-of-type tr[data-queue]:not([hidden])"
+    queue_cell, channel_cell = first + ' [data-col="queue"]', first + ' [data-col="channel"]'
+    assert on_top(queue_cell) and on_top(channel_cell)
+    # Scrolled right as far as it goes: the table is wider than the laptop, and the first row still says which
+    # queue and channel it is.
+    scrolled = page.eval_on_selector(wrap, "w => { w.scrollLeft = w.scrollWidth; return w.scrollLeft; }")
+    assert scrolled > 300
+    page.wait_for_timeout(100)
+    assert on_top(queue_cell) and on_top(channel_cell)
+    assert on_top(first + ' [data-col="agents.offline"]')  # the far right end is on screen too
+    # Scrolled down: the heading stays.
+    down = page.eval_on_selector(wrap, "w => { w.scrollTop = 400; return w.scrollTop; }")
+    assert down >= 300
+    page.wait_for_timeout(100)
+    assert on_top('#queue-table thead th[data-sort="queue"]')
+    assert on_top('#queue-table thead th[data-sort="agents.busy"]')
+    assert not on_top(queue_cell)  # the first row did scroll away
+    # A long name is cut, and its full text is in the cell's title (shown on hover).
+    long_name = LONG_QUEUES[2]
+    cell = f'#queue-table tr[data-queue="{long_name}"][data-channel="call"] [data-col="queue"]'
+    assert page.eval_on_selector(cell, "e => e.scrollWidth > e.clientWidth")
+    assert page.get_attribute(cell, "title") == long_name
+    assert page.get_attribute(f'#queue-table tr.group-head[data-group="{long_name}"] th', "title") == long_name
+    # Grouped: each queue's rows together in its own group, whatever the sort.
+    page.click('#queue-table th[data-sort="today.offered"]')
+    order = page.eval_on_selector_all("#queue-table tbody tr[data-queue]", "rs => rs.map(r => r.dataset.queue)")
+    runs = [q for i, q in enumerate(order) if i == 0 or order[i - 1] != q]
+    assert len(runs) == len(set(order)) >= 20
+    # A group folds to its heading, and unfolds.
+    group = '#queue-table tbody.queue-group[data-group="queue-03"]'
+    page.click(group + " .group-toggle")
+    assert page.get_attribute(group + " .group-toggle", "aria-expanded") == "false"
+    assert page.eval_on_selector_all(group + " tr[data-queue]", "rs => rs.every(r => r.hidden)")
+    assert page.is_visible(group + " tr.group-head")
+    page.click(group + " .group-toggle")
+    assert page.eval_on_selector_all(group + " tr[data-queue]", "rs => rs.every(r => !r.hidden)")
 
 
 # ---------------------------------------------------------------------------------------------- languages
