@@ -1,4 +1,6 @@
-"""Take the screenshots of docs/ (docs/screenshots/tv.png, supervisor.png) from a simulator-fed board.
+"""Take the screenshots of docs/ from a simulator-fed board: the TV at 1080p and 4K and the supervisor page
+(1920 wide, the whole page), in English and Chinese: docs/screenshots/tv-{en,zh-CN}-{1080p,4k}.png and
+supervisor-{en,zh-CN}.png.
 
     python scripts/screenshots.py                     # the bank-hotline scenario at 09:05 today (Asia/Shanghai)
     python scripts/screenshots.py --at 15:10 --lang zh-CN --out /tmp/shots
@@ -84,30 +86,42 @@ def post_broadcast(url: str, text: str, token: str) -> None:
         pass
 
 
-def shoot(url: str, out: Path, lang: str, chromium: str, token: str) -> None:
+TV_SIZES = (("1080p", 1920, 1080), ("4k", 3840, 2160))
+
+
+def shoot(url: str, out: Path, langs: list[str], chromium: str, token: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     post_broadcast(url, BROADCAST, token)
+    written = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
-            page = ctx.new_page()
-            # With a token the link signs the browser in (a cookie) and reloads without it (docs/security.md).
-            page.goto(f"{url}/tv?lang={lang}" + (f"&token={token}" if token else ""))
-            page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
-            page.wait_for_function("() => document.querySelector('#ticker').dataset.active === '1'", timeout=10_000)
-            page.wait_for_timeout(5000)  # let the ticker scroll in far enough to be read
-            page.screenshot(path=str(out / "tv.png"))
-            page.goto(f"{url}/supervisor?lang={lang}")
-            page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
-            page.wait_for_selector("#agent-table tbody tr")
-            page.wait_for_selector("#intraday-chart canvas")
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(out / "supervisor.png"), full_page=True)  # every section
-            ctx.close()
+            for lang in langs:
+                ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
+                page = ctx.new_page()
+                for name, width, height in TV_SIZES:
+                    page.set_viewport_size({"width": width, "height": height})
+                    # With a token the link signs the browser in (a cookie) and reloads without it (docs/security.md).
+                    page.goto(f"{url}/tv?lang={lang}" + (f"&token={token}" if token else ""))
+                    page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
+                    page.wait_for_function(
+                        "() => document.querySelector('#ticker').dataset.active === '1'", timeout=10_000
+                    )
+                    page.wait_for_timeout(5000)  # let the ticker scroll in far enough to be read
+                    written.append(out / f"tv-{lang}-{name}.png")
+                    page.screenshot(path=str(written[-1]))
+                page.set_viewport_size({"width": 1920, "height": 1080})
+                page.goto(f"{url}/supervisor?lang={lang}")
+                page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
+                page.wait_for_selector("#agent-table tbody tr")
+                page.wait_for_selector("#intraday-chart canvas")
+                page.wait_for_timeout(1500)
+                written.append(out / f"supervisor-{lang}.png")
+                page.screenshot(path=str(written[-1]), full_page=True)  # every section
+                ctx.close()
         finally:
             browser.close()
-    print(f"wrote {out / 'tv.png'} and {out / 'supervisor.png'}")
+    print("wrote " + ", ".join(str(w) for w in written))
 
 
 def main() -> None:
@@ -118,15 +132,16 @@ def main() -> None:
     ap.add_argument("--at", default="09:05", help="local time of day the simulated board shows (HH:MM, today)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    ap.add_argument("--lang", default="en", choices=["en", "zh-CN"])
+    ap.add_argument("--lang", default="all", choices=["en", "zh-CN", "all"], help="all: both languages")
     ap.add_argument("--chromium", default=os.environ.get("WALLBOARD_CHROMIUM", "/usr/bin/chromium"))
     ap.add_argument("--token", default="", help="a supervisor token of the board ([auth.tokens], with --url)")
     args = ap.parse_args()
+    langs = ["en", "zh-CN"] if args.lang == "all" else [args.lang]
     if args.url:
-        shoot(args.url.rstrip("/"), Path(args.out), args.lang, args.chromium, args.token)
+        shoot(args.url.rstrip("/"), Path(args.out), langs, args.chromium, args.token)
         return
     with simulated_board(args.scenario, args.timezone, args.at, args.seed) as url:
-        shoot(url, Path(args.out), args.lang, args.chromium, "")
+        shoot(url, Path(args.out), langs, args.chromium, "")
 
 
 if __name__ == "__main__":

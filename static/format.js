@@ -10,9 +10,19 @@
     return Math.round(v * 100) + "%";
   };
 
+  var countFormats = {};
+  /** A count, whole, with the language's thousands separators ("63,767" in zh-CN and en); null -> dash. */
   WB.fmtCount = function (v) {
     if (!WB.isNum(v)) return WB.DASH;
-    return String(Math.round(v));
+    var lang = WB.lang || "en";
+    if (!countFormats[lang]) {
+      try {
+        countFormats[lang] = new Intl.NumberFormat(lang, { maximumFractionDigits: 0, useGrouping: true });
+      } catch (e) {
+        countFormats[lang] = new Intl.NumberFormat("en", { maximumFractionDigits: 0, useGrouping: true });
+      }
+    }
+    return countFormats[lang].format(Math.round(v));
   };
 
   function pad2(n) { return n < 10 ? "0" + n : String(n); }

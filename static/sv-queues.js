@@ -1,6 +1,9 @@
-/* wallboard: the supervisor's queue table: one row per queue and channel, an "All queues" row
- * per channel (the snapshot's totals), every metric of metrics.md, sortable, filtered by channel;
- * above it, the formula, threshold and target of each channel.
+/* wallboard: the supervisor's queue table: one row per queue and channel, grouped by queue (a <tbody>
+ * per queue: a heading row that folds the group, then its channel rows), an "All queues" row per
+ * channel (the snapshot's totals), every metric of metrics.md, sortable, filtered by channel;
+ * above it, the formula, threshold and target of each channel.  The queue and channel columns and
+ * the heading stay in view while the table scrolls (static/supervisor.css); names cut short have
+ * their full text in `title`.
  *
  *   WB.svQueues.init(page)   page.channels, page.conn, and the current page.snapshot, page.settings,
  *                            page.asOfMs (read at each render)
@@ -14,8 +17,10 @@
   "use strict";
   var WB = window.WB;
   var page = null;
-  var table, body, foot, channelFilter;
+  var table, head, foot, channelFilter;
   var rows = new Map(); // "queue\u0000channel" -> row
+  var groups = new Map(); // queue -> {queue, tbody, head (tr), toggle (button), rows: [row]}
+  var folded = new Set(); // queues whose channel rows are hidden
   var totalRows = null; // one per channel
   var sort = { key: "queue", dir: 1 };
 
@@ -64,6 +69,7 @@
       var text = key === "queue" || key === "channel";
       var td = WB.el(key === "queue" ? "th" : "td", { "data-col": key, "class": text ? "text" : "num" });
       if (key === "queue") td.setAttribute("scope", "row");
+      if (key === "queue" && !isTotal) td.setAttribute("title", queue); // the full name when it is cut
       if (key === "window.offered" || key === "today.offered" || key === "agents.available") {
         td.className += " grp-start";
       }
@@ -108,11 +114,43 @@
     fillRow(row);
   }
 
+  /** A queue's group: its own <tbody>, a heading row (the name, a button that folds the group), its rows. */
+  function makeGroup(queue) {
+    var toggle = WB.el("button", { type: "button", "class": "group-toggle", "aria-expanded": "true" });
+    var name = WB.el("span", { "class": "group-name" }, queue);
+    var th = WB.el("th", { scope: "rowgroup", colspan: "2", "class": "text", title: queue });
+    th.appendChild(toggle);
+    th.appendChild(name);
+    var tr = WB.el("tr", { "class": "group-head", "data-group": queue });
+    tr.appendChild(th);
+    tr.appendChild(WB.el("td", { colspan: String(COLUMNS.length - 2) }));
+    var tbody = WB.el("tbody", { "class": "queue-group", "data-group": queue });
+    tbody.appendChild(tr);
+    var group = { queue: queue, tbody: tbody, head: tr, toggle: toggle, rows: [] };
+    toggle.addEventListener("click", function () {
+      if (folded.has(queue)) folded.delete(queue);
+      else folded.add(queue);
+      applyFilter();
+    });
+    labelToggle(group);
+    table.insertBefore(tbody, foot);
+    return group;
+  }
+
+  function labelToggle(group) {
+    var open = !folded.has(group.queue);
+    WB.setAttr(group.toggle, "aria-expanded", open ? "true" : "false");
+    WB.setText(group.toggle, open ? "\u25BE" : "\u25B8");
+    WB.setAttr(group.toggle, "aria-label", WB.t(open ? "group_fold" : "group_unfold", { q: group.queue }));
+  }
+
   function render() {
     var snapshot = page.snapshot;
     var queues = snapshot.queues;
     var seen = new Set(); // not {}: a queue named "__proto__" is a queue like any other
     Object.keys(queues).forEach(function (q) {
+      var group = groups.get(q);
+      if (!group) { group = makeGroup(q); groups.set(q, group); }
       page.channels.forEach(function (ch) {
         var key = q + "\u0000" + ch;
         seen.add(key);
@@ -120,13 +158,18 @@
         if (!row) {
           row = makeRow(q, ch, false);
           rows.set(key, row);
-          body.appendChild(row.tr);
+          group.rows.push(row);
+          group.tbody.appendChild(row.tr);
         }
         setData(row, queues[q].channels[ch], queues[q].agents);
       });
     });
     rows.forEach(function (row, key) {
       if (!seen.has(key)) { row.tr.remove(); rows.delete(key); }
+    });
+    groups.forEach(function (group, q) {
+      group.rows = group.rows.filter(function (row) { return rows.has(q + "\u0000" + row.channel); });
+      if (!group.rows.length) { group.tbody.remove(); groups.delete(q); folded.delete(q); }
     });
     if (!totalRows) {
       totalRows = page.channels.map(function (ch) {
@@ -143,22 +186,42 @@
     renderFormulas();
   }
 
-  function applyFilter() {
+  function shownByFilter(row) {
     var ch = channelFilter.value;
-    rows.forEach(function (row) { row.tr.hidden = !!ch && row.channel !== ch; });
-    if (totalRows) totalRows.forEach(function (row) { row.tr.hidden = !!ch && row.channel !== ch; });
+    return !ch || row.channel === ch;
   }
 
+  function applyFilter() {
+    rows.forEach(function (row) { row.tr.hidden = !shownByFilter(row) || folded.has(row.queue); });
+    if (totalRows) totalRows.forEach(function (row) { row.tr.hidden = !shownByFilter(row); });
+    groups.forEach(labelToggle);
+  }
+
+  /** Groups stay whole: rows sort inside their queue's group, and the groups by their first row. */
   function sortRows() {
-    var list = Array.from(rows.values());
     var key = sort.key, dir = sort.dir;
-    list.sort(function (x, y) {
+    var byRow = function (x, y) {
       var c = WB.table.compare(fieldValue(x, key), fieldValue(y, key), dir);
-      if (c === 0) c = WB.table.compare(x.queue, y.queue, 1);
       if (c === 0) c = page.channels.indexOf(x.channel) - page.channels.indexOf(y.channel);
       return c;
+    };
+    var list = Array.from(groups.values());
+    list.forEach(function (g) {
+      g.rows.sort(byRow);
+      // The group's place: its best row among those the channel filter shows.
+      g.lead = g.rows.filter(shownByFilter)[0] || g.rows[0];
+      WB.table.reorder(g.tbody, [g.head].concat(g.rows.map(function (r) { return r.tr; })));
     });
-    WB.table.reorder(body, list.map(function (r) { return r.tr; }));
+    list.sort(function (x, y) {
+      var c = key === "queue" || key === "channel" ? 0 : byRow(x.lead, y.lead);
+      if (c === 0) c = WB.table.compare(x.queue, y.queue, key === "queue" ? dir : 1);
+      return c;
+    });
+    var before = head.nextElementSibling;
+    list.forEach(function (g) {
+      if (g.tbody === before) before = before.nextElementSibling;
+      else table.insertBefore(g.tbody, before);
+    });
   }
 
   /** Above the table: each channel's formula, threshold and target. */
@@ -180,6 +243,7 @@
 
   function relabel() {
     rows.forEach(fillRow);
+    groups.forEach(labelToggle);
     if (totalRows) totalRows.forEach(fillRow);
     renderFormulas();
   }
@@ -187,10 +251,10 @@
   function init(p) {
     page = p;
     table = document.getElementById("queue-table");
-    body = table.querySelector("tbody");
+    head = table.querySelector("thead");
     foot = table.querySelector("tfoot");
     channelFilter = document.getElementById("queue-channel-filter");
-    channelFilter.addEventListener("change", applyFilter);
+    channelFilter.addEventListener("change", function () { sortRows(); applyFilter(); });
     WB.table.bindSort(table, sort, sortRows);
   }
 

@@ -19,12 +19,12 @@
     if (WB.isNum(src.lag) && src.lag > 0) parts.push(WB.t("src_lag", { n: src.lag }));
     var st = page.snapshot ? page.snapshot.status : null;
     if (st) {
-      parts.push(WB.t("src_events", { n: st.events }));
+      parts.push(WB.t("src_events", { n: WB.fmtCount(st.events) }));
       var rejected = 0;
       Object.keys(st.rejected).forEach(function (k) { rejected += st.rejected[k]; });
-      parts.push(WB.t("src_rejected", { n: rejected }));
-      parts.push(WB.t("src_duplicates", { n: st.duplicates }));
-      parts.push(WB.t("src_orphans", { n: st.orphans }));
+      parts.push(WB.t("src_rejected", { n: WB.fmtCount(rejected) }));
+      parts.push(WB.t("src_duplicates", { n: WB.fmtCount(st.duplicates) }));
+      parts.push(WB.t("src_orphans", { n: WB.fmtCount(st.orphans) }));
       var last = WB.parseTs(st.last_event_ts);
       if (last !== null) parts.push(WB.t("src_last_event", { t: WB.fmtTime(last, page.zone) }));
     }

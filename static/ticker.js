@@ -1,5 +1,5 @@
 /* wallboard: the TV's broadcast ticker: the supervisor's message scrolling at a constant
- * reading speed; an empty message clears it.  Plain text only (textContent).
+ * reading speed; an empty message clears it and gives its room back to the tiles.  Plain text only (textContent).
  *
  *   WB.ticker.init()        binds the element and re-measures on resize
  *   WB.ticker.render(text)  after every `broadcast` message
@@ -14,6 +14,8 @@
     if (tickerText.textContent === text) return;
     tickerText.textContent = text;
     ticker.setAttribute("data-active", text ? "1" : "0");
+    // Without a message the band takes no room at all: the tiles get it (static/board.css).
+    document.body.classList.toggle("has-ticker", !!text);
     if (!text) return;
     // Constant reading speed whatever the length: the distance is the band plus the text.
     var band = ticker.clientWidth;

@@ -25,8 +25,28 @@
       WB.fitText(v);
     }
     WB.setAttr(v, "data-raw", raw === null || raw === undefined ? "null" : raw);
-    WB.setAttr(tile, "data-level", WB.levelAttr(level));
+    setLevel(tile, WB.levelAttr(level));
     if (sub !== undefined) WB.setText(tile.querySelector(".tile-sub"), sub);
+  }
+
+  // A tile turning worse (ok -> warn -> alarm) pulses once (.pulse, static/board.css) to draw the eye
+  // across the room; one getting better, or the page's first picture, does not.
+  var RANK = { none: 0, ok: 0, warn: 1, alarm: 2 };
+  var PULSE_MS = 1200;
+  var rendered = new Set(); // tiles drawn at least once: their level before is the server's
+  var pulseTimers = new Map();
+
+  function setLevel(tile, level) {
+    var before = tile.getAttribute("data-level");
+    WB.setAttr(tile, "data-level", level);
+    var worse = rendered.has(tile) && RANK[level] > RANK[before];
+    rendered.add(tile);
+    if (!worse) return;
+    tile.classList.remove("pulse");
+    void tile.offsetWidth; // restart the animation if it is still running
+    tile.classList.add("pulse");
+    window.clearTimeout(pulseTimers.get(tile));
+    pulseTimers.set(tile, window.setTimeout(function () { tile.classList.remove("pulse"); }, PULSE_MS));
   }
 
   function nullable(v) { return v === undefined ? null : v; }

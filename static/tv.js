@@ -88,6 +88,7 @@
     var label = document.getElementById("selection-label");
     if (!sel) WB.setText(label, WB.t("all_queues"));
     else WB.setText(label, WB.t("queues_selected", { list: sel.queues.join(", ") || WB.DASH }));
+    WB.setAttr(label, "title", label.textContent); // cut with an ellipsis when too long for the screen
     var missing = sel ? sel.missing : [];
     var miss = document.getElementById("selection-missing");
     miss.hidden = !missing.length;

@@ -19,7 +19,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from random import Random
@@ -192,9 +192,11 @@ def board_app(config: str) -> Starlette:
 class Board:
     """The real app in a subprocess; stop() and start() again keep the port."""
 
-    def __init__(self, workdir: Path, settings: dict[str, Any] = SETTINGS) -> None:
+    def __init__(
+        self, workdir: Path, settings: dict[str, Any] = SETTINGS, extra: Sequence[dict[str, Any]] = ()
+    ) -> None:
         events = workdir / "events.jsonl"
-        made = make_events()
+        made = make_events() + list(extra)
         self.events = len(made)
         events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in made), encoding="utf-8")
         config = workdir / "board.json"
@@ -235,6 +237,54 @@ class Board:
 @pytest.fixture(scope="module")
 def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     b = Board(tmp_path_factory.mktemp("board"))
+    b.start()
+    yield b
+    b.stop()
+
+
+# Long queue names, as real centres have them: they must fit on the TV and be readable on a laptop.
+LONG_QUEUES = [
+    "信用卡中心白金卡客户服务与分期业务咨询热线",
+    "个人住房按揭贷款提前还款及利率调整咨询专线",
+    "Corporate banking: cash management and trade finance support",
+]
+
+
+def many_queue_events() -> list[dict[str, Any]]:
+    """Fifteen more queues (three with long names), each with calls and SMS answered today and one call waiting."""
+    names = LONG_QUEUES + [f"queue-{i:02d}" for i in range(12)]
+    events: list[dict[str, Any]] = []
+    for qi, queue in enumerate(names):
+        for k, (channel, wait) in enumerate((("call", 12.0), ("call", 41.0), ("sms", 70.0), ("call", None))):
+            iid = f"many-{qi}-{k}"
+            offered = (NOW - 3000 + qi * 60 + k * 10) * 1000
+            events.append(
+                {
+                    "event_id": iid + "-o",
+                    "type": f"{channel}.offered",
+                    "ts": offered,
+                    "interaction_id": iid,
+                    "queue": queue,
+                }
+            )
+            if wait is not None:
+                events.append(
+                    {
+                        "event_id": iid + "-a",
+                        "type": f"{channel}.answered",
+                        "ts": offered + int(wait * 1000),
+                        "interaction_id": iid,
+                        "queue": queue,
+                        "agent_id": "a01",
+                    }
+                )
+    return events
+
+
+@pytest.fixture(scope="module")
+def busy_board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+    """The board of `board` with fifteen more queues: long names, many rows."""
+    b = Board(tmp_path_factory.mktemp("busy"), extra=many_queue_events())
     b.start()
     yield b
     b.stop()
@@ -328,7 +378,7 @@ def fmt_pct(v: float | None) -> str:
 
 
 def fmt_count(v: int | None) -> str:
-    return DASH if v is None else str(v)
+    return DASH if v is None else f"{v:,}"  # thousands separated, as zh-CN and en both write them
 
 
 def fmt_clock(s: int) -> str:
@@ -576,6 +626,57 @@ def test_tv_selection_colours_are_the_servers_levels(board: Board, browser: Brow
         ctx.close()
 
 
+def test_tv_tile_pulses_when_it_turns_worse(board: Board, browser: Browser) -> None:
+    """A tile going to a worse level pulses (a ~1 s CSS animation); getting better, or the first picture, does not."""
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        tamper: dict[str, str | None] = {"waiting": None}
+
+        def route(ws: WebSocketRoute) -> None:
+            server = ws.connect_to_server()
+            ws.on_message(server.send)
+
+            def to_page(message: str | bytes) -> None:
+                msg = json.loads(message)
+                if tamper["waiting"] and msg["type"] == "summary" and msg.get("data"):
+                    msg["data"]["totals"]["channels"]["call"]["levels"]["waiting"] = tamper["waiting"]
+                ws.send(json.dumps(msg))
+
+            server.on_message(to_page)
+
+        page.route_web_socket("**/ws*", route)
+        page.goto(board.url + "/tv?lang=en&channel=call")
+        wait_state(page, "fresh")
+        tile = '.tile[data-metric="waiting"]'
+        assert page.get_attribute(tile, "data-level") == "warn"  # the server's: 4 waiting, warn at 2
+        assert page.eval_on_selector_all(".tile.pulse", "ts => ts.length") == 0  # not on the first picture
+
+        def turn(level: str) -> dict[str, Any]:
+            """The server's level for the tile becomes `level`: the tile's state as soon as it shows it."""
+            tamper["waiting"] = level
+            page.evaluate("WB.tv.conn.resync()")
+            handle = page.wait_for_function(
+                """([sel, level]) => { const t = document.querySelector(sel);
+                     return t.dataset.level === level &&
+                            {pulse: t.classList.contains("pulse"), animation: getComputedStyle(t).animationName,
+                             outline: getComputedStyle(t).outlineStyle}; }""",
+                arg=[tile, level],
+            )
+            return dict(handle.json_value())
+
+        assert turn("ok") == {"pulse": False, "animation": "none", "outline": "none"}  # better: no pulse
+        assert turn("alarm") == {"pulse": True, "animation": "level-pulse", "outline": "none"}  # worse: ok -> alarm
+        page.wait_for_function("s => !document.querySelector(s).classList.contains('pulse')", arg=tile, timeout=3000)
+        assert turn("warn") == {"pulse": False, "animation": "none", "outline": "none"}  # alarm -> warn is better
+        # A screen asking for less motion gets a steady ring instead of the animation.
+        page.emulate_media(reduced_motion="reduce")
+        turn("ok")
+        assert turn("warn") == {"pulse": True, "animation": "none", "outline": "solid"}
+    finally:
+        ctx.close()
+
+
 def test_tv_undefined_values_show_a_dash(board: Board, open_page: Any) -> None:
     page = open_page(board.url + "/tv?lang=en&queues=quiet").page
     wait_state(page, "fresh")
@@ -624,7 +725,7 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
     wait_state(page, "fresh")
     page.wait_for_selector("#agent-table tbody tr")
     snap = snapshot_at_page_as_of(board, page)
-    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tbody tr, #queue-table tfoot tr'))
+    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tr[data-channel]'))
         .map(tr => ({queue: tr.dataset.queue || null, channel: tr.dataset.channel,
                      cells: Object.fromEntries(Array.from(tr.querySelectorAll('[data-col]'))
                                   .map(c => [c.dataset.col, c.textContent])),
@@ -697,24 +798,39 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page.wait_for_selector("#agent-table tbody tr")
     page.click('#queue-table th[data-sort="today.offered"]')  # numbers sort largest first
 
-    def column(col: str) -> list[str]:
+    def groups(col: str) -> list[list[str]]:
+        """The raw values of a column, group by group (a queue's rows stay together), in the order shown."""
         return list(
             page.eval_on_selector_all(
-                f'#queue-table tbody tr:not([hidden]) [data-col="{col}"]', "cs => cs.map(c => c.dataset.raw)"
+                "#queue-table tbody.queue-group",
+                f"""gs => gs.map(g => Array.from(g.querySelectorAll('tr:not([hidden]) [data-col="{col}"]'))
+                                   .map(c => c.dataset.raw))""",
             )
         )
 
-    offered = [int(v) for v in column("today.offered")]
-    assert offered == sorted(offered, reverse=True)
+    def leads_and_rows_sorted(gs: list[list[str]], reverse: bool) -> None:
+        nums = [[int(v) for v in g] for g in gs]
+        for g in nums:
+            assert g == sorted(g, reverse=reverse)
+        leads = [g[0] for g in nums]
+        assert leads == sorted(leads, reverse=reverse)
+
+    leads_and_rows_sorted(groups("today.offered"), reverse=True)
     page.click('#queue-table th[data-sort="today.offered"]')
-    assert [int(v) for v in column("today.offered")] == sorted(offered)
-    # Undefined values sort last in both directions.
+    leads_and_rows_sorted(groups("today.offered"), reverse=False)
+    # Undefined values sort last in both directions: in a group, and the groups with nothing defined.
     page.click('#queue-table th[data-sort="window.service_level"]')
-    sl = column("window.service_level")
-    assert "null" in sl
-    assert sl[sl.index("null") :] == ["null"] * (len(sl) - sl.index("null"))
+    sl = groups("window.service_level")
+    assert any("null" in g for g in sl)
+    for g in sl:
+        defined = [v for v in g if v != "null"]
+        assert g == defined + ["null"] * (len(g) - len(defined))
+    leads = [g[0] for g in sl]
+    assert leads[leads.index("null") :] == ["null"] * (len(leads) - leads.index("null"))
     page.select_option("#queue-channel-filter", "sms")
-    channels = page.eval_on_selector_all("#queue-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.channel)")
+    channels = page.eval_on_selector_all(
+        "#queue-table tbody tr[data-queue]:not([hidden])", "rs => rs.map(r => r.dataset.channel)"
+    )
     assert set(channels) == {"sms"}
     # Agents: by queue and team.
     page.select_option("#agent-queue-filter", "信用卡")
@@ -724,6 +840,64 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page.select_option("#agent-team-filter", "Team A")
     visible = page.eval_on_selector_all("#agent-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.agentId)")
     assert sorted(visible) == ["a01", "a02", "a07"]
+
+
+def test_supervisor_queue_table_on_a_laptop(busy_board: Board, open_page: Any) -> None:
+    """1366x768 and twenty queues: the table scrolls inside its box with its heading and the queue and channel
+    columns in view; a queue's rows are grouped and fold; a name cut short has its full text in `title`."""
+    page = open_page(busy_board.url + "/supervisor?lang=en", width=1366, height=768).page
+    wait_state(page, "fresh")
+    page.wait_for_selector('#queue-table tr[data-queue="queue-11"]')
+    wrap = "#queue-table >> xpath=.."
+
+    def on_top(selector: str) -> bool:
+        """The element is inside the table's box and is what the eye sees there (nothing scrolled over it)."""
+        return bool(
+            page.eval_on_selector(
+                selector,
+                """e => { const r = e.getBoundingClientRect(), w = e.closest('.table-wrap').getBoundingClientRect();
+                          const x = r.left + Math.min(r.width / 2, 20), y = r.top + r.height / 2;
+                          return r.left >= w.left - 1 && r.right <= w.right + 1 && r.top >= w.top - 1 &&
+                                 r.bottom <= w.bottom + 1 && e.contains(document.elementFromPoint(x, y)); }""",
+            )
+        )
+
+    first = "#queue-table tbody.queue-group:first-of-type tr[data-queue]:not([hidden])"
+    queue_cell, channel_cell = first + ' [data-col="queue"]', first + ' [data-col="channel"]'
+    assert on_top(queue_cell) and on_top(channel_cell)
+    # Scrolled right as far as it goes: the table is wider than the laptop, and the first row still says which
+    # queue and channel it is.
+    scrolled = page.eval_on_selector(wrap, "w => { w.scrollLeft = w.scrollWidth; return w.scrollLeft; }")
+    assert scrolled > 300
+    page.wait_for_timeout(100)
+    assert on_top(queue_cell) and on_top(channel_cell)
+    assert on_top(first + ' [data-col="agents.offline"]')  # the far right end is on screen too
+    # Scrolled down: the heading stays.
+    down = page.eval_on_selector(wrap, "w => { w.scrollTop = 400; return w.scrollTop; }")
+    assert down >= 300
+    page.wait_for_timeout(100)
+    assert on_top('#queue-table thead th[data-sort="queue"]')
+    assert on_top('#queue-table thead th[data-sort="agents.busy"]')
+    assert not on_top(queue_cell)  # the first row did scroll away
+    # A long name is cut, and its full text is in the cell's title (shown on hover).
+    long_name = LONG_QUEUES[2]
+    cell = f'#queue-table tr[data-queue="{long_name}"][data-channel="call"] [data-col="queue"]'
+    assert page.eval_on_selector(cell, "e => e.scrollWidth > e.clientWidth")
+    assert page.get_attribute(cell, "title") == long_name
+    assert page.get_attribute(f'#queue-table tr.group-head[data-group="{long_name}"] th', "title") == long_name
+    # Grouped: each queue's rows together in its own group, whatever the sort.
+    page.click('#queue-table th[data-sort="today.offered"]')
+    order = page.eval_on_selector_all("#queue-table tbody tr[data-queue]", "rs => rs.map(r => r.dataset.queue)")
+    runs = [q for i, q in enumerate(order) if i == 0 or order[i - 1] != q]
+    assert len(runs) == len(set(order)) >= 20
+    # A group folds to its heading, and unfolds.
+    group = '#queue-table tbody.queue-group[data-group="queue-03"]'
+    page.click(group + " .group-toggle")
+    assert page.get_attribute(group + " .group-toggle", "aria-expanded") == "false"
+    assert page.eval_on_selector_all(group + " tr[data-queue]", "rs => rs.every(r => r.hidden)")
+    assert page.is_visible(group + " tr.group-head")
+    page.click(group + " .group-toggle")
+    assert page.eval_on_selector_all(group + " tr[data-queue]", "rs => rs.every(r => !r.hidden)")
 
 
 # ---------------------------------------------------------------------------------------------- languages
@@ -756,6 +930,53 @@ def test_languages(board: Board, open_page: Any) -> None:
     assert sup.text_content('#agent-table tr[data-agent-id="a01"] [data-col="state"]') == "忙碌"
     assert sup.text_content('#queue-table tfoot tr[data-channel="call"] [data-col="queue"]') == "全部队列"
     assert "lang=zh-CN" in sup.url
+
+
+def test_counts_have_thousands_separators(board: Board, browser: Browser) -> None:
+    """A busy centre's counts (tampered into the server's messages) read "63,767" on both pages, in both languages."""
+    big = {"offered": 63767, "answered": 61234, "abandoned": 1205}
+
+    def swell(chan: dict[str, Any]) -> None:
+        chan["today"].update(big)
+        chan["waiting"] = 1234
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+
+        def to_page(message: str | bytes) -> None:
+            msg = json.loads(message)
+            if msg["type"] in ("summary", "snapshot") and msg.get("data"):
+                swell(msg["data"]["totals"]["channels"]["call"])
+                for node in msg["data"].get("queues", {}).values():
+                    swell(node["channels"]["call"])
+            ws.send(json.dumps(msg))
+
+        server.on_message(to_page)
+
+    for lang in ("en", "zh-CN"):
+        ctx = browser.new_context(locale=lang, viewport={"width": 1920, "height": 1080})
+        try:
+            page = ctx.new_page()
+            page.route_web_socket("**/ws*", route)
+            page.goto(f"{board.url}/tv?lang={lang}")
+            wait_state(page, "fresh")
+            tiles = tv_tiles(page, "call")
+            assert (tiles["offered_today"], tiles["answered_today"], tiles["abandoned_today"]) == (
+                "63,767",
+                "61,234",
+                "1,205",
+            )
+            assert tiles["waiting"] == "1,234"
+            page.goto(f"{board.url}/supervisor?lang={lang}")
+            wait_state(page, "fresh")
+            total = '#queue-table tfoot tr[data-channel="call"] [data-col="{}"]'
+            assert page.text_content(total.format("today.offered")) == "63,767"
+            assert page.text_content(total.format("waiting")) == "1,234"
+            row = '#queue-table tbody tr[data-queue="loans"][data-channel="call"] [data-col="today.abandoned"]'
+            assert page.text_content(row) == "1,205"
+        finally:
+            ctx.close()
 
 
 # ---------------------------------------------------------------------------------------------- broadcast
@@ -938,6 +1159,117 @@ def test_tv_fits_the_screen(board: Board, open_page: Any, width: int, height: in
         '.tile[data-metric="waiting"] .tile-value', "e => parseFloat(getComputedStyle(e).fontSize)"
     )
     assert size >= 0.06 * height
+
+
+# Every text node the TV shows (not inside a hidden element): its element, text and computed font size in px.
+VISIBLE_TEXT_JS = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const e = n.parentElement;
+    if (!n.textContent.trim() || !e.getClientRects().length || getComputedStyle(e).visibility === "hidden") continue;
+    out.push([e.id || e.className, n.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)]);
+  }
+  return out;
+}"""
+
+# What sticks out of its box on the TV: any element of a tile, the channel heads, the agent strip and the
+# header's status and clock wider than its box, or a tile whose content is taller than the tile.
+TV_OVERFLOW_JS = """() => {
+  const sel = ".tile *, .channel-head *, .agent-count *, .tv-status *, .clock";
+  const wide = Array.from(document.querySelectorAll(sel)).filter(e => e.getClientRects().length)
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => ["wide", e.className, e.textContent.slice(0, 40)]);
+  const tall = Array.from(document.querySelectorAll(".tile, .agent-count")).filter(e => e.getClientRects().length)
+    .filter(e => e.scrollHeight > e.clientHeight + 1).map(e => ["tall", e.className, e.textContent.slice(0, 40)]);
+  const off = Array.from(document.querySelectorAll(".tv-header > *, .channel, .agent-count"))
+    .filter(e => e.getBoundingClientRect().right > innerWidth + 1).map(e => ["off screen", e.className]);
+  return wide.concat(tall, off);
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+def test_tv_text_readable_from_across_the_room(
+    busy_board: Board, open_page: Any, lang: str, width: int, height: int
+) -> None:
+    """No text on the TV under 3 % of the screen height (docs/board.md "Readability"), in every layout."""
+    assert busy_board.post("/api/broadcast", {"text": "Storm warning 台风预警"})[0] == 200
+    long_names = quote(",".join(LONG_QUEUES))
+    for query in ("", "&channel=call", f"&queues={long_names}"):
+        page = open_page(f"{busy_board.url}/tv?lang={lang}{query}", width=width, height=height).page
+        wait_state(page, "fresh")
+        page.wait_for_selector("#ticker[data-active='1']")
+        texts = page.evaluate(VISIBLE_TEXT_JS)
+        assert len(texts) > 30, texts  # the tiles' labels, figures and secondary figures are all there
+        assert any(t[1].startswith(("target", "目标")) for t in texts)
+        small = [t for t in texts if t[2] < 0.03 * height]
+        assert small == [], (query, small)
+        # The today-figures and the formula are there, enlarged rather than dropped.
+        sub = page.text_content('.channel[data-channel="call"] .tile[data-metric="asa_window"] .tile-sub') or ""
+        assert sub.startswith(("Today", "今日")), sub
+        assert page.is_visible('.channel[data-channel="call"] [data-role="formula"]')
+        page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_tv_nothing_overflows_with_long_queue_names(busy_board: Board, open_page: Any, lang: str) -> None:
+    for query in ("", "&channel=call", "&queues=" + quote(",".join(LONG_QUEUES))):
+        page = open_page(f"{busy_board.url}/tv?lang={lang}{query}").page
+        wait_state(page, "fresh")
+        assert page.evaluate(TV_OVERFLOW_JS) == [], query
+        # The header's list of queues is cut with an ellipsis rather than pushing the clock off the screen.
+        if "queues=" in query:
+            label = page.locator("#selection-label")
+            assert label.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
+            assert LONG_QUEUES[0] in (label.get_attribute("title") or "")
+        page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+def test_tv_level_shapes_are_big(board: Board, open_page: Any, width: int, height: int) -> None:
+    """The colour-blind shapes (▲ warn, ■ alarm) read from 5 m: at least 5 % of the screen height, beside the figure."""
+    page = open_page(board.url + "/tv?lang=en", width=width, height=height).page
+    wait_state(page, "fresh")
+    shapes = page.evaluate("""() => Array.from(document.querySelectorAll('.tile'))
+        .filter(t => t.dataset.level === 'warn' || t.dataset.level === 'alarm')
+        .map(t => { const after = getComputedStyle(t, '::after'), v = t.querySelector('.tile-value');
+                    return [t.dataset.metric, after.content, parseFloat(after.fontSize),
+                            v.getBoundingClientRect().right, t.getBoundingClientRect().right]; })""")
+    assert len(shapes) >= 3, "the data should hold tiles in warn and alarm"
+    for metric, content, size, value_right, tile_right in shapes:
+        assert content in ('"\u25b2"', '"\u25a0"'), metric
+        assert size >= 0.05 * height, (metric, size)
+        assert value_right + 0.6 * size <= tile_right, (metric, "the figure runs under the shape")
+
+
+def test_tv_empty_ticker_takes_no_room(tmp_path: Path, open_page: Any) -> None:
+    b = Board(tmp_path)
+    b.start()
+    try:
+        page = open_page(b.url + "/tv?lang=en").page
+        wait_state(page, "fresh")
+
+        def heights() -> dict[str, float]:
+            return dict(
+                page.evaluate("""() => ({ticker: document.getElementById("ticker").getBoundingClientRect().height,
+                    channels: document.getElementById("channels").getBoundingClientRect().height,
+                    bottom: document.getElementById("agents-strip").getBoundingClientRect().bottom})""")
+            )
+
+        without = heights()
+        assert without["ticker"] == 0
+        assert without["bottom"] >= 1080 * 0.98  # the agent strip goes down to the bottom edge
+        assert b.post("/api/broadcast", {"text": "Storm warning"})[0] == 200
+        page.wait_for_selector("#ticker[data-active='1']")
+        with_message = heights()
+        assert with_message["ticker"] >= 0.05 * 1080
+        # The tiles gave the band its room, and take it back when the message is cleared.
+        assert with_message["channels"] <= without["channels"] - with_message["ticker"]
+        assert b.post("/api/broadcast", {"text": ""})[0] == 200
+        page.wait_for_selector("#ticker[data-active='0']", state="attached")
+        assert heights() == without
+    finally:
+        b.stop()
 
 
 def test_the_clock_never_jumps_back_to_the_broadcast_time(board: Board, browser: Browser) -> None:
