@@ -1430,3 +1430,24 @@ def test_a_quiet_feed_is_calm_a_broken_one_is_red(open_page: Any) -> None:
         source.state.current_at, source.state.lag = board.now, 0
         wait_state(page, "quiet", timeout=3000)
         assert clock_is_on_top(page)
+
+
+def test_tv_banner_text_is_readable_from_across_the_room(board: Board, browser: Browser) -> None:
+    """The stale banner's reason is text on the TV like any other: at least 3% of the screen height."""
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        page.route_web_socket("**/ws*", lambda ws: ws.close())  # the socket never opens: no data, ever
+        page.goto(board.url + "/tv?lang=en")
+        page.wait_for_function("() => document.querySelector('.stale-banner .banner-reason').textContent !== ''")
+        page.wait_for_selector(".stale-banner .banner-reason", state="visible")
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('.stale-banner *')]
+                 .filter(el => el.offsetParent !== null && el.textContent.trim())
+                 .map(el => [el.className, parseFloat(getComputedStyle(el).fontSize)])"""
+        )
+        assert sizes, "the banner shows text"
+        for name, size in sizes:
+            assert size >= 0.03 * 1080 - 0.01, (name, size)
+    finally:
+        ctx.close()
