@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from wallboard.engine import Engine
 from wallboard.errors import ContractError
-from wallboard.events import parse
+from wallboard.events import contract_for
 from wallboard.sources.base import RawMessage, SourceStatus
 
 Partition = tuple[str, int]
@@ -33,9 +33,14 @@ class Ingested(NamedTuple):
 
 
 def ingest(engine: Engine, batch: Iterable[RawMessage]) -> Ingested:
-    """Parse and apply a batch; say what was rejected and how far each partition got. Never raises on data."""
+    """Parse and apply a batch; say what was rejected and how far each partition got. Never raises on data.
+
+    Rejected: what the contract refuses (under the engine's ``[limits]``), with
+    its reason; it goes back to the source (the dead-letter topic).
+    """
     rejected: list[Rejected] = []
     newest: dict[Partition, int] = {}
+    parse = contract_for(engine.settings.limits).parse
     apply = engine.apply
     # Sources deliver a partition's messages together: keep its newest ts in locals, store it on a change.
     topic: str | None = None
