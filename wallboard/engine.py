@@ -27,6 +27,12 @@ How memory stays bounded by what is live (not by the day's volume):
   newest event, for an interaction no longer held, is counted as ``too_late``
   and dropped (it could be a re-send of one already counted).  Agent events
   older than what was folded away are treated the same.
+
+How what producers send cannot make it hold more than a tick can show
+(docs/events.md "Limits"): ``apply`` refuses, whole, an event that would make
+it hold more distinct queues or agents than ``[limits]`` allows, counts it by
+its reason and says so (the dead-letter path); every view's size and a tick's
+cost are bounded by those numbers (docs/performance.md "Limits").
 """
 
 from __future__ import annotations
@@ -241,7 +247,12 @@ class Engine:
         self._handled: dict[int, dict[str, list[int]]] = {}
         self._oldest_day_end = 0
 
-        self._agents: dict[str, _Agent] = {}
+        self._agents: dict[str, _Agent] = {}  # every agent admitted (its _Agent made at admission)
+        # What producers may make the engine hold ([limits]): every queue name admitted so far (the settings'
+        # own queues from the start), and the agents above.  Neither shrinks while the engine lives.
+        self._max_queues = settings.limits.max_queues
+        self._max_agents = settings.limits.max_agents
+        self._queue_names: set[str] = set(settings.queues)
         self._visible: tuple[tuple[int, int], frozenset[str]] = ((-1, -1), frozenset())  # (version, now), queues
         self._future: list[tuple[int, int, Event]] = []
         self._future_seq = 0
@@ -267,13 +278,28 @@ class Engine:
         """Bumps whenever anything a snapshot shows may have changed (the hub pushes on change)."""
         return self.events + self._changes  # every applied event counts: one increment less per event
 
-    def apply(self, event: Event) -> None:
-        """Apply one valid event, whatever its arrival order."""
+    def apply(self, event: Event) -> str | None:
+        """Apply one valid event, whatever its arrival order; or refuse it for a limit: None, or the reason.
+
+        An event that would make the engine hold more queues or agents than
+        ``[limits]`` allows is refused whole (``too_many_queues``,
+        ``too_many_agents``): counted in ``rejected``, and nothing else changes.
+        Which queues fill the last places is first come, first served.
+        """
+        if type(event) is InteractionEvent:
+            if event[5] not in self._queue_names:
+                if len(self._queue_names) >= self._max_queues:
+                    return self._refuse("too_many_queues")
+                self._queue_names.add(event[5])
+        elif event[2] not in self._agents or not self._queue_names.issuperset(event[4]):
+            refused = self._admit_agent(event)  # type: ignore[arg-type]
+            if refused is not None:
+                return refused
         ts = event.ts_ms
         if ts >= self._future_ms:
             self._future_seq += 1
             heapq.heappush(self._future, (ts, self._future_seq, event))
-            return
+            return None
         self.events += 1
         if ts > self._max_ts_ms:
             self._max_ts_ms = ts
@@ -281,6 +307,31 @@ class Engine:
             self._apply_interaction(event)
         else:
             self._apply_agent(event)  # type: ignore[arg-type]
+        return None
+
+    def _admit_agent(self, ev: AgentStateEvent) -> str | None:
+        """Make room for a new agent and the new queues it names, or say which limit refuses them."""
+        if ev.agent_id not in self._agents and len(self._agents) >= self._max_agents:
+            return self._refuse("too_many_agents")
+        names = self._queue_names
+        new = {q for q in ev.queues if q not in names}
+        if len(names) + len(new) > self._max_queues:
+            return self._refuse("too_many_queues")
+        names.update(new)
+        if ev.agent_id not in self._agents:
+            self._agents[ev.agent_id] = _Agent()
+        return None
+
+    def _refuse(self, reason: str) -> str:
+        self.rejected[reason] += 1
+        self._changes += 1
+        return reason
+
+    def refusal_detail(self, reason: str) -> str:
+        """A sentence for the dead-letter topic about a refusal ``apply`` returned."""
+        if reason == "too_many_agents":
+            return f"the board holds {len(self._agents)} agents, [limits] max_agents is {self._max_agents}"
+        return f"the board holds {len(self._queue_names)} queues, [limits] max_queues is {self._max_queues}"
 
     def reject(self, reason: str, count: int = 1) -> None:
         """Count messages the contract rejected."""
@@ -558,9 +609,7 @@ class Engine:
 
     def _apply_agent(self, ev: AgentStateEvent) -> None:
         eid, ts, agent_id, state, queues, name, team = ev
-        agent = self._agents.get(agent_id)
-        if agent is None:
-            agent = self._agents[agent_id] = _Agent()
+        agent = self._agents[agent_id]  # made when admitted (apply)
         if ts < agent.horizon_ms:
             self.too_late += 1
             return
@@ -771,6 +820,8 @@ class Engine:
             "last_event_ts": None if self._max_ts_ms < 0 else self.days.iso_ms(self._max_ts_ms),
             "held_interactions": len(self._interactions),
             "held_agent_events": sum([len(agent.history) for agent in self._agents.values()]),
+            "held_queues": len(self._queue_names),
+            "held_agents": len(self._agents),
         }
 
     # ------------------------------------------------------------------ views

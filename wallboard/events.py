@@ -57,6 +57,8 @@ REJECT_REASONS: dict[str, str] = {
     "timestamp_without_offset": "`ts` is an RFC 3339 timestamp without a UTC offset",
     "bad_characters": 'a name holds a control or layout character, or nothing visible (docs/events.md "Names")',
     "queue_list_too_long": "an agent.state lists more queues than [limits] max_queues_per_agent",
+    "too_many_queues": "the event names a queue beyond the [limits] max_queues the board holds",
+    "too_many_agents": "the event is from an agent beyond the [limits] max_agents the board holds",
 }
 """Every reason a message can be rejected for, with its meaning (the board counts by these)."""
 

@@ -7,7 +7,10 @@ runs through exactly the code the live board runs, with memory bounded like the
 live board's, and gives the answer of a board that never missed an event.
 
 The limits are the live board's too (``[limits]``, docs/events.md "Limits"):
-the same contract rejects the same messages.
+the same contract rejects the same messages, and the same engine refuses what
+would make it hold too many queues or agents.  Only at those limits can the
+two differ: which queues take the last places is first come, first served,
+and the replay's order is ts order, the live board's its arrival order.
 """
 
 from __future__ import annotations

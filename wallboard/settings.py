@@ -227,7 +227,9 @@ class LimitSettings:
 
     An event over a limit is rejected with its reason: counted, sent to the
     dead-letter topic, and it changes no number.  The lengths and the queues per
-    agent are checked on each message (wallboard/events.py).
+    agent are checked on each message (wallboard/events.py); the queues and
+    agents held, by the engine.  The defaults and what each costs a tick:
+    docs/performance.md "Limits".
     """
 
     max_queue_name: int = setting(
@@ -242,6 +244,20 @@ class LimitSettings:
     max_team_name: int = setting(DEFAULT_LIMITS.max_team_name, "longest team name, characters", ge=1, le=1024)
     max_queues_per_agent: int = setting(
         DEFAULT_LIMITS.max_queues_per_agent, "most queues one agent.state may list", ge=1, le=10_000
+    )
+    max_queues: int = setting(
+        200,
+        "most distinct queues the board holds (since it started, [queues] included); "
+        "an event naming one more is rejected as too_many_queues",
+        ge=1,
+        le=100_000,
+    )
+    max_agents: int = setting(
+        3000,
+        "most distinct agents the board holds (since it started); "
+        "an agent.state from one more is rejected as too_many_agents",
+        ge=1,
+        le=1_000_000,
     )
 
 
