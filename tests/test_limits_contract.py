@@ -16,6 +16,7 @@ from wallboard.engine import Engine
 from wallboard.errors import ContractError
 from wallboard.events import (
     DEFAULT_LIMITS,
+    LIST_MEMO_SIZE,
     MEMO_SIZE,
     REJECT_REASONS,
     AgentStateEvent,
@@ -129,6 +130,10 @@ def test_endless_new_names_do_not_grow_the_contracts_memory() -> None:
         ev = contract.parse(msg(**answered(queue=f"q{i}", event_id=f"e{i}")))
         assert isinstance(ev, InteractionEvent) and ev.queue == f"q{i}"
     assert 0 < len(contract._queues) <= MEMO_SIZE
+    for i in range(LIST_MEMO_SIZE + 10):
+        ev = contract.parse(msg(**agent(queues=[f"q{i}", "信用卡"], event_id=f"a{i}")))
+        assert isinstance(ev, AgentStateEvent) and ev.queues == (f"q{i}", "信用卡")
+    assert 0 < len(contract._queue_lists) <= LIST_MEMO_SIZE
 
 
 def test_an_agent_listing_a_queue_twice_lists_it_once() -> None:

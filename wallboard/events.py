@@ -206,8 +206,11 @@ _tuple_new = tuple.__new__
 _minute_bases: dict[str, int] = {}
 """Epoch ms of each minute prefix + offset seen in a valid RFC 3339 `ts` (filled by parse_rfc3339_ms)."""
 
-MEMO_SIZE: Final = 16_384
-"""Names remembered per field by a Contract (cleared when full: a producer sending endless new names)."""
+MEMO_SIZE: Final = 8_192
+"""Names remembered per field by a Contract, more than a board at its [limits] holds (3,000 agents); cleared when
+full (a producer sending endless new names): ~4 MB a field at most (measured, names of 64 Chinese characters)."""
+LIST_MEMO_SIZE: Final = 1_024
+"""Agents' queue lists remembered by a Contract (a centre has far fewer distinct ones): ~4 MB at most."""
 
 
 def _normal(value: str, field: str) -> str:
@@ -228,8 +231,8 @@ def _required(value: str, field: str, limit: int) -> str:
     return name
 
 
-def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
-    if len(memo) >= MEMO_SIZE:
+def _remember(memo: dict[Any, Any], key: object, value: object, size: int = MEMO_SIZE) -> None:
+    if len(memo) >= size:
         memo.clear()
     memo[key] = value
 
@@ -274,7 +277,7 @@ class Contract:
             names = tuple([self._queue(q, "queues") for q in values])
             if len(set(names)) != len(names):
                 names = tuple(dict.fromkeys(names))
-            _remember(self._queue_lists, values, names)
+            _remember(self._queue_lists, values, names, LIST_MEMO_SIZE)
         return names
 
     def _label(self, value: str | None, field: str) -> str | None:
