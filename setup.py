@@ -1,6 +1,6 @@
 """Build hook: compile the pure hot-path modules with mypyc where this machine can (docs/deployment.md).
 
-Everything else about the package is in pyproject.toml.  The four modules
+Everything else about the package is in pyproject.toml.  The five modules
 below are plain, fully typed Python (mypy --strict); mypyc turns them into a C
 extension that runs parse + apply about 30% faster (docs/performance.md),
 the way black and mypy ship themselves.  The same source runs unchanged when
@@ -25,7 +25,13 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED_MODULES = ["wallboard/events.py", "wallboard/engine.py", "wallboard/periods.py", "wallboard/localday.py"]
+COMPILED_MODULES = [
+    "wallboard/events.py",
+    "wallboard/engine.py",
+    "wallboard/views.py",
+    "wallboard/periods.py",
+    "wallboard/localday.py",
+]
 MODE = os.environ.get("WALLBOARD_COMPILE", "auto").strip().lower()
 
 

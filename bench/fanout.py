@@ -97,7 +97,7 @@ def run_server(args: argparse.Namespace) -> None:
     # Every client connects from 127.0.0.1: no limit per address, and room for them all.
     limits = {"max_ws_connections_per_client": 0, "max_ws_connections": 1_000_000}
     settings = parse_settings(
-        {"timezone": TZ, "web": {"push_interval": args.push_interval}, "limits": limits}, environ={}
+        {"timezone": TZ, "web": {"push_interval": args.push_interval}, "server": limits}, environ={}
     )
     source = SimulatorSource(args.scenario, tz=ZoneInfo(TZ), scale=args.scale)
     app = create_app(settings, source)

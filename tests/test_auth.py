@@ -3,6 +3,7 @@ back-off and rate limits, with the clock passed in."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 
 from argon2 import PasswordHasher
@@ -10,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import make_settings
-from wallboard.web.auth import Authenticator, Backoff, Sessions, TokenBucket, client_address, parse_networks
+from wallboard.web.auth import (
+    Authenticator,
+    Backoff,
+    Sessions,
+    TokenBucket,
+    client_address,
+    parse_networks,
+    token_hash,
+)
 
 TRUSTED = parse_networks(["127.0.0.1", "10.0.0.0/8"])
 ips = st.ip_addresses(v=4).map(str)
@@ -80,3 +89,78 @@ def test_token_bucket_allows_bursts_then_the_rate() -> None:
     assert t.take("a", 0) > 0
     assert t.take("b", 0) == 0  # per key
     assert t.take("a", 20.5) == 0  # one back every 20 s
+
+
+def test_when_every_hop_is_a_trusted_proxy_the_first_is_the_client() -> None:
+    assert client_address("127.0.0.1", "10.0.0.1, 10.0.0.2", TRUSTED) == "10.0.0.1"
+    assert client_address("127.0.0.1", " , ", TRUSTED) == "127.0.0.1"
+    assert client_address("testclient", "1.2.3.4", TRUSTED) == "testclient"  # not an address: never trusted
+
+
+def test_malformed_session_cookies_are_refused() -> None:
+    s = Sessions("k" * 40)
+    now = 1_900_000_000
+    signed = s.issue("user", "wang", "h", expires=now + 60)
+    assert s.read("no-dot", now) is None
+    assert s.read("a.b.c", now) is None
+    assert s.read("x" * 2000 + "." + "y", now) is None
+    assert s.read("%%%." + signed.split(".")[1], now) is None  # not base64
+    assert s.read("a." + signed.split(".")[1], now) is None  # bad padding
+    assert s.read(signed, now + 61) is None  # expired
+    for payload in (b"not json", b"[1, 2]", b'{"k": "user"}', b'{"k": 1, "n": "w", "f": "x", "x": 1}'):
+        body = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+        assert s.read(body + "." + s._sign(payload), now) is None, payload
+
+
+def test_sessions_of_a_removed_or_changed_credential_or_unknown_kind_are_refused() -> None:
+    hashed = PasswordHasher(1, 8, 1).hash("pw")
+    token = "t" * 43
+    full = make_settings(
+        auth={
+            "session_secret": "k" * 40,
+            "users": {"wang": {"password_hash": hashed}, "sso": {"role": "admin"}},
+            "tokens": {"tv": {"sha256": token_hash(token)}},
+        }
+    ).auth
+    a = Authenticator(full)
+    tv = a.token(token)
+    assert tv is not None and a.session(a.issue_session(tv[1], "token")[0]) is not None
+    user = a.verify_password("wang", "pw")
+    assert user is not None
+    user_cookie = a.issue_session(user, "user")[0]
+    token_cookie = a.issue_session(tv[1], "token")[0]
+    odd_kind = a.sessions.issue("robot", "wang", hashed, expires=2_000_000_000)  # type: ignore[arg-type,union-attr]
+    assert a.session(odd_kind) is None
+    emptied = Authenticator(make_settings(auth={"session_secret": "k" * 40}).auth)
+    assert emptied.session(user_cookie) is None and emptied.session(token_cookie) is None
+    assert Authenticator(make_settings().auth).session(user_cookie) is None  # no secret: no sessions
+    assert a.verify_password("nobody", "pw") is None  # checked against a dummy hash, refused
+    assert a.verify_password("sso", "pw") is None  # a proxy-only account has no password
+    assert a.token("") is None and a.token("x" * 600) is None and a.token("wrong") is None
+
+
+def test_the_proxy_header_is_a_plain_user_name() -> None:
+    auth = make_settings(auth={"proxy_user_header": "X-Remote-User", "trusted_proxies": ["127.0.0.1"]}).auth
+    a = Authenticator(auth)
+    ok = a.proxy_identity("127.0.0.1", " zhang ")
+    assert ok is not None and ok.name == "zhang" and ok.role == "supervisor"
+    for bad in ("", "   ", "x" * 200, "evil\nname"):
+        assert a.proxy_identity("127.0.0.1", bad) is None
+    assert a.proxy_identity("127.0.0.1", None) is None
+    assert a.proxy_identity("10.1.1.1", "zhang") is None
+    assert Authenticator(make_settings().auth).proxy_identity("127.0.0.1", "zhang") is None
+
+
+def test_backoff_and_buckets_stay_bounded_under_an_address_spraying_flood() -> None:
+    b = Backoff(free=1, longest=10, forget=100, max_keys=10)
+    for i in range(50):
+        b.failed(f"k{i}", now=float(i))
+    assert len(b._keys) <= 10
+    held = Backoff(free=1, longest=1000, forget=1000, max_keys=10)  # all blocked at once: the oldest half goes
+    for i in range(50):
+        held.failed(f"k{i}", now=0.001 * i)
+    assert len(held._keys) <= 10 and "k49" in held._keys
+    t = TokenBucket(rate=1, per=60, max_keys=5)
+    for i in range(20):
+        assert t.take(f"k{i}", 0) == 0
+    assert len(t._state) <= 5

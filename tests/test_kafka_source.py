@@ -12,6 +12,7 @@ import subprocess
 import time
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -24,7 +25,7 @@ from wallboard.engine import Engine
 from wallboard.events import parse
 from wallboard.ingest import advance, ingest
 from wallboard.replay import replay
-from wallboard.settings import Settings
+from wallboard.settings import Settings, with_overrides
 from wallboard.sources.deadletter import REASON_HEADER
 from wallboard.sources.kafka import KafkaSource, replay_start_ms
 
@@ -254,6 +255,59 @@ async def test_poison_messages_go_to_the_dead_letter_topic(kafka_bootstrap: str,
     assert reasons == sorted(
         ["bad_json", "not_object", "timestamp_without_offset", "unknown_type", "bad_length", "too_large"]
     )
+
+
+async def test_messages_over_the_limits_go_to_the_dead_letter_topic_with_their_reason(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """docs/events.md "Limits" and "Names" over a real broker: the contract's rejections and the board's
+    refusals are forwarded unchanged with their reason; a name spelt with an invisible character counts in
+    its queue, and the queue held keeps its numbers."""
+    s = with_overrides(
+        settings_for(kafka_bootstrap, topic_prefix, dead_letter=True),
+        metrics={"limits": {"max_queues": 1}, "queues": {"q": {"call": {}}}},
+    )
+    await make_topics(kafka_bootstrap, s, partitions=2)
+    await create_topic(kafka_bootstrap, s.kafka.dead_letter_topic, 1)
+    now = int(time.time())
+    ts = now * 1000 - 5000
+
+    def offered(eid: str, queue: str) -> bytes:
+        body = {"type": "call.offered", "event_id": eid, "ts": ts, "interaction_id": eid, "queue": queue}
+        return orjson.dumps(body)
+
+    def state(eid: str, queues: list[str], name: str = "x") -> bytes:
+        body = {"type": "agent.state", "event_id": eid, "ts": ts, "agent_id": eid, "state": "busy"}
+        return orjson.dumps({**body, "queues": queues, "name": name})
+
+    good = [offered(f"g{i}", "q") for i in range(10)] + [offered("g10", "q\u200b"), state("a1", ["q", " q"])]
+    poison = {
+        state("p1", [f"q{i}" for i in range(17)]): "queue_list_too_long",
+        offered("p2", "q\x07"): "bad_characters",
+        state("p3", ["q"], name="名" * 65): "bad_length",
+        offered("p4", "other"): "too_many_queues",  # the board holds its one queue, q
+        state("p5", ["q", "zz"]): "too_many_queues",
+    }
+    items = [(raw, ts) for raw in [*good[:6], *poison, *good[6:]]]
+    await produce(kafka_bootstrap, s, items, random.Random(7))
+    async with Board(s, lambda: now) as board:
+        await board.until(
+            lambda: board.source.status().ready and board.source.dead_lettered == len(poison),
+            what="dead letters delivered",
+        )
+        assert board.engine.events == len(good)
+        assert dict(board.engine.rejected) == {
+            "queue_list_too_long": 1,
+            "bad_characters": 1,
+            "bad_length": 1,
+            "too_many_queues": 2,
+        }
+        queues = board.snapshot()["queues"]
+        assert list(queues) == ["q"]
+        assert queues["q"]["channels"]["call"]["today"]["offered"] == 11
+        assert queues["q"]["agents"]["busy"] == 1
+    records = await read_topic(kafka_bootstrap, s.kafka.dead_letter_topic)
+    assert sorted((r.value, dict(r.headers)[REASON_HEADER].decode()) for r in records) == sorted(poison.items())
 
 
 async def test_one_interaction_spread_over_partitions_counts_once(kafka_bootstrap: str, topic_prefix: str) -> None:

@@ -25,7 +25,7 @@ from wallboard.web.live import Live
 
 
 def limited(**limits: Any) -> Settings:
-    return make_settings(limits=limits)
+    return make_settings(server=limits)
 
 
 @contextmanager
@@ -93,7 +93,7 @@ def test_connections_over_the_limit_of_one_address_are_refused_and_others_still_
         "tokens": {"tv": {"role": "display", "sha256": token_hash(token)}},
     }
     bearer = {"Authorization": f"Bearer {token}"}
-    with serving(make_settings(limits={"max_ws_connections_per_client": 2}, auth=auth)) as (address, live):
+    with serving(make_settings(server={"max_ws_connections_per_client": 2}, auth=auth)) as (address, live):
         socks = [rawws.connect(address, headers=bearer) for _ in range(2)]
         for sock in socks:
             assert rawws.first_message_or_close(sock)[0] == 0

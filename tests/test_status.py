@@ -41,6 +41,8 @@ def engine_status(last_event_ts: str | None = TS) -> EngineStatus:
         "last_event_ts": last_event_ts,
         "held_interactions": 0,
         "held_agent_events": 0,
+        "held_queues": 3,
+        "held_agents": 40,
     }
 
 

@@ -27,6 +27,12 @@ How memory stays bounded by what is live (not by the day's volume):
   newest event, for an interaction no longer held, is counted as ``too_late``
   and dropped (it could be a re-send of one already counted).  Agent events
   older than what was folded away are treated the same.
+
+How what producers send cannot make it hold more than a tick can show
+(docs/events.md "Limits"): ``apply`` refuses, whole, an event that would make
+it hold more distinct queues or agents than ``[limits]`` allows, counts it by
+its reason and says so (the dead-letter path); every view's size and a tick's
+cost are bounded by those numbers (docs/performance.md "Limits").
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from wallboard.events import AGENT_STATES, CHANNELS, AgentStateEvent, Event, InteractionEvent
@@ -51,27 +57,14 @@ from wallboard.periods import (
     SHORT_ABANDONED,
     WAIT_MS,
     Counters,
-    add_into,
     new_counters,
-    period_metrics,
 )
 from wallboard.settings import MetricSettings
-from wallboard.wire import (
-    AgentCounts,
-    AgentRow,
-    AgentsView,
-    ChannelView,
-    EngineStatus,
-    Interval,
-    Intraday,
-    IntradaySeries,
-    Period,
-    QueueView,
-    SelectionView,
-    Snapshot,
-)
+from wallboard.wire import AgentCounts, AgentsView, EngineStatus, Intraday, SelectionView, Snapshot
 
 QueueChannel = tuple[str, str]
+AgentNow = tuple[str, int, tuple[str, ...], str | None, str | None]
+"""What an agent is doing at the engine clock: (state, since_ms, queues, name, team)."""
 _CHANNEL_INDEX = {ch: i for i, ch in enumerate(CHANNELS)}
 
 
@@ -85,7 +78,7 @@ class _Interaction:
         channel: str,
         iid: str,
         offered: tuple[int, str, str] | None = None,
-        lane: _Lane | None = None,
+        lane: Lane | None = None,
         last_ms: int = 0,
     ) -> None:
         self.channel = channel
@@ -126,9 +119,9 @@ class _Agent:
         # themselves: the collector untracks plain tuples of strings, never a NamedTuple
         self.history: list[tuple[int, str, str, tuple[str, ...], str | None, str | None]] = []
         # base and current: (state, since_ms, queues, name, team)
-        self.base: tuple[str, int, tuple[str, ...], str | None, str | None] | None = None
+        self.base: AgentNow | None = None
         self.horizon_ms = -1
-        self.current: tuple[str, int, tuple[str, ...], str | None, str | None] | None = None
+        self.current: AgentNow | None = None
 
     def insert(self, ev: AgentStateEvent) -> bool:
         """Add an event that arrived out of order; False if it is a duplicate (same ts and event_id)."""
@@ -188,8 +181,11 @@ def _ts_only(entry: tuple[Any, ...]) -> int:
     return int(entry[0])
 
 
-class _Lane:
-    """Everything counted for one queue and channel: periods, queue depth, calls in progress."""
+class Lane:
+    """Everything counted for one queue and channel: periods, queue depth, calls in progress.
+
+    Written by the engine only; wallboard.views reads it (``Engine.lane``) to shape the views.
+    """
 
     __slots__ = (
         "day",
@@ -243,7 +239,7 @@ class Engine:
         self._prune_fifo_ms: deque[int] = deque()
         self._prune_fifo_keys: deque[tuple[str, str]] = deque()
         self._prune_heap: list[tuple[int, tuple[str, str]]] = []
-        self._lanes: dict[QueueChannel, _Lane] = {}
+        self._lanes: dict[QueueChannel, Lane] = {}
         # second -> what was added to window counters in that second, to subtract once it leaves the window:
         # flat runs of (window, f1, v1, f2, v2, f3, v3), so that no object is kept per event for the collector
         self._window_log: dict[int, list[Any]] = {}
@@ -251,7 +247,12 @@ class Engine:
         self._handled: dict[int, dict[str, list[int]]] = {}
         self._oldest_day_end = 0
 
-        self._agents: dict[str, _Agent] = {}
+        self._agents: dict[str, _Agent] = {}  # every agent admitted (its _Agent made at admission)
+        # What producers may make the engine hold ([limits]): every queue name admitted so far (the settings'
+        # own queues from the start), and the agents above.  Neither shrinks while the engine lives.
+        self._max_queues = settings.limits.max_queues
+        self._max_agents = settings.limits.max_agents
+        self._queue_names: set[str] = set(settings.queues)
         self._visible: tuple[tuple[int, int], frozenset[str]] = ((-1, -1), frozenset())  # (version, now), queues
         self._future: list[tuple[int, int, Event]] = []
         self._future_seq = 0
@@ -277,13 +278,28 @@ class Engine:
         """Bumps whenever anything a snapshot shows may have changed (the hub pushes on change)."""
         return self.events + self._changes  # every applied event counts: one increment less per event
 
-    def apply(self, event: Event) -> None:
-        """Apply one valid event, whatever its arrival order."""
+    def apply(self, event: Event) -> str | None:
+        """Apply one valid event, whatever its arrival order; or refuse it for a limit: None, or the reason.
+
+        An event that would make the engine hold more queues or agents than
+        ``[limits]`` allows is refused whole (``too_many_queues``,
+        ``too_many_agents``): counted in ``rejected``, and nothing else changes.
+        Which queues fill the last places is first come, first served.
+        """
+        if type(event) is InteractionEvent:
+            if event[5] not in self._queue_names:
+                if len(self._queue_names) >= self._max_queues:
+                    return self._refuse("too_many_queues")
+                self._queue_names.add(event[5])
+        elif event[2] not in self._agents or not self._queue_names.issuperset(event[4]):
+            refused = self._admit_agent(event)  # type: ignore[arg-type]
+            if refused is not None:
+                return refused
         ts = event.ts_ms
         if ts >= self._future_ms:
             self._future_seq += 1
             heapq.heappush(self._future, (ts, self._future_seq, event))
-            return
+            return None
         self.events += 1
         if ts > self._max_ts_ms:
             self._max_ts_ms = ts
@@ -291,6 +307,31 @@ class Engine:
             self._apply_interaction(event)
         else:
             self._apply_agent(event)  # type: ignore[arg-type]
+        return None
+
+    def _admit_agent(self, ev: AgentStateEvent) -> str | None:
+        """Make room for a new agent and the new queues it names, or say which limit refuses them."""
+        if ev.agent_id not in self._agents and len(self._agents) >= self._max_agents:
+            return self._refuse("too_many_agents")
+        names = self._queue_names
+        new = {q for q in ev.queues if q not in names}
+        if len(names) + len(new) > self._max_queues:
+            return self._refuse("too_many_queues")
+        names.update(new)
+        if ev.agent_id not in self._agents:
+            self._agents[ev.agent_id] = _Agent()
+        return None
+
+    def _refuse(self, reason: str) -> str:
+        self.rejected[reason] += 1
+        self._changes += 1
+        return reason
+
+    def refusal_detail(self, reason: str) -> str:
+        """A sentence for the dead-letter topic about a refusal ``apply`` returned."""
+        if reason == "too_many_agents":
+            return f"the board holds {len(self._agents)} agents, [limits] max_agents is {self._max_agents}"
+        return f"the board holds {len(self._queue_names)} queues, [limits] max_queues is {self._max_queues}"
 
     def reject(self, reason: str, count: int = 1) -> None:
         """Count messages the contract rejected."""
@@ -329,17 +370,17 @@ class Engine:
 
     # ---------------------------------------------------------- interactions
 
-    def _lane(self, queue: str, channel: str) -> _Lane:
+    def _lane(self, queue: str, channel: str) -> Lane:
         lane = self._lanes.get((queue, channel))
         if lane is None:
             cs = self.settings.channel(queue, channel)
-            lane = self._lanes[(queue, channel)] = _Lane(round(cs.sl_threshold * 1000), round(cs.short_abandon * 1000))
+            lane = self._lanes[(queue, channel)] = Lane(round(cs.sl_threshold * 1000), round(cs.short_abandon * 1000))
         return lane
 
     def _apply_interaction(self, ev: InteractionEvent) -> None:
         eid, ts, channel, phase, iid, queue, agent = ev
         key = (channel, iid)
-        lane: _Lane | None  # (rec.lane is, until offered is seen)
+        lane: Lane | None  # (rec.lane is, until offered is seen)
         rec = self._interactions.get(key)
 
         # Fast paths for events arriving in their natural order.  Each does exactly
@@ -505,7 +546,7 @@ class Engine:
                 self._add(lane, comp[0], COMPLETED, sign, HANDLE_MS, sign * (handle if handle > 0 else 0))
 
     def _add(
-        self, lane: _Lane, ts_ms: int, f1: int, v1: int, f2: int = 0, v2: int = 0, f3: int = 0, v3: int = 0
+        self, lane: Lane, ts_ms: int, f1: int, v1: int, f2: int = 0, v2: int = 0, f3: int = 0, v3: int = 0
     ) -> None:
         """Add up to three field deltas to the day, interval and (if inside it) window counters of a lane."""
         ts_s = ts_ms // 1000
@@ -535,7 +576,7 @@ class Engine:
             else:
                 log += (window, f1, v1, f2, v2, f3, v3)
 
-    def _settle(self, lane: _Lane, ts_s: int) -> None:
+    def _settle(self, lane: Lane, ts_s: int) -> None:
         """Point the lane's day and interval counters at those of ts_s, creating them if need be."""
         day = self.days.day_of(ts_s)
         counters = lane.days.get(day.start)
@@ -568,9 +609,7 @@ class Engine:
 
     def _apply_agent(self, ev: AgentStateEvent) -> None:
         eid, ts, agent_id, state, queues, name, team = ev
-        agent = self._agents.get(agent_id)
-        if agent is None:
-            agent = self._agents[agent_id] = _Agent()
+        agent = self._agents[agent_id]  # made when admitted (apply)
         if ts < agent.horizon_ms:
             self.too_late += 1
             return
@@ -702,135 +741,72 @@ class Engine:
         for lane in self._lanes.values():
             lane.span_start = lane.span_end = 0  # their day or interval counters may be gone
 
-    # ------------------------------------------------------------------ views
+    # ------------------------------------------------------- what views read
 
-    def snapshot(self) -> Snapshot:
-        """The metrics.md snapshot at the engine clock."""
-        now = self._now
-        today = self.days.day_of(now)
-        agents_by_queue, agent_totals = self._agent_counts()
-        queues: dict[str, QueueView] = {}
-        total_day = {ch: new_counters() for ch in CHANNELS}
-        total_window = {ch: new_counters() for ch in CHANNELS}
-        total_point: dict[str, list[Any]] = {ch: [0, None, 0] for ch in CHANNELS}  # waiting, oldest, in progress
-        lanes = self._lanes
-        visible = self._visible_queues(today, agents_by_queue)
-        self._visible = ((self.version, now), frozenset(visible))
-        for queue in visible:
-            channels: dict[str, ChannelView] = {}
-            for ch in CHANNELS:
-                lane = lanes.get((queue, ch))
-                formula = self.settings.channel(queue, ch).sl_formula
-                if lane is None:
-                    channels[ch] = self._channel_view(now, 0, None, 0, EMPTY, EMPTY, formula)
-                    continue
-                waiting = lane.waiting
-                oldest = min(waiting.values()) if waiting else None
-                day = lane.days.get(today.start, EMPTY)
-                channels[ch] = self._channel_view(
-                    now, len(waiting), oldest, lane.in_progress, lane.window, day, formula
-                )
-                add_into(total_day[ch], day)
-                add_into(total_window[ch], lane.window)
-                point = total_point[ch]
-                point[0] += len(waiting)
-                if oldest is not None and (point[1] is None or oldest < point[1]):
-                    point[1] = oldest
-                point[2] += lane.in_progress
-            queues[queue] = {"channels": channels, "agents": agents_by_queue.get(queue) or _zero_agents()}
-        totals_channels = {
-            ch: self._channel_view(
-                now,
-                total_point[ch][0],
-                total_point[ch][1],
-                total_point[ch][2],
-                total_window[ch],
-                total_day[ch],
-                self.settings.channels[ch].sl_formula,
-            )
-            for ch in CHANNELS
-        }
-        return {
-            "as_of": self.days.iso(now),
-            "timezone": self.settings.timezone,
-            "window_s": self._window,
-            "queues": queues,
-            "totals": {"channels": totals_channels, "agents": agent_totals},
-            "status": self.status(),
-        }
+    def lane(self, queue: str, channel: str) -> Lane | None:
+        """The counters of one queue and channel, None if nothing was ever counted there (read-only)."""
+        return self._lanes.get((queue, channel))
 
-    def selection(self, queues: Sequence[str]) -> SelectionView:
-        """Some queues added up, as the snapshot's ``totals`` add up all of them (a TV showing a selection).
-
-        ``queues``: the names asked for.  Those the snapshot lists are summed
-        (``queues``, in the order asked), the others are named in ``missing``.
-        Every number comes from the summed counters, never from averaged
-        ratios; the service level uses the one queue's formula when one is
-        found, else the channel's (``MetricSettings.for_queues``); the longest
-        wait is the oldest among the queues; an agent serving several of them
-        counts once.  ``channels`` and ``agents`` are None when no queue is found.
-        """
-        now = self._now
-        today = self.days.day_of(now)
-        # The snapshot's queues: those of the snapshot just built, if it is current (the live tick
-        # builds it first), else found afresh (counting agents by queue is most of a snapshot's cost).
-        key, visible = self._visible
-        if key != (self.version, now):
-            agents_by_queue, _ = self._agent_counts()
-            visible = frozenset(self._visible_queues(today, agents_by_queue))
-            self._visible = ((self.version, now), visible)
-        asked = list(dict.fromkeys(queues))
-        found = [q for q in asked if q in visible]
-        missing = [q for q in asked if q not in visible]
-        if not found:
-            return {"queues": found, "missing": missing, "channels": None, "agents": None}
-        channels: dict[str, ChannelView] = {}
-        for ch in CHANNELS:
-            day = new_counters()
-            window = new_counters()
-            waiting = in_progress = 0
-            oldest: int | None = None
-            for queue in found:
-                lane = self._lanes.get((queue, ch))
-                if lane is None:
-                    continue
-                add_into(day, lane.days.get(today.start, EMPTY))
-                add_into(window, lane.window)
-                waiting += len(lane.waiting)
-                if lane.waiting:
-                    first = min(lane.waiting.values())
-                    if oldest is None or first < oldest:
-                        oldest = first
-                in_progress += lane.in_progress
-            formula = self.settings.for_queues(found, ch).sl_formula
-            channels[ch] = self._channel_view(now, waiting, oldest, in_progress, window, day, formula)
-        wanted = set(found)
-        agents = _zero_agents()
+    def agent_counts(self) -> tuple[dict[str, AgentCounts], AgentCounts]:
+        """Agents by state: per queue they serve (only queues someone serves), and centre-wide (each once)."""
+        by_queue: dict[str, AgentCounts] = {}
+        totals = zero_agents()
         for agent in self._agents.values():
             cur = agent.current
-            if cur is not None and not wanted.isdisjoint(cur[2]):
-                agents[cur[0]] += 1
-        return {"queues": found, "missing": missing, "channels": channels, "agents": agents}
+            if cur is None:
+                continue
+            state = cur[0]
+            totals[state] += 1
+            for queue in cur[2]:
+                counts = by_queue.get(queue)
+                if counts is None:
+                    counts = by_queue[queue] = zero_agents()
+                counts[state] += 1
+        return by_queue, totals
 
-    def _channel_view(
-        self,
-        now: int,
-        waiting: int,
-        oldest_ms: int | None,
-        in_progress: int,
-        window: Counters,
-        day: Counters,
-        formula: str,
-    ) -> ChannelView:
-        longest = None if oldest_ms is None else max(0.0, (now * 1000 - oldest_ms) / 1000)
-        return {
-            "waiting": waiting,
-            "longest_wait_s": longest,
-            "longest_wait_since": None if oldest_ms is None else self.days.iso_ms(oldest_ms),
-            "in_progress": in_progress,
-            "window": period_metrics(window, formula),
-            "today": period_metrics(day, formula),
-        }
+    def current_agents(self) -> Iterator[tuple[str, AgentNow]]:
+        """(agent id, (state, since_ms, queues, name, team)) of every agent with a state, in no set order."""
+        for agent_id, agent in self._agents.items():
+            cur = agent.current
+            if cur is not None:
+                yield agent_id, cur
+
+    def handled_on(self, day_start: int) -> Mapping[str, list[int]]:
+        """Interactions each agent answered on the local day starting at ``day_start``, per channel (CHANNELS)."""
+        return self._handled.get(day_start, {})
+
+    def visible_queues(self, agents_by_queue: Mapping[str, AgentCounts] | None = None) -> list[str]:
+        """The queues the views list at the engine clock, sorted (metrics.md: every queue seen today).
+
+        Seen today on any event, still waiting or in progress whatever the day,
+        served by an agent, or named in the settings.  ``agents_by_queue``: this
+        state's ``agent_counts()`` when the caller has it already (counting
+        agents by queue is most of a snapshot's cost).  The answer is remembered
+        until the state or the clock changes (``visible_set``).
+        """
+        today = self.days.day_of(self._now)
+        if agents_by_queue is None:
+            agents_by_queue = self.agent_counts()[0]
+        names = set(self._day_queues.get(today.start, ()))
+        for (queue, _), lane in self._lanes.items():
+            if lane.waiting or lane.in_progress or today.start in lane.days:
+                names.add(queue)
+        names.update(agents_by_queue)
+        names.update(self.settings.queues)
+        visible = sorted(names)
+        self._visible = ((self.version, self._now), frozenset(visible))
+        return visible
+
+    def visible_set(self) -> frozenset[str]:
+        """``visible_queues()`` as a set: the one remembered from this state, else found afresh.
+
+        The live tick builds the snapshot first; each selection after it in the
+        same tick then costs no second count of the agents.
+        """
+        key, visible = self._visible
+        if key != (self.version, self._now):
+            visible = frozenset(self.visible_queues())
+        return visible
 
     def status(self) -> EngineStatus:
         """Ingestion figures of this engine (events since it started, not since midnight)."""
@@ -844,101 +820,39 @@ class Engine:
             "last_event_ts": None if self._max_ts_ms < 0 else self.days.iso_ms(self._max_ts_ms),
             "held_interactions": len(self._interactions),
             "held_agent_events": sum([len(agent.history) for agent in self._agents.values()]),
+            "held_queues": len(self._queue_names),
+            "held_agents": len(self._agents),
         }
 
-    def _visible_queues(self, today: Day, agents_by_queue: dict[str, AgentCounts]) -> list[str]:
-        names = set(self._day_queues.get(today.start, ()))
-        for (queue, _), lane in self._lanes.items():
-            if lane.waiting or lane.in_progress or today.start in lane.days:
-                names.add(queue)
-        names.update(agents_by_queue)
-        names.update(self.settings.queues)
-        return sorted(names)
+    # ------------------------------------------------------------------ views
+    # Shorthands for wallboard.views, which shapes the JSON from what is above
+    # (imported here, not at the top: views imports this module).
 
-    def _agent_counts(self) -> tuple[dict[str, AgentCounts], AgentCounts]:
-        by_queue: dict[str, AgentCounts] = {}
-        totals = _zero_agents()
-        for agent in self._agents.values():
-            cur = agent.current
-            if cur is None:
-                continue
-            state = cur[0]
-            totals[state] += 1
-            for queue in cur[2]:
-                counts = by_queue.get(queue)
-                if counts is None:
-                    counts = by_queue[queue] = _zero_agents()
-                counts[state] += 1
-        return by_queue, totals
+    def snapshot(self) -> Snapshot:
+        """The metrics.md snapshot at the engine clock (``wallboard.views.snapshot``)."""
+        from wallboard import views
+
+        return views.snapshot(self)
+
+    def selection(self, queues: Sequence[str]) -> SelectionView:
+        """Some queues added up, as the snapshot's totals add up all (``wallboard.views.selection``)."""
+        from wallboard import views
+
+        return views.selection(self, queues)
 
     def agents(self) -> AgentsView:
-        """Per-agent rows (metrics.md "Agent metrics") at the engine clock."""
-        today = self.days.day_of(self._now)
-        handled = self._handled.get(today.start, {})
-        rows: list[AgentRow] = []
-        totals = _zero_agents()
-        for agent_id in sorted(self._agents):
-            cur = self._agents[agent_id].current
-            if cur is None:
-                continue
-            state, since, queues, name, team = cur
-            totals[state] += 1
-            counts = handled.get(agent_id) or [0] * len(CHANNELS)
-            rows.append(
-                {
-                    "agent_id": agent_id,
-                    "name": name,
-                    "team": team,
-                    "state": state,
-                    "since": self.days.iso_ms(since),
-                    "queues": list(queues),
-                    "handled_today": {ch: counts[i] for i, ch in enumerate(CHANNELS)},
-                }
-            )
-        return {"as_of": self.days.iso(self._now), "timezone": self.settings.timezone, "agents": rows, "totals": totals}
+        """Per-agent rows at the engine clock (``wallboard.views.agents``)."""
+        from wallboard import views
+
+        return views.agents(self)
 
     def intraday(self) -> Intraday:
-        """Today's intervals, each with the period metrics, per queue and channel and in total."""
-        now = self._now
-        today = self.days.day_of(now)
-        step = self._interval
-        current = (now - today.start) // step
-        agents_by_queue, _ = self._agent_counts()
-        starts = [today.start + i * step for i in range(current + 1)]
-        intervals: list[Interval] = [
-            {"start": self.days.iso(s), "end": self.days.iso(min(s + step, today.end))} for s in starts
-        ]
-        queues: dict[str, IntradaySeries] = {}
-        totals = {ch: [new_counters() for _ in starts] for ch in CHANNELS}
-        for queue in self._visible_queues(today, agents_by_queue):
-            series_by_channel: dict[str, list[Period]] = {}
-            for ch in CHANNELS:
-                formula = self.settings.channel(queue, ch).sl_formula
-                lane = self._lanes.get((queue, ch))
-                series: list[Period] = []
-                for i, start in enumerate(starts):
-                    counters = lane.intervals.get(start, EMPTY) if lane is not None else EMPTY
-                    add_into(totals[ch][i], counters)
-                    series.append(period_metrics(counters, formula))
-                series_by_channel[ch] = series
-            queues[queue] = {"channels": series_by_channel}
-        return {
-            "as_of": self.days.iso(now),
-            "timezone": self.settings.timezone,
-            "interval_s": step,
-            "day_start": self.days.iso(today.start),
-            "day_end": self.days.iso(today.end),
-            "interval_count": today.interval_count(step),
-            "intervals": intervals,
-            "queues": queues,
-            "totals": {
-                "channels": {
-                    ch: [period_metrics(c, self.settings.channels[ch].sl_formula) for c in totals[ch]]
-                    for ch in CHANNELS
-                }
-            },
-        }
+        """Today's intervals per queue and channel (``wallboard.views.intraday``)."""
+        from wallboard import views
+
+        return views.intraday(self)
 
 
-def _zero_agents() -> AgentCounts:
+def zero_agents() -> AgentCounts:
+    """A count of 0 for every agent state."""
     return dict.fromkeys(AGENT_STATES, 0)

@@ -6,10 +6,18 @@ raises anything else, whatever the input (tests/test_events.py fuzzes it).
 
 Two paths, one contract.  A valid message (nearly all of them) is decoded and
 validated in one pass by msgspec's typed decoder, in C, into a small struct per
-event type.  Anything that decoder refuses goes through ``_parse_checked``, which
+event type.  Anything that decoder refuses goes through ``parse_checked``, which
 decodes it again untyped and checks field by field, in the order events.md
 lists them, to name the exact reason.  Both use msgspec's JSON grammar, and
 tests/test_events.py checks on generated messages that the two paths agree.
+
+Limits and names.  The lengths of names and the number of queues an agent
+lists are the settings' ``[limits]`` (``ContractLimits``): ``contract_for``
+gives the ``Contract`` for them, and the module's ``parse`` is the one with
+the defaults.  Every name (queue, agent id, display name, team) leaves the
+parser normalised (``wallboard.names``), so that two spellings that look the
+same on a board are one queue, one agent.  What a producer can make the board
+*hold* (distinct queues and agents) is the engine's limit, not the message's.
 
 Events are ``NamedTuple``s rather than frozen dataclasses: the parser builds one
 per message on the hot path, and a tuple is several times cheaper to build
@@ -23,11 +31,12 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, Final, Literal, NamedTuple, Union
+from typing import Annotated, Any, Final, Literal, NamedTuple, Protocol, Union
 
 import msgspec
 
 from wallboard.errors import ContractError
+from wallboard.names import normalise
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 """Messages larger than this are rejected (events.md: at most 64 KiB)."""
@@ -46,6 +55,10 @@ REJECT_REASONS: dict[str, str] = {
     "bad_value": "a field holds a value outside its allowed set (agent state)",
     "bad_timestamp": "`ts` is not an RFC 3339 timestamp or epoch milliseconds, or is out of range",
     "timestamp_without_offset": "`ts` is an RFC 3339 timestamp without a UTC offset",
+    "bad_characters": 'a name holds a control or layout character, or nothing visible (docs/events.md "Names")',
+    "queue_list_too_long": "an agent.state lists more queues than [limits] max_queues_per_agent",
+    "too_many_queues": "the event names a queue beyond the [limits] max_queues the board holds",
+    "too_many_agents": "the event is from an agent beyond the [limits] max_agents the board holds",
 }
 """Every reason a message can be rejected for, with its meaning (the board counts by these)."""
 
@@ -74,7 +87,7 @@ class InteractionEvent(NamedTuple):
     interaction_id: str
     """One lifecycle per id (a transfer to another queue is a new interaction)."""
     queue: str
-    """The queue / skill group, any Unicode text of 1..64 characters."""
+    """The queue / skill group, any Unicode text, normalised (wallboard.names): 1..max_queue_name characters."""
     agent_id: str | None
     """The agent who took it (answered and completed only)."""
 
@@ -88,19 +101,53 @@ class AgentStateEvent(NamedTuple):
     state: str
     """One of AGENT_STATES."""
     queues: tuple[str, ...]
-    """The queues this agent serves, as of this event."""
+    """The queues this agent serves, as of this event: normalised, each once, in the order first given."""
     name: str | None
     team: str | None
 
 
 Event = InteractionEvent | AgentStateEvent
 
-# The typed decoder's view of the contract: one struct per event type, tagged by `type`.
-# Fields outside these are skipped, as events.md says unknown fields are.
-_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+class ContractLimits(NamedTuple):
+    """The limits one message is held to (settings ``[limits]``, docs/events.md "Limits").
+
+    Lengths count characters (code points) of the name as sent and again once
+    normalised (``wallboard.names``); over one, the message is a ``bad_length``.
+    """
+
+    max_queue_name: int = 64
+    """A queue name (``queue``, each of ``queues``): the contract's 64."""
+    max_agent_id: int = 64
+    """``agent_id``: the contract's 64."""
+    max_agent_name: int = 64
+    """``name``, the agent's display name."""
+    max_team_name: int = 64
+    """``team``."""
+    max_queues_per_agent: int = 16
+    """Entries of one ``agent.state``'s ``queues`` (as sent); more is a ``queue_list_too_long``."""
+
+
+DEFAULT_LIMITS: Final = ContractLimits()
+
+
+class HasContractLimits(Protocol):
+    """What ``contract_for`` reads: the settings' ``[limits]`` (``LimitSettings``) has these and more."""
+
+    @property
+    def max_queue_name(self) -> int: ...
+    @property
+    def max_agent_id(self) -> int: ...
+    @property
+    def max_agent_name(self) -> int: ...
+    @property
+    def max_team_name(self) -> int: ...
+    @property
+    def max_queues_per_agent(self) -> int: ...
+
+
 _Ts = int | str  # the value is checked in parse() / by parse_rfc3339_ms, as on the checked path
-_INTERACTION_FIELDS: list[tuple[str, Any]] = [("event_id", _Id), ("ts", _Ts), ("interaction_id", _Id), ("queue", _Name)]
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
 def _typed_struct(kind: str, fields: Sequence[tuple[str, Any] | tuple[str, Any, Any]]) -> type[msgspec.Struct]:
@@ -108,135 +155,284 @@ def _typed_struct(kind: str, fields: Sequence[tuple[str, Any] | tuple[str, Any, 
     return msgspec.defstruct(name, fields, tag_field="type", tag=kind, module=__name__)
 
 
-_TYPED_KINDS: dict[type[msgspec.Struct], tuple[str, str, bool]] = {
-    _typed_struct(kind, _INTERACTION_FIELDS + ([("agent_id", _Name)] if with_agent else [])): (
-        channel,
-        phase,
-        with_agent,
-    )
-    for kind, (channel, phase) in INTERACTION_TYPES.items()
-    for with_agent in [phase in ("answered", "completed")]
-}
-_TypedAgent = _typed_struct(
-    AGENT_TYPE,
-    [
+def _typed_decoder(limits: ContractLimits) -> tuple[dict[type[msgspec.Struct], tuple[str, str, bool]], Any]:
+    """The typed decoder's view of the contract under ``limits``: one struct per event type, tagged by `type`.
+
+    Fields outside these are skipped, as events.md says unknown fields are.
+    """
+    # Types built at run time: values (Any), not aliases, so that the compiled module (mypyc) keeps them too.
+    queue: Any = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.max_queue_name)]
+    agent_id: Any = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.max_agent_id)]
+    queues: Any = Annotated[tuple.__class_getitem__((queue, ...)), msgspec.Meta(max_length=limits.max_queues_per_agent)]
+    name: Any = Annotated[str, msgspec.Meta(max_length=limits.max_agent_name)] | None
+    team: Any = Annotated[str, msgspec.Meta(max_length=limits.max_team_name)] | None
+    interaction_fields: list[tuple[str, Any]] = [
         ("event_id", _Id),
         ("ts", _Ts),
-        ("agent_id", _Name),
-        ("state", Literal[AGENT_STATES]),
-        ("queues", tuple[_Name, ...]),
-        ("name", str | None, None),
-        ("team", str | None, None),
-    ],
-)
-_typed_decode = msgspec.json.Decoder(Union[(*_TYPED_KINDS, _TypedAgent)]).decode
+        ("interaction_id", _Id),
+        ("queue", queue),
+    ]
+    kinds: dict[type[msgspec.Struct], tuple[str, str, bool]] = {
+        _typed_struct(kind, interaction_fields + ([("agent_id", agent_id)] if with_agent else [])): (
+            channel,
+            phase,
+            with_agent,
+        )
+        for kind, (channel, phase) in INTERACTION_TYPES.items()
+        for with_agent in [phase in ("answered", "completed")]
+    }
+    agent = _typed_struct(
+        AGENT_TYPE,
+        [
+            ("event_id", _Id),
+            ("ts", _Ts),
+            ("agent_id", agent_id),
+            ("state", Literal[AGENT_STATES]),
+            ("queues", queues),
+            ("name", name, None),
+            ("team", team, None),
+        ],
+    )
+    return kinds, msgspec.json.Decoder(Union[(*kinds, agent)]).decode
+
+
 _untyped_decode = msgspec.json.Decoder().decode
 _DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 
 _RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?")
-_intern = sys.intern
 
 
 _tuple_new = tuple.__new__
 _minute_bases: dict[str, int] = {}
 """Epoch ms of each minute prefix + offset seen in a valid RFC 3339 `ts` (filled by parse_rfc3339_ms)."""
 
+MEMO_SIZE: Final = 8_192
+"""Names remembered per field by a Contract, more than a board at its [limits] holds (3,000 agents); cleared when
+full (a producer sending endless new names): ~4 MB a field at most (measured, names of 64 Chinese characters)."""
+LIST_MEMO_SIZE: Final = 1_024
+"""Agents' queue lists remembered by a Contract (a centre has far fewer distinct ones): ~4 MB at most."""
 
-def parse(raw: bytes | bytearray | memoryview | str) -> Event:
-    """Parse and validate one message value; raise ContractError(reason, detail) if it breaks the contract."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise ContractError("too_large", f"message has {len(raw)} bytes, the limit is {MAX_MESSAGE_BYTES}")
+
+def _normal(value: str, field: str) -> str:
+    """``value`` normalised (wallboard.names, interned); bad_characters if it cannot be shown."""
     try:
-        msg: Any = _typed_decode(raw)
-    except _DECODE_ERRORS:
-        return _parse_checked(raw)
-    ts = msg.ts
-    ts_ms = None
-    if type(ts) is str:
-        # The common layouts (...:SS.mmm+HH:MM, ...:SS.mmmZ) once their minute has been seen.  A key
-        # only matches a text of 24 or 29 characters (the keys are 18 or 23 long).
-        base = _minute_bases.get(ts[:17] + ts[23:])
-        if base is not None and ts[19] == ".":
-            tail = ts[17:19] + ts[20:23]
-            if tail.isdigit() and tail.isascii() and ts[17] < "6":
-                ts_ms = base + int(tail)
-    if ts_ms is None:
-        ts_ms = _timestamp_value(ts)
-    spec = _TYPED_KINDS.get(type(msg))
-    if spec is not None:
-        channel, phase, with_agent = spec
+        return sys.intern(normalise(value))
+    except ValueError as exc:
+        raise ContractError("bad_characters", f"`{field}` {exc}") from None
+
+
+def _required(value: str, field: str, limit: int) -> str:
+    """A required name (queue, agent_id): normalised, not empty, within ``limit`` characters."""
+    name = _normal(value, field)
+    if not name:
+        raise ContractError("bad_characters", f"`{field}` has no visible character (only spaces or invisible ones)")
+    if len(name) > limit:
+        raise ContractError("bad_length", f"`{field}` has {len(name)} characters once normalised (1..{limit})")
+    return name
+
+
+def _remember(memo: dict[Any, Any], key: object, value: object, size: int = MEMO_SIZE) -> None:
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = value
+
+
+class Contract:
+    """The contract under given limits: ``parse(raw)`` -> an event, or ``ContractError(reason)``.
+
+    Built once per set of limits (``contract_for``, cached); the module's
+    ``parse`` is the one with the default limits.
+    """
+
+    def __init__(self, limits: ContractLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        self._kinds, self._typed_decode = _typed_decoder(limits)
+        # Each valid name as sent -> as normalised, per field (its limit): names repeat on nearly every message,
+        # so each is normalised and checked once, and a message costs a dictionary lookup per name.
+        self._queues: dict[str, str] = {}
+        self._agent_ids: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self._teams: dict[str, str] = {}
+        self._queue_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def _queue(self, value: str, field: str = "queue") -> str:
+        """A queue name: normalised, not empty, within max_queue_name characters."""
+        name = self._queues.get(value)
+        if name is None:
+            name = _required(value, field, self.limits.max_queue_name)
+            _remember(self._queues, value, name)
+        return name
+
+    def _agent_id(self, value: str) -> str:
+        name = self._agent_ids.get(value)
+        if name is None:
+            name = _required(value, "agent_id", self.limits.max_agent_id)
+            _remember(self._agent_ids, value, name)
+        return name
+
+    def _queue_list(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        """An agent's queues, each normalised; a name given twice (also once normalised) counts once."""
+        names = self._queue_lists.get(values)
+        if names is None:
+            names = tuple([self._queue(q, "queues") for q in values])
+            if len(set(names)) != len(names):
+                names = tuple(dict.fromkeys(names))
+            _remember(self._queue_lists, values, names, LIST_MEMO_SIZE)
+        return names
+
+    def _label(self, value: str | None, field: str) -> str | None:
+        """An optional display text (``name``, ``team``): normalised, within its limit; "" and None as given."""
+        if not value:
+            return value
+        memo = self._names if field == "name" else self._teams
+        name = memo.get(value)
+        if name is None:
+            name = _normal(value, field)
+            limit = self.limits.max_agent_name if field == "name" else self.limits.max_team_name
+            if len(name) > limit:
+                raise ContractError("bad_length", f"`{field}` has {len(name)} characters once normalised (0..{limit})")
+            _remember(memo, value, name)
+        return name
+
+    def parse(self, raw: bytes | bytearray | memoryview | str) -> Event:
+        """Parse and validate one message value; raise ContractError(reason, detail) if it breaks the contract."""
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise ContractError("too_large", f"message has {len(raw)} bytes, the limit is {MAX_MESSAGE_BYTES}")
+        try:
+            msg: Any = self._typed_decode(raw)
+        except _DECODE_ERRORS:
+            return self.parse_checked(raw)
+        ts = msg.ts
+        ts_ms = None
+        if type(ts) is str:
+            # The common layouts (...:SS.mmm+HH:MM, ...:SS.mmmZ) once their minute has been seen.  A key
+            # only matches a text of 24 or 29 characters (the keys are 18 or 23 long).
+            base = _minute_bases.get(ts[:17] + ts[23:])
+            if base is not None and ts[19] == ".":
+                tail = ts[17:19] + ts[20:23]
+                if tail.isdigit() and tail.isascii() and ts[17] < "6":
+                    ts_ms = base + int(tail)
+        if ts_ms is None:
+            ts_ms = _timestamp_value(ts)
+        spec = self._kinds.get(type(msg))
+        if spec is not None:
+            channel, phase, with_agent = spec
+            return _tuple_new(
+                InteractionEvent,
+                (
+                    msg.event_id,
+                    ts_ms,
+                    channel,
+                    phase,
+                    msg.interaction_id,
+                    self._queues.get(msg.queue) or self._queue(msg.queue),
+                    (self._agent_ids.get(msg.agent_id) or self._agent_id(msg.agent_id)) if with_agent else None,
+                ),
+            )
+        # msgspec hands back the interned literal for `state`.  Each name from its memo when seen before.
+        name = msg.name
+        team = msg.team
         return _tuple_new(
-            InteractionEvent,
+            AgentStateEvent,
             (
                 msg.event_id,
                 ts_ms,
-                channel,
-                phase,
-                msg.interaction_id,
-                _intern(msg.queue),
-                msg.agent_id if with_agent else None,
+                self._agent_ids.get(msg.agent_id) or self._agent_id(msg.agent_id),
+                msg.state,
+                self._queue_lists.get(msg.queues) or self._queue_list(msg.queues),
+                (self._names.get(name) or self._label(name, "name")) if name else name,
+                (self._teams.get(team) or self._label(team, "team")) if team else team,
             ),
         )
-    # msgspec hands back the interned literal for `state`.
-    return _tuple_new(AgentStateEvent, (msg.event_id, ts_ms, msg.agent_id, msg.state, msg.queues, msg.name, msg.team))
+
+    def parse_checked(self, raw: bytes | bytearray | memoryview | str) -> Event:
+        """The field-by-field path: the same contract, with the precise reason for whatever is wrong."""
+        try:
+            obj = _untyped_decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ContractError("bad_json", str(exc)) from None
+        except RecursionError:
+            raise ContractError("bad_json", "JSON nested too deeply") from None
+        if type(obj) is not dict:
+            raise ContractError("not_object", f"expected a JSON object, got {_json_kind(obj)}")
+        get = obj.get
+        kind = get("type")
+        if type(kind) is not str:
+            if "type" not in obj:
+                raise ContractError("missing_field", "`type` is required")
+            raise ContractError("wrong_type", f"`type` must be a string, got {_json_kind(kind)}")
+        event_id = _text(obj, "event_id", 128)
+        ts_ms = _timestamp(obj)
+        limits = self.limits
+        spec = INTERACTION_TYPES.get(kind)
+        if spec is not None:
+            channel, phase = spec
+            iid = _text(obj, "interaction_id", 128)
+            queue = self._queue(_text(obj, "queue", limits.max_queue_name))
+            agent_id = None
+            if phase == "answered" or phase == "completed":
+                agent_id = self._agent_id(_text(obj, "agent_id", limits.max_agent_id))
+            return _tuple_new(InteractionEvent, (event_id, ts_ms, channel, phase, iid, queue, agent_id))
+        if kind == AGENT_TYPE:
+            return self._agent_state(obj, event_id, ts_ms)
+        raise ContractError("unknown_type", f"unknown type {kind[:64]!r} (known: {', '.join(EVENT_TYPES)})")
+
+    def _agent_state(self, obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEvent:
+        limits = self.limits
+        agent_id = self._agent_id(_text(obj, "agent_id", limits.max_agent_id))
+        state = _text(obj, "state", 16)
+        if state not in AGENT_STATES:
+            raise ContractError("bad_value", f"`state` must be one of {', '.join(AGENT_STATES)}, got {state!r}")
+        queues = obj.get("queues")
+        if type(queues) is not list:
+            if "queues" not in obj:
+                raise ContractError("missing_field", "`queues` is required")
+            raise ContractError("wrong_type", f"`queues` must be an array of strings, got {_json_kind(queues)}")
+        most = limits.max_queues_per_agent
+        if len(queues) > most:
+            raise ContractError("queue_list_too_long", f"`queues` lists {len(queues)} queues, at most {most} allowed")
+        limit = limits.max_queue_name
+        for q in queues:
+            if type(q) is not str:
+                raise ContractError("wrong_type", f"`queues` must hold strings, found {_json_kind(q)}")
+            if not 1 <= len(q) <= limit:
+                raise ContractError("bad_length", f"a queue name in `queues` has {len(q)} characters (1..{limit})")
+        served = self._queue_list(tuple(queues))
+        return _tuple_new(
+            AgentStateEvent,
+            (
+                event_id,
+                ts_ms,
+                agent_id,
+                sys.intern(state),
+                served,
+                self._label(_optional_text(obj, "name", limits.max_agent_name), "name"),
+                self._label(_optional_text(obj, "team", limits.max_team_name), "team"),
+            ),
+        )
 
 
-def _parse_checked(raw: bytes | bytearray | memoryview | str) -> Event:
-    """The field-by-field path: the same contract, with the precise reason for whatever is wrong."""
-    try:
-        obj = _untyped_decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ContractError("bad_json", str(exc)) from None
-    except RecursionError:
-        raise ContractError("bad_json", "JSON nested too deeply") from None
-    if type(obj) is not dict:
-        raise ContractError("not_object", f"expected a JSON object, got {_json_kind(obj)}")
-    get = obj.get
-    kind = get("type")
-    if type(kind) is not str:
-        if "type" not in obj:
-            raise ContractError("missing_field", "`type` is required")
-        raise ContractError("wrong_type", f"`type` must be a string, got {_json_kind(kind)}")
-    event_id = _text(obj, "event_id", 128)
-    ts_ms = _timestamp(obj)
-    spec = INTERACTION_TYPES.get(kind)
-    if spec is not None:
-        channel, phase = spec
-        iid = _text(obj, "interaction_id", 128)
-        queue = _text(obj, "queue", 64)
-        agent_id = _text(obj, "agent_id", 64) if phase == "answered" or phase == "completed" else None
-        return _tuple_new(InteractionEvent, (event_id, ts_ms, channel, phase, iid, _intern(queue), agent_id))
-    if kind == AGENT_TYPE:
-        return _agent_state(obj, event_id, ts_ms)
-    raise ContractError("unknown_type", f"unknown type {kind[:64]!r} (known: {', '.join(EVENT_TYPES)})")
+DEFAULT_CONTRACT: Final = Contract()
+parse = DEFAULT_CONTRACT.parse
+"""Parse and validate one message under the default limits (``Contract.parse``)."""
+_parse_checked = DEFAULT_CONTRACT.parse_checked
 
 
-def _agent_state(obj: dict[str, Any], event_id: str, ts_ms: int) -> AgentStateEvent:
-    agent_id = _text(obj, "agent_id", 64)
-    state = _text(obj, "state", 16)
-    if state not in AGENT_STATES:
-        raise ContractError("bad_value", f"`state` must be one of {', '.join(AGENT_STATES)}, got {state!r}")
-    queues = obj.get("queues")
-    if type(queues) is not list:
-        if "queues" not in obj:
-            raise ContractError("missing_field", "`queues` is required")
-        raise ContractError("wrong_type", f"`queues` must be an array of strings, got {_json_kind(queues)}")
-    for q in queues:
-        if type(q) is not str:
-            raise ContractError("wrong_type", f"`queues` must hold strings, found {_json_kind(q)}")
-        if not 1 <= len(q) <= 64:
-            raise ContractError("bad_length", f"a queue name in `queues` has {len(q)} characters (1..64)")
-    return _tuple_new(
-        AgentStateEvent,
-        (
-            event_id,
-            ts_ms,
-            agent_id,
-            _intern(state),
-            tuple(queues),
-            _optional_text(obj, "name"),
-            _optional_text(obj, "team"),
-        ),
+@lru_cache(maxsize=8)
+def _contract(limits: ContractLimits) -> Contract:
+    return DEFAULT_CONTRACT if limits == DEFAULT_LIMITS else Contract(limits)
+
+
+def contract_for(limits: HasContractLimits) -> Contract:
+    """The contract under these limits (the settings' ``[limits]``), built once for each set of values."""
+    return _contract(
+        ContractLimits(
+            limits.max_queue_name,
+            limits.max_agent_id,
+            limits.max_agent_name,
+            limits.max_team_name,
+            limits.max_queues_per_agent,
+        )
     )
 
 
@@ -251,12 +447,16 @@ def _text(obj: dict[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def _optional_text(obj: dict[str, Any], name: str) -> str | None:
+def _optional_text(obj: dict[str, Any], name: str, limit: int) -> str | None:
     # Optional display fields: absent or null both mean "not given".
-    value = obj.get(name)
-    if value is None or type(value) is str:
-        return value
-    raise ContractError("wrong_type", f"`{name}` must be a string, got {_json_kind(value)}")
+    value: Any = obj.get(name)
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise ContractError("wrong_type", f"`{name}` must be a string, got {_json_kind(value)}")
+    if len(value) > limit:
+        raise ContractError("bad_length", f"`{name}` has {len(value)} characters, allowed 0..{limit}")
+    return value
 
 
 def _timestamp_value(value: int | str) -> int:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from wallboard.engine import Engine
 from wallboard.errors import ContractError
-from wallboard.events import parse
+from wallboard.events import contract_for
 from wallboard.sources.base import RawMessage, SourceStatus
 
 Partition = tuple[str, int]
@@ -33,9 +33,15 @@ class Ingested(NamedTuple):
 
 
 def ingest(engine: Engine, batch: Iterable[RawMessage]) -> Ingested:
-    """Parse and apply a batch; say what was rejected and how far each partition got. Never raises on data."""
+    """Parse and apply a batch; say what was rejected and how far each partition got. Never raises on data.
+
+    Rejected: what the contract refuses (under the engine's ``[limits]``), and
+    what the engine refuses for holding too many queues or agents; both go
+    back to the source with their reason (the dead-letter topic).
+    """
     rejected: list[Rejected] = []
     newest: dict[Partition, int] = {}
+    parse = contract_for(engine.settings.limits).parse
     apply = engine.apply
     # Sources deliver a partition's messages together: keep its newest ts in locals, store it on a change.
     topic: str | None = None
@@ -48,7 +54,10 @@ def ingest(engine: Engine, batch: Iterable[RawMessage]) -> Ingested:
             engine.reject(exc.reason)
             rejected.append(Rejected(message, exc.reason, exc.detail))
             continue
-        apply(event)
+        refused = apply(event)
+        if refused is not None:
+            # Not applied, but its ts is real event time of its partition: it still counts as progress.
+            rejected.append(Rejected(message, refused, engine.refusal_detail(refused)))
         if message.partition != partition or message.topic != topic:
             if topic is not None and high > newest.get((topic, partition), -1):
                 newest[(topic, partition)] = high

@@ -5,6 +5,12 @@ counted as rejected.  Only events with ``ts <= T`` count.  Valid events are fed
 to the engine in timestamp order with the clock following them, so the replay
 runs through exactly the code the live board runs, with memory bounded like the
 live board's, and gives the answer of a board that never missed an event.
+
+The limits are the live board's too (``[limits]``, docs/events.md "Limits"):
+the same contract rejects the same messages, and the same engine refuses what
+would make it hold too many queues or agents.  Only at those limits can the
+two differ: which queues take the last places is first come, first served,
+and the replay's order is ts order, the live board's its arrival order.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 
 from wallboard.engine import Engine
 from wallboard.errors import ContractError, WallboardError
-from wallboard.events import Event, parse, parse_rfc3339_ms
+from wallboard.events import Event, contract_for, parse_rfc3339_ms
 from wallboard.settings import MetricSettings
 
 
@@ -33,6 +39,7 @@ def replay(lines: Iterable[bytes], settings: MetricSettings, at_s: int) -> Engin
     """An engine holding the board's state at ``at_s`` (Unix seconds) from the given raw messages."""
     events: list[Event] = []
     rejected: dict[str, int] = {}
+    parse = contract_for(settings.limits).parse
     for raw in lines:
         try:
             event = parse(raw)

@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from wallboard.errors import SettingsError
-from wallboard.events import CHANNELS
+from wallboard.events import CHANNELS, DEFAULT_LIMITS
+from wallboard.names import normalise
 
 ENV_PREFIX = "WALLBOARD_"
 SlFormula = Literal["abandons_negative", "abandons_ignored", "abandons_positive"]
@@ -91,6 +92,8 @@ class Entries:
     """Longest name, when any names are allowed."""
     like: str | None = None
     """A sibling field whose shape each entry has and whose values its unset keys take (queues: like channels)."""
+    normal_names: bool = False
+    """Names are written as the board shows them (wallboard.names): a queue named otherwise would never match."""
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,17 @@ def setting(
     return dataclasses.field(default=default, repr=not secret, metadata={_META: spec})
 
 
-def entries(*, noun: str, names: tuple[str, ...] | None = None, max_name: int = 64, like: str | None = None) -> Any:
+def entries(
+    *,
+    noun: str,
+    names: tuple[str, ...] | None = None,
+    max_name: int = 64,
+    like: str | None = None,
+    normal_names: bool = False,
+) -> Any:
     """A table of named entries: ``name: Mapping[str, X] = entries(noun=..., ...)`` (see ``Entries``)."""
-    return dataclasses.field(metadata={_META: Entries(noun=noun, names=names, max_name=max_name, like=like)})
+    spec = Entries(noun=noun, names=names, max_name=max_name, like=like, normal_names=normal_names)
+    return dataclasses.field(metadata={_META: spec})
 
 
 def section(title: str = "", *, inline: bool = False) -> Any:
@@ -214,6 +225,46 @@ class ChannelSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LimitSettings:
+    """How much of producers' data the board takes (docs/events.md "Limits").
+
+    An event over a limit is rejected with its reason: counted, sent to the
+    dead-letter topic, and it changes no number.  The lengths and the queues per
+    agent are checked on each message (wallboard/events.py); the queues and
+    agents held, by the engine.  The defaults and what each costs a tick:
+    docs/performance.md "Limits".
+    """
+
+    max_queue_name: int = setting(
+        DEFAULT_LIMITS.max_queue_name, "longest queue name, characters (the contract's 64)", ge=1, le=256
+    )
+    max_agent_id: int = setting(
+        DEFAULT_LIMITS.max_agent_id, "longest agent_id, characters (the contract's 64)", ge=1, le=256
+    )
+    max_agent_name: int = setting(
+        DEFAULT_LIMITS.max_agent_name, "longest agent display name, characters", ge=1, le=1024
+    )
+    max_team_name: int = setting(DEFAULT_LIMITS.max_team_name, "longest team name, characters", ge=1, le=1024)
+    max_queues_per_agent: int = setting(
+        DEFAULT_LIMITS.max_queues_per_agent, "most queues one agent.state may list", ge=1, le=10_000
+    )
+    max_queues: int = setting(
+        200,
+        "most distinct queues the board holds (since it started, [queues] included); "
+        "an event naming one more is rejected as too_many_queues",
+        ge=1,
+        le=100_000,
+    )
+    max_agents: int = setting(
+        3000,
+        "most distinct agents the board holds (since it started); "
+        "an agent.state from one more is rejected as too_many_agents",
+        ge=1,
+        le=1_000_000,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class MetricSettings:
     """Everything that changes a number on the board (the file's top level)."""
 
@@ -234,7 +285,8 @@ class MetricSettings:
         at_least=("window", "so that the rolling window is always exact"),
     )
     channels: Mapping[str, ChannelSettings] = entries(noun="channel", names=CHANNELS)
-    queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels")
+    queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels", normal_names=True)
+    limits: LimitSettings = section("`[limits]`: what producers' data may make the board hold")
 
     def channel(self, queue: str, channel: str) -> ChannelSettings:
         """The settings in force for one queue and channel (per-queue override or channel default)."""
@@ -462,8 +514,11 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class LimitSettings:
-    """What one client may take of the server (docs/deployment.md "Limits")."""
+class ServerSettings:
+    """What one client may take of the server (docs/deployment.md "Limits").
+
+    (Producers' data has its own limits: ``[limits]``, part of the metric settings so that the replay runs
+    the same contract.)"""
 
     max_ws_connections: int = setting(
         10000, "WebSocket connections in all; more are refused (close code 1013)", ge=1, le=1_000_000
@@ -527,7 +582,7 @@ class Settings:
     kafka: KafkaSettings = section()
     web: WebSettings = section()
     auth: AuthSettings = section()
-    limits: LimitSettings = section()
+    server: ServerSettings = section("`[server]`: what one client may take of the server")
     log: LogSettings = section()
     simulator: SimulatorSettings = section()
 
@@ -741,6 +796,8 @@ class _Decoder:
                 at = f'{where}"{name}"'
                 if not 1 <= len(name) <= meta.max_name:
                     self.problems.append(f"{at}: a {meta.noun} name has 1 to {meta.max_name} characters")
+                elif meta.normal_names:
+                    self._normal_name(name, at, meta.noun)
                 entry = _plain(raw)
                 if not isinstance(entry, Mapping):
                     kind = f"{like.meta.noun}s" if like is not None and isinstance(like.meta, Entries) else "settings"
@@ -751,6 +808,16 @@ class _Decoder:
                 else:
                     out[name] = self.table(inner, entry, f"{at}.", name=name)
         return out if len(self.problems) == before else None
+
+    def _normal_name(self, name: str, at: str, noun: str) -> None:
+        """A problem unless ``name`` is written as the board shows names (events would never match it)."""
+        try:
+            shown = normalise(name)
+        except ValueError as exc:
+            self.problems.append(f"{at}: the {noun} name {exc}")
+            return
+        if shown != name:
+            self.problems.append(f"{at}: the board shows this {noun} as {shown!r}: write it so (docs/events.md)")
 
 
 def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:

@@ -136,6 +136,10 @@ def render() -> str:
         out += [f"\n## {title}\n", *_table(f.type)]
         if meta.inline:
             out += _entries(fields_of(f.type))
+            # Its own tables ([limits]), at the file's top level like its keys.
+            for sub in fields_of(f.type):
+                if isinstance(sub.meta, Section):
+                    out += [f"\n## {sub.meta.title or f'`[{sub.name}]`'}\n", *_table(sub.type)]
         out += _named(f.name, fields_of(f.type))
     return "\n".join(out) + "\n"
 

@@ -91,6 +91,8 @@ class EngineStatus(TypedDict):
     last_event_ts: str | None
     held_interactions: int
     held_agent_events: int
+    held_queues: int
+    held_agents: int
 
 
 class ViewHead(TypedDict):

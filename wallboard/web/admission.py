@@ -1,7 +1,7 @@
 """Who may open one more WebSocket: limits on the connections in all and per client address.
 
 A wall of TVs or a whole office may sit behind one NAT address, so the limit
-per address is generous (``[limits] max_ws_connections_per_client``); it is
+per address is generous (``[server] max_ws_connections_per_client``); it is
 there so that one host cannot take every connection the server allows
 (``max_ws_connections``).  An IPv6 host can use any address of its /64, so
 IPv6 addresses are counted by their /64.  A refused socket is closed with

@@ -115,8 +115,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
-    # A request's body must come within [limits] body_timeout (the head's limits are uvicorn's protocol's).
-    app.add_middleware(BodyTimeout, seconds=settings.limits.body_timeout)
+    # A request's body must come within [server] body_timeout (the head's limits are uvicorn's protocol's).
+    app.add_middleware(BodyTimeout, seconds=settings.server.body_timeout)
     app.state.live = live  # for tests and benchmarks; requests use the lifespan state
     app.state.auth = auth
     return app

@@ -13,6 +13,7 @@ wall.  docs/security.md is the user's version of this module.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -141,16 +142,6 @@ def client_address(
         if not _in(hop, trusted):
             return hop[:64]
     return hops[0][:64] if hops else peer
-
-
-def is_loopback(host: str) -> bool:
-    """A bind address only this machine can reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 # ------------------------------------------------------------------ tokens and sessions
@@ -345,17 +336,16 @@ class Authenticator:
         from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
         account = self.settings.users.get(user)
-        if account is not None and account.password_hash:
-            stored = account.password_hash
-        else:
+        if account is None or not account.password_hash:
+            # An unknown name costs what a wrong password costs: no probing for user names by the time taken.
             if self._dummy is None:
                 self._dummy = self._hasher.hash(secrets.token_hex(16))
-            stored = self._dummy
-        try:
-            self._hasher.verify(stored, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            with contextlib.suppress(VerifyMismatchError, VerificationError, InvalidHashError):
+                self._hasher.verify(self._dummy, password)
             return None
-        if account is None or not account.password_hash:
+        try:
+            self._hasher.verify(account.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         return Principal(user, account.role, "session")
 

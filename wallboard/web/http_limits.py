@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from wallboard.settings import LimitSettings
+    from wallboard.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
     return HeadLimitedProtocol
 
 
-def http_protocol(limits: LimitSettings) -> tuple[type[asyncio.Protocol] | str, dict[str, Any]]:
+def http_protocol(limits: ServerSettings) -> tuple[type[asyncio.Protocol] | str, dict[str, Any]]:
     """What to pass uvicorn: ``http=`` and the options that go with it (see the module docstring)."""
     base = _httptools_protocol()
     if base is None:

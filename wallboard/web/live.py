@@ -99,8 +99,8 @@ class Live:
         self.engine = Engine(settings.metrics, int(clock()))
         self.zone = settings.metrics.zone
         self.hub = Hub(slow_client_timeout=web.slow_client_timeout, on_sent=self._on_sent)
-        limits = settings.limits
-        self.admission = Admission(limits.max_ws_connections, limits.max_ws_connections_per_client)
+        server = settings.server
+        self.admission = Admission(server.max_ws_connections, server.max_ws_connections_per_client)
         """The WebSocket connections held, in all and per client address."""
         self.settings_json = settings_view(settings)
         self.seq = 0

@@ -492,11 +492,11 @@ def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
 async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int, str] | None:
     """Handle the client's messages until it goes; return (code, reason) to close a misbehaving client.
 
-    A resync sooner than ``[limits] resync_interval`` after the socket's last one waits until then: the
+    A resync sooner than ``[server] resync_interval`` after the socket's last one waits until then: the
     full state costs the server a send of every view, and while this reader waits, uvicorn reads no
     more of the socket, so a flood of resyncs holds up only its sender (the page asks at most every 2 s).
     """
-    resync_interval = live.settings.limits.resync_interval
+    resync_interval = live.settings.server.resync_interval
     next_resync = 0.0
     while True:
         message = await websocket.receive()

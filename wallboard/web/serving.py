@@ -7,7 +7,7 @@ One function, so that the command, the tests' servers and the benchmarks
   (wallboard/web/frames.py); no per-message deflate (it compresses each
   message once per client, where the hub serialises once for all: measured
   with bench/fanout.py it made p99 six times worse at 1,000 clients).
-* ``ws_max_size``: ``[limits] max_client_message_bytes``.  uvicorn's default
+* ``ws_max_size``: ``[server] max_client_message_bytes``.  uvicorn's default
   is 16 MiB, and a client's frame is buffered whole before the app sees it:
   32 clients each sending most of a 16 MiB frame took the server from 150 MB
   to 1 GB, though clients only ever send ``{"type": "resync"}`` and ping.
@@ -31,13 +31,13 @@ from wallboard.web.http_limits import http_protocol
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for the app under ``settings`` (host, port and logging are the caller's)."""
-    http, http_options = http_protocol(settings.limits)
+    http, http_options = http_protocol(settings.server)
     return {
         "http": http,
         **http_options,
         "ws": ws_protocol(),
         "ws_per_message_deflate": False,
-        "ws_max_size": settings.limits.max_client_message_bytes,
+        "ws_max_size": settings.server.max_client_message_bytes,
         "proxy_headers": False,
         "server_header": False,
     }
