@@ -92,7 +92,8 @@ def shoot(url: str, out: Path, lang: str, chromium: str, token: str) -> None:
         try:
             ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
             page = ctx.new_page()
-            page.goto(f"{url}/tv?lang={lang}")
+            # With a token the link signs the browser in (a cookie) and reloads without it (docs/security.md).
+            page.goto(f"{url}/tv?lang={lang}" + (f"&token={token}" if token else ""))
             page.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
             page.wait_for_function("() => document.querySelector('#ticker').dataset.active === '1'", timeout=10_000)
             page.wait_for_timeout(5000)  # let the ticker scroll in far enough to be read
@@ -119,7 +120,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--lang", default="en", choices=["en", "zh-CN"])
     ap.add_argument("--chromium", default=os.environ.get("WALLBOARD_CHROMIUM", "/usr/bin/chromium"))
-    ap.add_argument("--token", default="", help="the board's supervisor token, if it has one (with --url)")
+    ap.add_argument("--token", default="", help="a supervisor token of the board ([auth.tokens], with --url)")
     args = ap.parse_args()
     if args.url:
         shoot(args.url.rstrip("/"), Path(args.out), args.lang, args.chromium, args.token)

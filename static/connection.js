@@ -109,14 +109,35 @@
       if (!msg || typeof msg !== "object") return;
       self.receive(msg);
     };
-    ws.onclose = function () {
+    var opened = false;
+    ws.addEventListener("open", function () { opened = true; });
+    ws.onclose = function (ev) {
       if (myId !== self.connId) return;
+      // A refused handshake (never opened) or an ended session (4401): maybe we are signed out.
+      if (!opened || ev.code === 4401) WB.checkSession();
       self.open = false;
       self.ws = null;
       self.evaluate();
       self.scheduleReconnect();
     };
     ws.onerror = function () { /* onclose follows */ };
+  };
+
+  var sessionCheckedAt = -1e9;
+  /** Signed out (session expired, token revoked): go to the sign-in page rather than show old numbers. */
+  WB.checkSession = function () {
+    var now = performance.now();
+    if (now - sessionCheckedAt < 10000) return;
+    sessionCheckedAt = now;
+    fetch(new URL("api/session", window.location.href).toString(), { credentials: "same-origin" })
+      .then(function (resp) { return resp.ok ? resp.json() : null; })
+      .then(function (body) {
+        if (body && body.authenticated === false) {
+          var here = window.location.pathname + window.location.search;
+          window.location.assign(new URL("login?next=" + encodeURIComponent(here), window.location.href).toString());
+        }
+      })
+      .catch(function () { /* the server is down: the board shows stale, and reconnects */ });
   };
 
   WB.Connection.prototype.scheduleReconnect = function () {

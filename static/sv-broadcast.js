@@ -1,7 +1,7 @@
 /* wallboard: the supervisor's broadcast panel: what the boards show now, and the form that posts
  * a new message or clears it (POST /api/broadcast, docs/api.md).
  *
- *   WB.svBroadcast.init(page)        page.settings (token field, longest message), page.zone
+ *   WB.svBroadcast.init(page)        page.settings (longest message), page.zone
  *   WB.svBroadcast.render(broadcast) {text, set_at}: after a `broadcast` message or a post
  *   WB.svBroadcast.settings()        after new settings (hello)
  *   WB.svBroadcast.relabel()         after a change of language
@@ -11,12 +11,10 @@
   var WB = window.WB;
   var page = null;
   var current = { text: "", set_at: null };
-  var textBox, tokenBox, statusBox;
+  var textBox, statusBox;
 
-  /** The server says whether it wants a token and how long a message may be. */
+  /** The server says how long a message may be. */
   function settings() {
-    var needsToken = page.settings.broadcast_needs_token;
-    document.querySelectorAll(".bc-token").forEach(function (el) { el.hidden = !needsToken; });
     textBox.setAttribute("maxlength", String(page.settings.broadcast_max_length));
   }
 
@@ -31,10 +29,8 @@
   }
 
   function post(text) {
-    var token = tokenBox.value.trim();
-    try { window.sessionStorage.setItem("wallboard.token", token); } catch (e) { /* private mode */ }
+    // The session cookie signs it; the server wants JSON and our Origin (its CSRF defence).
     var headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = "Bearer " + token;
     statusBox.setAttribute("data-result", "pending");
     WB.setText(statusBox, WB.t("bc_sending"));
     return fetch(new URL("api/broadcast", window.location.href).toString(), {
@@ -50,6 +46,7 @@
         // Every error answer is {"error", "detail"} (docs/api.md); a proxy's page may be anything.
         var msg = resp.status + " " + (resp.statusText || "");
         if (resp.status === 401 || resp.status === 403) msg = WB.t("bc_unauthorized");
+        if (resp.status === 401) WB.checkSession();
         else if (body && typeof body.detail === "string") msg = body.detail;
         statusBox.setAttribute("data-result", "error");
         WB.setText(statusBox, WB.t("bc_error", { msg: msg }));
@@ -64,9 +61,15 @@
     page = p;
     var form = document.getElementById("broadcast-form");
     textBox = document.getElementById("broadcast-text");
-    tokenBox = document.getElementById("broadcast-token");
     statusBox = document.getElementById("broadcast-status");
-    try { tokenBox.value = window.sessionStorage.getItem("wallboard.token") || ""; } catch (e) { /* private mode */ }
+    var signOut = document.getElementById("sign-out");
+    if (signOut) {
+      signOut.addEventListener("click", function () {
+        fetch(new URL("api/logout", window.location.href).toString(), {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: "{}", credentials: "same-origin"
+        }).then(function () { window.location.assign(new URL("login", window.location.href).toString()); });
+      });
+    }
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       post(textBox.value.trim());

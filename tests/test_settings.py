@@ -125,7 +125,7 @@ def test_secrets_are_not_in_repr() -> None:
         {
             "timezone": "UTC",
             "kafka": {"sasl_password": "hunter2", "ssl_password": "p@ss"},
-            "web": {"supervisor_token": "tok3n"},
+            "auth": {"session_secret": "tok3n" * 8},
         },
         environ={},
     )
@@ -139,7 +139,7 @@ def test_secrets_are_not_in_error_messages() -> None:
             {
                 "timezone": "UTC",
                 "kafka": {"sasl_password": 74839201, "ssl_password": ["p@ss"]},
-                "web": {"supervisor_token": 31415926},
+                "auth": {"session_secret": 31415926},
             },
             environ={},
         )
@@ -152,13 +152,13 @@ def test_secrets_are_not_in_error_messages() -> None:
 def test_a_text_setting_takes_the_variable_as_written() -> None:
     """A password or a client id of digits reads as TOML's integer; a text setting takes the text instead."""
     env = {
-        "WALLBOARD_WEB__SUPERVISOR_TOKEN": "74839201",
+        "WALLBOARD_AUTH__SESSION_SECRET": "74839201" * 4,
         "WALLBOARD_KAFKA__CLIENT_ID": "007",
         "WALLBOARD_KAFKA__SASL_PASSWORD": '"quoted"',
         "WALLBOARD_WEB__PORT": "9000",
     }
     s = load_settings(environ=env)
-    assert s.web.supervisor_token == "74839201" and s.kafka.client_id == "007"
+    assert s.auth.session_secret == "74839201" * 4 and s.kafka.client_id == "007"
     assert s.kafka.sasl_password == "quoted" and s.web.port == 9000
 
 

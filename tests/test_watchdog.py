@@ -74,7 +74,7 @@ def test_the_app_stops_pinging_once_its_source_failed_for_good(notify_socket: so
     source = ListSource([])
     dog = Watchdog(notify_socket.getsockname(), 0.0)  # a ping every tick
     app = create_app(make_settings(web={"push_interval": 60}), source, watchdog=dog)
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         portal = client.portal
         assert portal is not None
         live = app.state.live

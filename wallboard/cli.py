@@ -220,7 +220,10 @@ def _run_web(
 
     from wallboard.web.watchdog import Watchdog
 
-    app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
+    try:
+        app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
     base = f"http://{settings.web.host}:{settings.web.port}"
     click.echo(f"wallboard {what}: the wall TV at {base}/tv, supervisors at {base}/supervisor (Ctrl+C stops)", err=True)
     click.echo(f"wallboard {__version__}, engine {build()} (docs/deployment.md)", err=True)
@@ -293,3 +296,51 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     settings = _settings(config)
     source = KafkaSource(settings.kafka, settings.metrics)
     _run_web(settings, source, time.time, host, port, f"serve (Kafka {settings.kafka.bootstrap_servers})")
+
+
+@main.group()
+def auth() -> None:
+    """Make the credentials [auth] holds: password hashes, tokens, the session secret (docs/security.md)."""
+
+
+@auth.command("hash-password")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def hash_password(password_stdin: bool) -> None:
+    """Print the argon2id hash of a password, for [auth.users.NAME] password_hash."""
+    from argon2 import PasswordHasher
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise click.ClickException("a password has at least 12 characters")
+    click.echo(PasswordHasher().hash(password))
+
+
+@auth.command("token")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["display", "supervisor", "admin", "monitor"]),
+    default="display",
+    show_default=True,
+    help="What the token may do.",
+)
+def make_token(name: str, role: str) -> None:
+    """Make a token NAME (e.g. lobby-tv): prints the token once, and the settings lines that hold its hash."""
+    from wallboard.web.auth import new_token, token_hash
+
+    if not 1 <= len(name) <= 64 or not all(c.isalnum() or c in "-_." for c in name):
+        raise click.ClickException("a token name has 1 to 64 letters, digits, '-', '_' or '.'")
+    token = new_token()
+    click.echo(f"token (shown once; a display opens /tv?token=...): {token}", err=True)
+    click.echo(f'[auth.tokens.{name}]\nrole = "{role}"\nsha256 = "{token_hash(token)}"')
+
+
+@auth.command("secret")
+def make_secret() -> None:
+    """Print a new auth.session_secret (the same on every instance; changing it signs everyone out)."""
+    import secrets
+
+    click.echo(secrets.token_urlsafe(48))

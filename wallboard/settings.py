@@ -28,6 +28,7 @@ variable's text as it is when it is not a TOML string (a password of digits).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import tomllib
@@ -45,6 +46,8 @@ SlFormula = Literal["abandons_negative", "abandons_ignored", "abandons_positive"
 SL_FORMULAS: tuple[SlFormula, ...] = get_args(SlFormula)
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+Role = Literal["display", "supervisor", "admin", "monitor"]
+AuthMode = Literal["none", "required"]
 
 
 # ---------------------------------------------------------------------------
@@ -69,7 +72,7 @@ class Setting:
     at_least: tuple[str, str] | None = None
     """(sibling field, why): a given value below the sibling's is a problem; a default below it is raised to it."""
     check: Callable[[object], str | None] | None = None
-    """A check of its own, instead of the type's (returns the problem or None)."""
+    """A check of its own, after the type's (returns the problem or None)."""
     default_from: Callable[[Mapping[str, str]], object] | None = None
     """A default taken from the environment at load (the machine's time zone)."""
     shown_default: str | None = None
@@ -288,6 +291,19 @@ class KafkaSettings:
     reconnect_backoff_max: float = setting(30.0, "longest pause between reconnect attempts, seconds", ge=0.1, le=3600)
 
 
+def _origins(v: object) -> str | None:
+    for item in v if isinstance(v, tuple) else ():
+        if not item.startswith(("http://", "https://")) or item.count("/") != 2:
+            return f"{item!r} is not an origin such as 'https://wallboard.example.com' (no path, no trailing slash)"
+    return None
+
+
+def _secret(v: object) -> str | None:
+    if isinstance(v, str) and v and (len(v) < 32 or v != v.strip()):
+        return "must have at least 32 characters and no surrounding spaces (`wallboard auth secret` makes one)"
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class WebSettings:
     host: str = setting("127.0.0.1", "address to listen on", nonempty=True)
@@ -298,7 +314,85 @@ class WebSettings:
         10.0, "a client that cannot take a message for this long is dropped", ge=0.5, le=600
     )
     broadcast_max_length: int = setting(280, "longest broadcast message, characters", ge=1, le=5000)
-    supervisor_token: str = setting("", "when set, posting a broadcast needs this token (never logged)", secret=True)
+    allowed_hosts: tuple[str, ...] = setting(
+        ("localhost", "127.0.0.1", "::1"),
+        "host names the board answers to (the Host header; DNS-rebinding defence); add the public name, or '*'",
+        nonempty=True,
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (),
+        "origins (scheme://host[:port]) besides the board's own that may open the socket and post",
+        check=_origins,
+    )
+
+
+def _hex64(v: object) -> str | None:
+    if len(str(v)) != 64 or any(c not in "0123456789abcdef" for c in str(v)):
+        return "must be the token's SHA-256 in 64 lower-case hex digits (`wallboard auth token NAME` prints it)"
+    return None
+
+
+def _password_hash(v: object) -> str | None:
+    if not (v == "" or str(v).startswith("$argon2id$")):
+        return "must be an argon2id hash (`wallboard auth hash-password` prints one), or empty (no password login)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserSettings:
+    role: Role = setting("supervisor", "display, supervisor, admin or monitor")
+    password_hash: str = setting(
+        "", "argon2id hash of the password; empty: signs in only through the proxy header", check=_password_hash
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenSettings:
+    role: Role = setting("display", "display, supervisor, admin or monitor")
+    sha256: str = setting("", "SHA-256 of the token, hex (the token itself is never stored)", check=_hex64)
+
+
+def _networks(v: object) -> str | None:
+    for item in v if isinstance(v, tuple) else ():
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except (TypeError, ValueError):
+            return f"{item!r} is not an IP address or network (such as 127.0.0.1 or 10.0.0.0/8)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthSettings:
+    mode: AuthMode = setting("none", "none (everyone is admin; only when [web] host is a loopback address) or required")
+    session_secret: str = setting(
+        "",
+        "key that signs session cookies, 32+ characters; the same on every instance (never logged)",
+        secret=True,
+        check=_secret,
+    )
+    session_hours: float = setting(12.0, "a signed-in supervisor's session lasts this long, hours", ge=0.1, le=720)
+    display_session_days: float = setting(
+        400.0,
+        "a display's session (made from its token link) lasts this long, days; 400 is browsers' cap",
+        ge=1,
+        le=400,
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        "addresses or networks of reverse proxies whose X-Forwarded-For and identity header are believed",
+        check=_networks,
+    )
+    proxy_user_header: str = setting(
+        "", "header a trusted proxy sets to the signed-in user's name (SSO), e.g. X-Remote-User"
+    )
+    proxy_role: Role = setting("supervisor", "role of a proxy-signed-in user who is not in [auth.users]")
+    login_free_failures: int = setting(
+        5, "failed logins (per address and per user) before each further one doubles the wait", ge=1, le=100
+    )
+    login_backoff_max: float = setting(900.0, "longest wait after failed logins, seconds", ge=1, le=86400)
+    broadcasts_per_minute: float = setting(6.0, "broadcasts one person may post per minute", ge=0.1, le=600)
+    users: Mapping[str, UserSettings] = entries(noun="user", max_name=128)
+    tokens: Mapping[str, TokenSettings] = entries(noun="token", max_name=64)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -313,6 +407,7 @@ class Settings:
     metrics: MetricSettings = section("Metric settings (top level)", inline=True)
     kafka: KafkaSettings = section()
     web: WebSettings = section()
+    auth: AuthSettings = section()
     simulator: SimulatorSettings = section()
 
 
@@ -387,8 +482,13 @@ def _shown(v: object, secret: bool) -> str:
 
 def _check_value(tp: Any, meta: Setting, v: object) -> tuple[str | None, object]:
     """(problem or None, the value converted to the field's type)."""
-    if meta.check is not None:
-        return meta.check(v), v
+    problem, v = _check_type(tp, meta, v)
+    if problem is None and meta.check is not None:
+        problem = meta.check(v)
+    return problem, v
+
+
+def _check_type(tp: Any, meta: Setting, v: object) -> tuple[str | None, object]:
     origin = get_origin(tp)
     secret = meta.secret
     if tp is bool:
@@ -538,7 +638,48 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
     settings: Settings | None = decoder.table(Settings, data, "")
     if decoder.problems or settings is None:
         raise SettingsError(decoder.problems)
+    problems = _auth_problems(settings.auth)
+    if problems:
+        raise SettingsError(problems)
     return settings
+
+
+def _auth_problems(auth: AuthSettings) -> list[str]:
+    """What the [auth] table lacks as a whole (each value was checked on its own already)."""
+    problems: list[str] = []
+    signs_in = [f"auth.users.{n}" for n, u in auth.users.items() if u.password_hash] + [
+        f"auth.tokens.{n}" for n, t in auth.tokens.items() if t.role == "display"
+    ]
+    if auth.mode == "required":
+        if signs_in and not auth.session_secret:
+            problems.append(
+                f"auth.session_secret: required for session cookies ({signs_in[0]} signs in); "
+                "`wallboard auth secret` makes one"
+            )
+        if not (auth.users or auth.tokens or auth.proxy_user_header):
+            problems.append("auth.mode: 'required' needs [auth.users], [auth.tokens] or auth.proxy_user_header")
+    for name, tok in auth.tokens.items():
+        if not tok.sha256:
+            problems.append(f"auth.tokens.{name}.sha256: required (`wallboard auth token {name}` prints it)")
+    if auth.proxy_user_header and not auth.trusted_proxies:
+        problems.append("auth.trusted_proxies: required with auth.proxy_user_header (only a proxy may set it)")
+    return problems
+
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why the web server must not start as configured: no authentication on an address others can reach."""
+    host = settings.web.host
+    if settings.auth.mode == "none" and host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            return (
+                f"web.host {host!r} is reachable from other machines but auth.mode is 'none' (everyone would be "
+                "admin): set auth.mode = 'required' with users or tokens (docs/security.md), or listen on 127.0.0.1"
+            )
+    return None
 
 
 # ---------------------------------------------------------------------------

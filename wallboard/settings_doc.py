@@ -33,11 +33,12 @@ and `tests/test_docs.py` checks that every setting is documented here.
    `WALLBOARD_KAFKA__TOPICS=cc.calls,cc.sms,cc.agents`, `WALLBOARD_WEB__PORT=8080`.
    Values are read as TOML values when they are one (`20`, `0.8`, `true`, `["a","b"]`), else as text;
    a text setting takes the variable as written unless it is a TOML string
-   (`WALLBOARD_WEB__SUPERVISOR_TOKEN=74839201` is the text `74839201`).
+   (`WALLBOARD_KAFKA__SASL_PASSWORD=74839201` is the text `74839201`).
    Per-queue overrides can only be set in the file.
 3. Command-line flags of `wallboard demo` / `serve` (host, port, ...) override both.
 
-Secrets (`kafka.sasl_password`, `kafka.ssl_password`, `web.supervisor_token`) are never logged or shown.
+Secrets (`kafka.sasl_password`, `kafka.ssl_password`, `auth.session_secret`) are never logged or shown;
+[auth] holds only hashes of passwords and tokens (docs/security.md).
 
 ## Example
 
@@ -116,6 +117,16 @@ def _entries(fields: Sequence[Field]) -> list[str]:
     return out
 
 
+def _named(section: str, fields: Sequence[Field]) -> list[str]:
+    """Tables of entries with any names inside a section (``[auth.users."NAME"]``)."""
+    out: list[str] = []
+    for f in fields:
+        meta = f.meta
+        if isinstance(meta, Entries) and meta.names is None and meta.like is None:
+            out += ["", f'### `[{section}.{f.name}."NAME"]`: one per {meta.noun}', "", *_table(get_args(f.type)[1])]
+    return out
+
+
 def render() -> str:
     out = [INTRO.rstrip("\n")]
     for f in fields_of(Settings):
@@ -125,6 +136,7 @@ def render() -> str:
         out += [f"\n## {title}\n", *_table(f.type)]
         if meta.inline:
             out += _entries(fields_of(f.type))
+        out += _named(f.name, fields_of(f.type))
     return "\n".join(out) + "\n"
 
 

@@ -200,7 +200,6 @@ class SettingsView(TypedDict):
     channels: dict[str, dict[str, object]]
     queues: dict[str, dict[str, dict[str, object]]]
     broadcast_max_length: int
-    broadcast_needs_token: bool
 
 
 class HelloBody(TypedDict):

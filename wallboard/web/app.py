@@ -22,14 +22,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
-from wallboard.errors import SourceError
+from wallboard.errors import SettingsError, SourceError
 from wallboard.resources import static_dir
-from wallboard.settings import Settings
+from wallboard.settings import Settings, exposure_problem
 from wallboard.sources.base import EventSource
+from wallboard.web.auth import Authenticator
+from wallboard.web.guard import Guard
 from wallboard.web.live import Clock, Live, scheduled_gc
 from wallboard.web.metrics import WebMetrics
 from wallboard.web.routes import StaticUrls, http_error, make_templates, routes, server_error
@@ -37,11 +41,16 @@ from wallboard.web.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
+HASHING_AT_ONCE = 2
+"""Password checks run at the same time (argon2id: 64 MiB and most of a core each, ~0.1-0.3 s)."""
+
 
 class State(TypedDict):
     """What every request and WebSocket sees as ``request.state``."""
 
     live: Live
+    auth: Authenticator
+    hashing: anyio.Semaphore
     templates: Jinja2Templates
     static_urls: StaticUrls
 
@@ -56,10 +65,20 @@ def create_app(
     faster than real time, a controllable one in tests.  It drives the engine
     clock, ``server_time`` and staleness; the tick cadence itself is real time.
     """
+    problem = exposure_problem(settings)
+    if problem is not None:
+        raise SettingsError([problem])
     metrics = WebMetrics()
     live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog)
     metrics.watch(live)
-    state: State = {"live": live, "templates": make_templates(), "static_urls": StaticUrls(static_dir())}
+    auth = Authenticator(settings.auth)  # sessions expire in real time, whatever the board's clock
+    state: State = {
+        "live": live,
+        "auth": auth,
+        "hashing": anyio.Semaphore(HASHING_AT_ONCE),
+        "templates": make_templates(),
+        "static_urls": StaticUrls(static_dir()),
+    }
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -90,8 +109,10 @@ def create_app(
 
     app = Starlette(
         routes=routes(),
+        middleware=[Middleware(Guard, settings=settings, auth=auth)],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.live = live  # for tests and benchmarks; requests use the lifespan state
+    app.state.auth = auth
     return app

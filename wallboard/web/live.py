@@ -100,7 +100,6 @@ def settings_view(settings: Settings) -> SettingsView:
         "channels": {ch: dataclasses.asdict(cs) for ch, cs in m.channels.items()},
         "queues": {q: {ch: dataclasses.asdict(cs) for ch, cs in per.items()} for q, per in m.queues.items()},
         "broadcast_max_length": settings.web.broadcast_max_length,
-        "broadcast_needs_token": bool(settings.web.supervisor_token),
     }
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import logging
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
+from wallboard.web.auth import ROLE_PERMISSIONS, Authenticator
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
+from wallboard.web.guard import audit, principal_of, session_cookie
 from wallboard.web.hub import CLOSE_SLOW_CLIENT, DATA_VIEWS, Selection, Subscriber
 from wallboard.web.live import Live
 from wallboard.wire import BroadcastBody
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 LANGS = ("zh-CN", "en")
 MAX_BODY = 64 * 1024
 """Longest POST body read (a broadcast is at most 5,000 characters)."""
+MAX_LOGIN_BODY = 4096
+"""Longest sign-in body read (a user name and a password)."""
 MAX_CLIENT_MESSAGE = 4096
 """Longest WebSocket message a client may send (it only ever sends {"type": "resync"} and ping)."""
 CLOSE_GRACE = 1.0
@@ -50,13 +54,15 @@ MAX_QUEUE_NAME = 64
 
 # Pages hold no inline script or style (docs/board.md "Security"); the socket is same-origin.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'",
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
+    "Cache-Control": "no-store",  # a page carries the settings and who is signed in
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+"""Zero-width and bidi control characters: on a wall they hide or reorder text (U+202E shows it backwards)."""
 _SPACE = re.compile(r"\s+")
 
 
@@ -142,7 +148,11 @@ class StaticUrls:
 def _page(name: str) -> Callable[[Request], Any]:
     async def page(request: Request) -> Response:
         live: Live = request.state.live
+        principal = principal_of(request.scope)
         ctx = {
+            "user": principal.name if principal.kind in ("session", "proxy") else "",
+            "role": principal.role or "",
+            "can_sign_out": principal.kind == "session",
             "lang": choose_lang(request),
             "static_url": request.state.static_urls.url_for(request),
             "push_interval_s": live.push_interval,
@@ -194,43 +204,167 @@ async def get_broadcast(request: Request) -> Response:
     return JSONResponse(body)
 
 
-async def post_broadcast(request: Request) -> Response:
-    """Set or clear the broadcast; JSON {"text": "..."}, Bearer token when one is configured."""
-    live: Live = request.state.live
-    web = live.settings.web
-    if web.supervisor_token:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            return error(
-                401,
-                "unauthorized",
-                "posting a broadcast needs the header 'Authorization: Bearer <token>'",
-                {"WWW-Authenticate": 'Bearer realm="wallboard"'},
-            )
-        if not hmac.compare_digest(given.strip().encode(), web.supervisor_token.encode()):
-            return error(403, "forbidden", "the supervisor token is wrong")
+async def read_json(request: Request, limit: int) -> dict[str, Any] | Response:
+    """The body as a JSON object, or the error answer (too large, not JSON, not an object)."""
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
-            return error(413, "too_large", f"the request body is over {MAX_BODY} bytes")
+        if len(body) > limit:
+            return error(413, "too_large", f"the request body is over {limit} bytes")
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return error(400, "bad_json", f'the body is not JSON ({exc}); send {{"text": "..."}}')
-    if not isinstance(data, dict) or "text" not in data:
+        return error(400, "bad_json", f"the body is not JSON ({exc})")
+    if not isinstance(data, dict):
+        return error(400, "bad_request", "the body must be a JSON object")
+    return data
+
+
+async def post_broadcast(request: Request) -> Response:
+    """Set or clear the broadcast: JSON {"text": "..."} from a supervisor (the guard checked who)."""
+    live: Live = request.state.live
+    auth: Authenticator = request.state.auth
+    web = live.settings.web
+    principal = principal_of(request.scope)
+    client = request.scope.get("wallboard.client", "")
+    wait = auth.broadcasts.take(f"{principal.kind}:{principal.name}", time.monotonic())
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        audit.warning(
+            "broadcast refused: rate", extra={"actor": principal.name, "client": client, "action": "broadcast_rate"}
+        )
+        return error(
+            429,
+            "too_many_requests",
+            f"at most {auth.settings.broadcasts_per_minute:g} broadcasts a minute; try again in {seconds} s",
+            {"Retry-After": str(seconds)},
+        )
+    data = await read_json(request, MAX_BODY)
+    if isinstance(data, Response):
+        return data
+    if "text" not in data:
         return error(400, "bad_request", 'the body must be a JSON object with a "text" field: {"text": "..."}')
     text = data["text"]
     if not isinstance(text, str):
         return error(400, "bad_type", f'"text" must be a string, got {type(text).__name__}')
-    if _CONTROL.search(text):
-        return error(400, "bad_text", '"text" holds control characters; send plain text')
+    if _CONTROL.search(text) or _INVISIBLE.search(text):
+        return error(400, "bad_text", '"text" holds control, bidi or zero-width characters; send plain text')
     text = _SPACE.sub(" ", text).strip()  # one line on the ticker
     if len(text) > web.broadcast_max_length:
         return error(400, "too_long", f'"text" has {len(text)} characters; at most {web.broadcast_max_length}')
     result = live.set_broadcast(text)
-    log.info("broadcast %s (%d characters)", "set" if text else "cleared", len(text))
+    # Who and from where, never what (the text is on every board anyway; the log need not keep it).
+    audit.info(
+        "broadcast %s by %s from %s (%d characters)",
+        "set" if text else "cleared",
+        principal.name,
+        client,
+        len(text),
+        extra={"actor": principal.name, "role": principal.role, "client": client, "action": "broadcast"},
+    )
     return JSONResponse(result)
+
+
+# ------------------------------------------------------------------ sign-in
+
+LOGIN_TEXT = {
+    "en": {"title": "Sign in", "user": "User name", "password": "Password", "submit": "Sign in"},
+    "zh-CN": {"title": "登录", "user": "用户名", "password": "密码", "submit": "登录"},
+}
+
+
+async def login_page(request: Request) -> Response:
+    lang = choose_lang(request)
+    templates: Jinja2Templates = request.state.templates
+    ctx = {"lang": lang, "text": LOGIN_TEXT[lang], "static_url": request.state.static_urls.url_for(request)}
+    return templates.TemplateResponse(request, "login.html", ctx, headers=PAGE_HEADERS)
+
+
+async def api_login(request: Request) -> Response:
+    """JSON {"user", "password"} -> a session cookie; failures back off per address and per user."""
+    auth: Authenticator = request.state.auth
+    if auth.mode == "none" or auth.sessions is None:
+        return error(400, "no_sign_in", "this board has no password sign-in (auth.mode, [auth.users])")
+    data = await read_json(request, MAX_LOGIN_BODY)
+    if isinstance(data, Response):
+        return data
+    user, password = data.get("user"), data.get("password")
+    if not isinstance(user, str) or not isinstance(password, str) or not user or len(user) > 128:
+        return error(400, "bad_request", 'send {"user": "...", "password": "..."}')
+    client = str(request.scope.get("wallboard.client", ""))
+    keys = (f"addr:{client}", f"user:{user}")
+    now = auth.clock()
+    wait = max(auth.failures.wait(k, now) for k in keys)
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        audit.warning(
+            "sign-in refused: backing off", extra={"actor": user, "client": client, "action": "login_backoff"}
+        )
+        return error(
+            429,
+            "too_many_requests",
+            f"too many failed sign-ins; try again in {seconds} s",
+            {"Retry-After": str(seconds)},
+        )
+    async with request.state.hashing:  # argon2 takes 64 MiB and a core per check: a few at a time
+        principal = await anyio.to_thread.run_sync(auth.verify_password, user, password[:1024])
+    if principal is None:
+        for k in keys:
+            auth.failures.failed(k, auth.clock())
+        audit.warning(
+            "sign-in failed for %s from %s",
+            user,
+            client,
+            extra={"actor": user, "client": client, "action": "login_failed"},
+        )
+        return error(401, "wrong_credentials", "wrong user name or password")
+    auth.failures.succeeded(f"user:{user}")
+    cookie, expires = auth.issue_session(principal, "user")
+    audit.info(
+        "sign-in: %s (%s) from %s",
+        user,
+        principal.role,
+        client,
+        extra={"actor": user, "role": principal.role, "client": client, "action": "login"},
+    )
+    secure = bool(request.scope.get("wallboard.secure"))
+    return JSONResponse(
+        _session_body(principal.name, principal.role, expires, auth.mode),
+        headers={"Set-Cookie": session_cookie(cookie, int(expires - auth.clock()), secure)},
+    )
+
+
+async def api_logout(request: Request) -> Response:
+    principal = principal_of(request.scope)
+    if principal.kind == "session":
+        client = request.scope.get("wallboard.client", "")
+        audit.info(
+            "sign-out: %s from %s",
+            principal.name,
+            client,
+            extra={"actor": principal.name, "client": client, "action": "logout"},
+        )
+    secure = bool(request.scope.get("wallboard.secure"))
+    return JSONResponse({"signed_out": True}, headers={"Set-Cookie": session_cookie("", 0, secure)})
+
+
+async def api_session(request: Request) -> Response:
+    """Who the board thinks you are (the pages ask after a refused socket)."""
+    auth: Authenticator = request.state.auth
+    p = principal_of(request.scope)
+    return JSONResponse(_session_body(p.name if p.role else None, p.role, p.expires, auth.mode))
+
+
+def _session_body(name: str | None, role: str | None, expires: float | None, mode: str) -> dict[str, object]:
+    perms = sorted(ROLE_PERMISSIONS[role]) if role in ROLE_PERMISSIONS else []  # type: ignore[index]
+    return {
+        "authenticated": role is not None,
+        "name": name,
+        "role": role,
+        "permissions": perms,
+        "expires_at": None if expires is None else int(expires),
+        "auth_mode": mode,
+    }
 
 
 async def healthz(request: Request) -> Response:
@@ -371,6 +505,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/intraday", _view("intraday"), methods=["GET"]),
         Route("/api/broadcast", get_broadcast, methods=["GET"]),
         Route("/api/broadcast", post_broadcast, methods=["POST"]),
+        Route("/login", login_page, methods=["GET"], name="login"),
+        Route("/api/login", api_login, methods=["POST"]),
+        Route("/api/logout", api_logout, methods=["POST"]),
+        Route("/api/session", api_session, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
