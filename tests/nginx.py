@@ -4,7 +4,8 @@
     with in_thread(nginx.with_echo(app)) as upstream, nginx.running(upstream, tmp_path / "nginx", tls) as proxy:
         with proxy.client() as client:                      # httpx, verifying the test CA
             client.get("/api/snapshot")
-        websockets.sync.client.connect(proxy.ws_url("/ws"), ssl=proxy.ssl_context())
+        with proxy.connect_ws("/ws?views=snapshot") as ws:  # websockets, wss
+            ws.recv()
 
 - ``tls_files(dir)``: a throwaway CA and a server certificate for 127.0.0.1 and localhost, made with the
   openssl CLI by the Kafka test broker's own code (tests/broker.py ``make_tls``).
@@ -14,7 +15,8 @@
 - ``running(upstream, dir, tls, extra=...)``: nginx (Debian's, ``/usr/sbin/nginx``) as the master process
   of a ``daemon off`` run that needs no root: the site file inside a main config of its own, pid, logs and
   temp paths all under ``dir``; HTTPS and plain HTTP (which redirects) on free ports of 127.0.0.1. It yields
-  a ``Proxy``: the public ``origin``, ``ca_file``, ``ssl_context()``, ``client()``, ``ws_url()``, the logs.
+  a ``Proxy``: the public ``origin``, ``ca_file``, ``ssl_context()``, ``client()`` and ``connect_ws()`` (from
+  ``CLIENT_ADDRESS``, so the browser's address differs from nginx's), ``ws_url()``, the logs.
   An nginx that is missing or does not start raises ``NginxError`` with the reason (scripts/install installs it).
 - ``with_echo(app)``: the app plus ``/_test/echo`` (HTTP and WebSocket), which answers what the app receives
   from the proxy: the client address and scheme uvicorn derived, and every request header.
@@ -42,6 +44,9 @@ from tests.servers import HOST, ROOT, Address, free_port
 TEMPLATE = ROOT / "deploy" / "nginx" / "wallboard.conf"
 SITE_MARK = "    # Site directives (an identity header from the proxy's own login, for example) go on this line.\n"
 """The line of the template after which ``extra`` directives go (server level: every location inherits them)."""
+CLIENT_ADDRESS = "127.0.0.5"
+"""The address ``Proxy.client()`` and ``Proxy.connect_ws()`` connect from: loopback, but not nginx's own 127.0.0.1
+(its address towards the app), so that what the app receives tells the browser from the proxy."""
 ECHO_PATH = "/_test/echo"
 LOG_FORMAT = '$remote_addr "$request" $status xff="$http_x_forwarded_for" upstream=$upstream_addr'
 """The access log: what each client claimed in X-Forwarded-For as it reached nginx (not what nginx passed on)."""
@@ -158,11 +163,26 @@ class Proxy:
         """A client context that trusts the test CA only (and checks the host name)."""
         return ssl.create_default_context(cafile=str(self.ca_file))
 
-    def client(self, **kwargs: Any) -> Any:
-        """An ``httpx.Client`` on ``origin`` that verifies the certificate with the test CA."""
+    def client(self, *, local_address: str = CLIENT_ADDRESS, **kwargs: Any) -> Any:
+        """An ``httpx.Client`` on ``origin``, from ``local_address``, verifying the certificate with the test CA."""
         import httpx
 
-        return httpx.Client(base_url=self.origin, verify=self.ssl_context(), timeout=10, **kwargs)
+        transport = httpx.HTTPTransport(verify=self.ssl_context(), local_address=local_address)
+        return httpx.Client(base_url=self.origin, transport=transport, timeout=10, **kwargs)
+
+    def connect_ws(self, path: str, *, local_address: str = CLIENT_ADDRESS, **kwargs: Any) -> Any:
+        """``websockets.sync.client.connect`` to ``wss://...path`` from ``local_address``, trusting the test CA
+        (``kwargs``: ``additional_headers`` and the like)."""
+        from websockets.sync.client import connect
+
+        return connect(
+            self.ws_url(path),
+            ssl=self.ssl_context(),
+            source_address=(local_address, 0),
+            proxy=None,  # loopback only, whatever the environment's proxy variables say
+            open_timeout=10,
+            **kwargs,
+        )
 
     @property
     def access_log(self) -> Path:
