@@ -63,7 +63,8 @@
 
   /** The settings in force for one queue (or null: the channel's) and channel, as the server sent them. */
   WB.settingsFor = function (settings, queue, channel) {
-    var perQueue = queue !== null && queue !== undefined && settings.queues ? settings.queues[queue] : null;
+    var perQueue = queue !== null && queue !== undefined && settings.queues &&
+      Object.prototype.hasOwnProperty.call(settings.queues, queue) ? settings.queues[queue] : null;
     if (perQueue && perQueue[channel]) return perQueue[channel];
     return (settings.channels || {})[channel] || {};
   };

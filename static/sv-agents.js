@@ -88,10 +88,10 @@
   function render(agentsView) {
     view = agentsView;
     receivedAt = performance.now();
-    var seen = {};
+    var seen = new Set(); // not {}: an id like "__proto__" is an id like any other
     view.agents.forEach(function (a) {
       var id = String(a.agent_id);
-      seen[id] = true;
+      seen.add(id);
       var row = rowsById.get(id);
       if (!row) {
         row = makeRow(id);
@@ -103,7 +103,7 @@
       fillRow(row);
     });
     rowsById.forEach(function (row, id) {
-      if (!seen[id]) { row.tr.remove(); rowsById.delete(id); }
+      if (!seen.has(id)) { row.tr.remove(); rowsById.delete(id); }
     });
     filters();
     sortRows();

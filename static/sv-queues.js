@@ -111,11 +111,11 @@
   function render() {
     var snapshot = page.snapshot;
     var queues = snapshot.queues;
-    var seen = {};
+    var seen = new Set(); // not {}: a queue named "__proto__" is a queue like any other
     Object.keys(queues).forEach(function (q) {
       page.channels.forEach(function (ch) {
         var key = q + "\u0000" + ch;
-        seen[key] = true;
+        seen.add(key);
         var row = rows.get(key);
         if (!row) {
           row = makeRow(q, ch, false);
@@ -126,7 +126,7 @@
       });
     });
     rows.forEach(function (row, key) {
-      if (!seen[key]) { row.tr.remove(); rows.delete(key); }
+      if (!seen.has(key)) { row.tr.remove(); rows.delete(key); }
     });
     if (!totalRows) {
       totalRows = page.channels.map(function (ch) {

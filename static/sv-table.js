@@ -63,11 +63,12 @@
   }
 
   function sortedUnique(list) {
-    var seen = {}, out = [];
+    // A Set, not {}: a queue named "__proto__" or "constructor" is a name like any other.
+    var seen = new Set(), out = [];
     list.forEach(function (v) {
       if (v === null || v === undefined || v === "") return;
       v = String(v);
-      if (!seen[v]) { seen[v] = true; out.push(v); }
+      if (!seen.has(v)) { seen.add(v); out.push(v); }
     });
     return out.sort(function (a, b) { return a.localeCompare(b, WB.lang); });
   }

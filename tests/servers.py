@@ -100,7 +100,14 @@ def uvicorn_options(**overrides: Any) -> dict[str, Any]:
     """
     from wallboard.web.frames import ws_protocol
 
-    return {"log_level": "warning", "ws": ws_protocol(), "ws_per_message_deflate": False, **overrides}
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app resolves it (guard.py).
+    return {
+        "log_level": "warning",
+        "ws": ws_protocol(),
+        "ws_per_message_deflate": False,
+        "proxy_headers": False,
+        **overrides,
+    }
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from websockets.sync.client import connect
@@ -30,3 +32,17 @@ def test_wallboard_demo_serves_the_board_and_stops_on_sigterm(tmp_path: Path) ->
     assert "wallboard demo (small-centre)" in log
     assert "Application shutdown complete." in log
     assert "Traceback" not in log
+
+
+def test_no_authentication_on_a_public_address_refuses_to_start(tmp_path: Path) -> None:
+    """`--host 0.0.0.0` with auth.mode none: the process says why and exits before it listens."""
+    done = subprocess.run(
+        [sys.executable, "-m", "wallboard", "demo", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 1
+    assert "auth.mode is 'none'" in done.stderr and "docs/security.md" in done.stderr

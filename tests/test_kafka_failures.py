@@ -46,7 +46,9 @@ def settings_for(bootstrap: str, topic: str, **kafka: Any) -> Settings:
 def serving(s: Settings, now: float) -> Iterator[TestClient]:
     """The real app over a real KafkaSource, lifespan running (pump, tick)."""
     source = KafkaSource(s.kafka, s.metrics, clock=lambda: now)
-    with TestClient(create_app(s, source, clock=lambda: now), base_url="http://localhost", raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(s, source, clock=lambda: now), base_url="http://localhost", raise_server_exceptions=False
+    ) as client:
         yield client
 
 

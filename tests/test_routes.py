@@ -465,6 +465,9 @@ def test_broadcast_reaches_every_connected_board(board: Board) -> None:
         (b'{"text": ["a"]}', 400, "bad_type"),
         (b'{"text": "a\\u0000b"}', 400, "bad_text"),
         (b'{"text": "a\\u001bb"}', 400, "bad_text"),
+        (b'{"text": "\\u202eevil"}', 400, "bad_text"),  # shows backwards on the wall
+        (b'{"text": "a\\u200bb"}', 400, "bad_text"),  # zero-width
+        (b'{"text": "a\\u0085b"}', 400, "bad_text"),  # C1 control
         (orjson.dumps({"text": "x" * 281}), 400, "too_long"),
         (b'{"text": "' + b"x" * 70_000 + b'"}', 413, "too_large"),
     ],

@@ -238,6 +238,10 @@ def _run_web(
         log_level="info",
         ws=ws_protocol(),
         ws_per_message_deflate=False,
+        # The app believes X-Forwarded-For only from auth.trusted_proxies (web/guard.py); uvicorn would believe
+        # it from 127.0.0.1 by default, which lets anyone forge the address the audit log and limits see.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

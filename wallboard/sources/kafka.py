@@ -261,16 +261,21 @@ class KafkaSource:
                 await consumer.stop()
                 refusal = _refusals.refused_everywhere(self.settings.bootstrap_servers)
                 if refusal is not None:
-                    self._status.last_error = f"refused by {self.settings.bootstrap_servers}: {type(refusal).__name__}"
+                    # Pages and /readyz show last_error to anyone who may see the board: no addresses in it.
+                    self._status.last_error = f"refused by the brokers: {type(refusal).__name__}"
+                    logger.error("kafka: refused by %s: %r", self.settings.bootstrap_servers, refusal)
                     raise SourceError(
                         f"kafka: {self._status.last_error} (a retry cannot fix it: check the "
                         f"credentials and certificates in [kafka])"
                     ) from refusal
                 if not _retry_can_fix(exc):
-                    raise SourceError(f"kafka: cannot start the consumer: {exc!r}") from exc
+                    logger.error("kafka: cannot start the consumer (%s): %r", self.settings.bootstrap_servers, exc)
+                    raise SourceError(f"kafka: cannot start the consumer: {type(exc).__name__}") from exc
                 self._status.connected = False
-                self._status.last_error = f"cannot reach {self.settings.bootstrap_servers}: {type(exc).__name__}"
-                logger.warning("kafka: %s; retrying in %.1f s", self._status.last_error, delay)
+                self._status.last_error = f"cannot reach the brokers: {type(exc).__name__}"
+                logger.warning(
+                    "kafka: cannot reach %s: %r; retrying in %.1f s", self.settings.bootstrap_servers, exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.reconnect_backoff_max)
 
@@ -301,7 +306,8 @@ class KafkaSource:
                 partitions = await self._discover_partitions()
             except KafkaError as exc:
                 if not _retry_can_fix(exc):
-                    raise SourceError(f"kafka: cannot read topic metadata: {exc!r}") from exc
+                    logger.error("kafka: cannot read topic metadata: %r", exc)
+                    raise SourceError(f"kafka: cannot read topic metadata: {type(exc).__name__}") from exc
                 partitions = {}
                 self._status.last_error = f"cannot read topic metadata: {type(exc).__name__}"
             missing = [t for t in self.settings.topics if t not in partitions]
@@ -357,9 +363,10 @@ class KafkaSource:
                 data = await consumer.getmany(timeout_ms=200, max_records=self.settings.fetch_max_records)
             except KafkaError as exc:
                 if not _retry_can_fix(exc):
-                    raise SourceError(f"kafka: cannot read on: {exc!r}") from exc
-                self._status.last_error = f"{type(exc).__name__}: {exc}"
-                logger.warning("kafka: %s; retrying in %.1f s", self._status.last_error, delay)
+                    logger.error("kafka: cannot read on: %r", exc)
+                    raise SourceError(f"kafka: cannot read on: {type(exc).__name__}") from exc
+                self._status.last_error = f"cannot read: {type(exc).__name__}"
+                logger.warning("kafka: cannot read: %r; retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.reconnect_backoff_max)
                 continue

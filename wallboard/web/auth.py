@@ -65,6 +65,7 @@ endpoint runs (deny by default); tests/test_access.py checks that this table and
 
 VIEW_PERMISSIONS: Mapping[str, Permission] = {
     "snapshot": "board",
+    "summary": "board",
     "selection": "board",
     "intraday": "board",
     "agents": "agents",

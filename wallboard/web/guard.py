@@ -280,7 +280,7 @@ class Guard:
             extra={"actor": name, "role": principal.role, "client": client, "action": "token_session"},
         )
         response = RedirectResponse(
-            target, 303, headers={"Set-Cookie": session_cookie(cookie, int(expires - now), secure)}
+            target, 303, headers={"Set-Cookie": session_cookie(cookie, round(expires - now), secure)}
         )
         await response(scope, receive, self._with_headers(send, scope["path"], secure))
 

@@ -47,6 +47,8 @@ MAX_CLIENT_MESSAGE = 4096
 """Longest WebSocket message a client may send (it only ever sends {"type": "resync"} and ping)."""
 CLOSE_GRACE = 1.0
 """Seconds a dropped client gets to take the close frame before the server just cuts the connection."""
+CLOSE_SESSION_ENDED = 4401
+"""Close code when the session that opened a socket expires (docs/protocol.md)."""
 MAX_SELECTION = 100
 """Most queues one selection (``?queues=a,b``) may name."""
 MAX_QUEUE_NAME = 64
@@ -330,7 +332,7 @@ async def api_login(request: Request) -> Response:
     secure = bool(request.scope.get("wallboard.secure"))
     return JSONResponse(
         _session_body(principal.name, principal.role, expires, auth.mode),
-        headers={"Set-Cookie": session_cookie(cookie, int(expires - auth.clock()), secure)},
+        headers={"Set-Cookie": session_cookie(cookie, round(expires - auth.clock()), secure)},
     )
 
 
@@ -427,6 +429,16 @@ async def ws_endpoint(websocket: WebSocket) -> None:
 
             tg.start_soon(writer)
             tg.start_soon(reader)
+            expires = principal_of(websocket.scope).expires
+            if expires is not None:
+
+                async def session_end() -> None:
+                    # The socket lives no longer than the session that opened it; the page then signs in again.
+                    await anyio.sleep(max(0.0, expires - time.time()))
+                    closing.append((CLOSE_SESSION_ENDED, "the session has ended; sign in again"))
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(session_end)
     if sub.dropped:
         closing.insert(0, (CLOSE_SLOW_CLIENT, f"took no message for {live.hub.slow_client_timeout:g} s"))
         live.metrics.ws_dropped.labels("slow").inc()
