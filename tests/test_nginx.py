@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import ssl
 import subprocess
@@ -200,10 +201,9 @@ def test_the_app_gets_the_address_nginx_saw_not_the_one_the_client_claims(
     assert headers["x-forwarded-proto"] == ["https"]
     assert "forwarded" not in headers
     assert headers["host"] == ["127.0.0.1"]  # $host: the name, without the port
-    # The connection itself comes from nginx; uvicorn (proxy_headers, on by default, trusting 127.0.0.1)
-    # then puts the forwarded client and scheme into the scope the app sees.
-    assert body["client"][0] == nginx.CLIENT_ADDRESS
-    assert body["scheme"] == "https"
+    # uvicorn leaves the connection as it is (proxy_headers off, as wallboard serve runs it): the peer is
+    # nginx, and the board's guard reads the forwarded headers itself, from auth.trusted_proxies only.
+    assert (body["client"][0], body["scheme"]) == ("127.0.0.1", "http")
     # The claim did reach nginx (its access log records what the client sent): it was dropped there.
     time.sleep(0.1)  # the access log line is written once the answer is sent
     lines = proxy.access_log.read_text().splitlines()
@@ -213,6 +213,17 @@ def test_the_app_gets_the_address_nginx_saw_not_the_one_the_client_claims(
     )
 
 
+def test_the_board_knows_the_browser_by_the_address_nginx_saw(
+    proxy: nginx.Proxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The guard's client address (its audit log, its limits): the browser's, whatever the browser claims."""
+    caplog.set_level(logging.WARNING, logger="wallboard.audit")
+    with proxy.client(headers={"Authorization": "Bearer not-a-token", "X-Forwarded-For": "203.0.113.7"}) as c:
+        assert c.get("/api/snapshot").status_code == 401
+    refused = [r for r in caplog.records if getattr(r, "action", None) == "token_refused"]
+    assert [getattr(r, "client", None) for r in refused] == [nginx.CLIENT_ADDRESS]
+
+
 def test_the_websocket_gets_the_same_headers(proxy: nginx.Proxy) -> None:
     with proxy.connect_ws(nginx.ECHO_PATH, additional_headers={"X-Forwarded-For": "203.0.113.7"}) as ws:
         body = json.loads(ws.recv(timeout=10))
@@ -220,7 +231,7 @@ def test_the_websocket_gets_the_same_headers(proxy: nginx.Proxy) -> None:
     assert headers["x-forwarded-for"] == [nginx.CLIENT_ADDRESS]
     assert headers["x-forwarded-proto"] == ["https"]
     assert headers["upgrade"] == ["websocket"]
-    assert body["scheme"] == "wss"  # uvicorn's websocket scheme from X-Forwarded-Proto: https
+    assert body["client"][0] == "127.0.0.1"
 
 
 # ---------------------------------------------------------------- limits
@@ -274,49 +285,32 @@ def htpasswd(tmp_path: Path) -> Path:
     return users
 
 
-def _signed_in_through_the_proxy(
-    upstream: Address, tls: nginx.TLSFiles, directory: Path, htpasswd: Path
-) -> dict[str, Any]:
-    """Who the board says alice is, signed in by nginx's basic auth, claiming to be 'root' in the header."""
+def test_the_proxy_login_reaches_the_board_and_cannot_be_forged(
+    tls: nginx.TLSFiles, tmp_path: Path, htpasswd: Path
+) -> None:
+    """alice signs in at nginx (basic auth); the board takes her name from X-Remote-User, not the client's claim."""
     extra = [*IDENTITY, f"auth_basic_user_file {htpasswd};"]
     try:
-        with nginx.running(upstream, directory, tls, extra=extra) as proxy, proxy.client() as client:
+        with (
+            in_thread(board_app(board_settings(**PROXY_LOGIN))) as upstream,
+            nginx.running(upstream, tmp_path / "nginx", tls, extra=extra) as proxy,
+            proxy.client() as client,
+        ):
             assert "proxy_set_header X-Remote-User $remote_user;" in proxy.config_file.read_text()
             refused = client.get("/api/session")
             assert refused.status_code == 401 and from_nginx(refused)  # no login at nginx, no request to the board
-            _, headers = echo(client, Authorization=BASIC_ALICE)
-            assert headers["x-remote-user"] == ["alice"]  # nginx's, replacing any the client sends
+            _, headers = echo(client, Authorization=BASIC_ALICE, **{"X-Remote-User": "root"})
+            assert headers["x-remote-user"] == ["alice"]  # nginx's, replacing the one the client sent
             assert "authorization" not in headers
             answer = client.get("/api/session", auth=("alice", "alice-secret"), headers={"X-Remote-User": "root"})
             assert answer.status_code == 200
-            session: dict[str, Any] = answer.json()
-            return session
+            session = answer.json()
+            assert (session["authenticated"], session["name"], session["role"]) == (True, "alice", "admin")
+            with proxy.connect_ws("/ws?views=agents", additional_headers={"Authorization": BASIC_ALICE}) as ws:
+                assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+                assert json.loads(ws.recv(timeout=10))["type"] == "agents"
     except nginx.NginxError as exc:
         _fail(exc)
-
-
-def test_the_proxy_login_reaches_the_board_when_uvicorn_leaves_the_forwarded_headers_to_it(
-    tls: nginx.TLSFiles, tmp_path: Path, htpasswd: Path
-) -> None:
-    """With uvicorn's proxy_headers off, the board's guard sees nginx as the peer and believes its header."""
-    with in_thread(board_app(board_settings(**PROXY_LOGIN)), proxy_headers=False) as upstream:
-        session = _signed_in_through_the_proxy(upstream, tls, tmp_path / "nginx", htpasswd)
-    assert (session["authenticated"], session["name"], session["role"]) == (True, "alice", "admin")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="wallboard serve runs uvicorn with proxy_headers on (its default): uvicorn replaces the peer "
-    "(nginx, 127.0.0.1) with the X-Forwarded-For address before the guard runs, so auth.trusted_proxies "
-    "never matches a real browser's address and the identity header is ignored. Fix: proxy_headers=False "
-    "in wallboard/cli.py (the guard reads X-Forwarded-* itself); the test above shows it then works.",
-)
-def test_the_proxy_login_reaches_the_board_as_wallboard_serve_runs_it(
-    tls: nginx.TLSFiles, tmp_path: Path, htpasswd: Path
-) -> None:
-    with in_thread(board_app(board_settings(**PROXY_LOGIN))) as upstream:
-        session = _signed_in_through_the_proxy(upstream, tls, tmp_path / "nginx", htpasswd)
-    assert (session["authenticated"], session["name"], session["role"]) == (True, "alice", "admin")
 
 
 # ---------------------------------------------------------------- the shipped files
