@@ -92,6 +92,14 @@ SIM_TOPICS = ("cc.calls", "cc.sms", "cc.agents")
 TOPICS = ("soak.cc.calls", "soak.cc.sms", "soak.cc.agents")
 SAMPLE_EVERY_S = 1.0
 SCRAPE_EVERY_S = 5.0
+SOURCE_GAUGES = (
+    "wallboard_consumer_lag",
+    "wallboard_source_ready",
+    "wallboard_source_connected",
+    "wallboard_source_stale",
+    "wallboard_pump_up",
+    "wallboard_last_event_age_seconds",
+)
 HEAD = re.compile(rb'^\{"type":"(\w+)","seq":(\d+)')
 
 
@@ -682,6 +690,21 @@ def scrape(base: str, args: argparse.Namespace) -> dict[str, float]:
 # ---------------------------------------------------------------- the run
 
 
+async def wait_caught_up(base: str, args: argparse.Namespace, timeout_s: float) -> tuple[bool, dict[str, float]]:
+    """Wait until the board has read every message (lag 0, ready); (whether it did, its last source figures)."""
+    started = time.monotonic()
+    state: dict[str, float] = {}
+    while time.monotonic() - started < timeout_s:
+        with contextlib.suppress(OSError):
+            m = await asyncio.to_thread(scrape, base, args)
+            state = {k.removeprefix("wallboard_"): v for k, v in m.items() if k.startswith(SOURCE_GAUGES)}
+            if m.get("wallboard_consumer_lag") == 0 and m.get("wallboard_source_ready") == 1:
+                await asyncio.sleep(3)  # a few ticks: every message applied and the clock moved on
+                return True, state
+        await asyncio.sleep(1)
+    return False, state
+
+
 @dataclass
 class Samples:
     rss: list[tuple[float, int]] = field(default_factory=list)
@@ -830,22 +853,22 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         # The end: no more traffic; once the board has read everything, compare it with a replay.
         stop_producers.set()
         await asyncio.gather(live, hostile)
-        lag_wait = time.monotonic()
-        while True:
-            m = await asyncio.to_thread(scrape, base, args)
-            if m.get("wallboard_consumer_lag") == 0 and m.get("wallboard_source_ready") == 1:
-                break
-            if time.monotonic() - lag_wait > 300:
-                raise TimeoutError("the board did not read every message within 300 s of the end")
-            await asyncio.sleep(1)
-        await asyncio.sleep(3)  # a few ticks: every message applied and the clock moved on
+        caught_up, end_state = await wait_caught_up(base, args, 300)
+        result["caught_up"] = caught_up
+        result["end_state"] = end_state
         views: dict[str, Any] = {}
         for name in ("snapshot", "agents", "intraday"):
             status, body = await asyncio.to_thread(http_get, f"{base}/api/{name}", args, 60)
             views[name] = json.loads(body) if status == 200 else {"error": status}
         result["final_metrics"] = await asyncio.to_thread(scrape, base, args)
         values = await read_back(bootstrap, list(TOPICS))
-        result["compare"] = compare(views, values, zone)
+        if caught_up:
+            result["compare"] = compare(views, values, zone)
+        else:
+            result["compare"] = {
+                "equal": False,
+                "why": f"the board never caught up after the producers stopped: {end_state}",
+            }
         result["messages_in_topics"] = len(values)
         result["produced"] = {
             "backfill": produced.backfill,
@@ -989,6 +1012,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     dropped = {k.split('"')[1]: v for k, v in final.items() if k.startswith("wallboard_ws_dropped_total{")}
     rejected = {k.split('"')[1]: v for k, v in final.items() if k.startswith("wallboard_rejected_total{")}
     clients_peak = max((m.get("wallboard_ws_clients", 0) for _, m in metrics), default=0)
+    stale = [t for t, m in metrics if m.get("wallboard_source_stale") == 1]
     return {
         "rss_mib": {
             "start": rss[0][1] if rss else None,
@@ -1004,6 +1028,9 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "push_latency_whole": histogram(first, last, "wallboard_push_latency_seconds"),
         "server_cpu_pct": 100 * result["server_cpu_s"] / total,
         "ws_clients_peak": clients_peak,
+        "stale_scrapes": len(stale),
+        "stale_first_last_s": [stale[0], stale[-1]] if stale else None,
+        "lag_max": max((m.get("wallboard_consumer_lag", 0) for _, m in metrics), default=0),
         "ws_connections_total": final.get("wallboard_ws_connections_total"),
         "ws_dropped_by_server": dropped,
         "rejected_by_reason": rejected,
@@ -1066,6 +1093,13 @@ def report(result: dict[str, Any]) -> None:
         f"  hostile producer: {sum(p['hostile_sent'].values()):,} sent "
         f"(left out: {', '.join(result['hostile_skipped']) or 'none'}), "
         f"refused by the broker: {p['hostile_failed'] or 'none'}"
+    )
+    stale = summary["stale_first_last_s"]
+    print(
+        f"  source: stale in {summary['stale_scrapes']} of {len(result['samples']['metrics'])} scrapes"
+        + (f" (from {stale[0]:.0f} s to {stale[1]:.0f} s)" if stale else "")
+        + f"; lag at most {summary['lag_max']:,.0f}; caught up at the end: {'yes' if result['caught_up'] else 'NO'} "
+        f"({result['end_state']})"
     )
     print(f"  board's rejections by reason: {summary['rejected_by_reason'] or 'none'}")
     print(
