@@ -100,6 +100,8 @@ SOURCE_GAUGES = (
     "wallboard_pump_up",
     "wallboard_last_event_age_seconds",
 )
+HANDSHAKE_TIMEOUT_S = 15.0
+HANDSHAKE_BUCKETS = (0.01, 0.1, 0.5, 1, 2, 5, 10, HANDSHAKE_TIMEOUT_S)
 HEAD = re.compile(rb'^\{"type":"(\w+)","seq":(\d+)')
 
 
@@ -154,6 +156,8 @@ class ClientStats:
     """Sockets the server closed before the client meant to go, by close code."""
     lost: int = 0
     """Connections that ended without a close frame before the client meant to go."""
+    handshake_s: dict[str, int] = field(default_factory=dict)
+    """Seconds from connecting to the server's 101, by bucket (upper bound; "timeout": none within 15 s)."""
     active: int = 0
 
 
@@ -315,11 +319,15 @@ async def one_board(args: argparse.Namespace, stats: ClientStats, rng: random.Ra
             await asyncio.sleep(1)
             continue
         board = Board(sock, uri, headers, stats)
+        asked = time.monotonic()
         board.start()
         try:
-            ok = await asyncio.wait_for(asyncio.shield(board.opened), 15)
+            ok = await asyncio.wait_for(asyncio.shield(board.opened), HANDSHAKE_TIMEOUT_S)
+            took = time.monotonic() - asked
+            bucket = next((f"{b:g}" for b in HANDSHAKE_BUCKETS if took <= b), "more")
         except TimeoutError:
-            ok = False
+            ok, bucket = False, "timeout"
+        stats.handshake_s[bucket] = stats.handshake_s.get(bucket, 0) + 1
         if not ok:
             stats.handshake_failed += 1
             board.leaving = True
@@ -717,32 +725,32 @@ class Samples:
     """/metrics requests that failed or took over 30 s (a server too busy to answer)."""
 
 
-async def monitor(
-    pid: int,
-    base: str,
-    args: argparse.Namespace,
-    clients: ClientProcs,
-    samples: Samples,
-    t0: float,
-    stop: asyncio.Event,
-) -> None:
-    next_scrape = 0.0
+async def sample_process(pid: int, samples: Samples, t0: float, stop: asyncio.Event) -> None:
+    """RSS and CPU every second, from /proc: on its own, so that a server too busy to answer HTTP loses no sample."""
     while not stop.is_set():
-        now = time.monotonic() - t0
         rss = _proc_kb(pid, "VmRSS:")
         if rss is None:
             return
+        now = time.monotonic() - t0
         samples.rss.append((now, rss))
         samples.cpu.append((now, _cpu_s(pid)))
-        if now >= next_scrape:
-            next_scrape = now + SCRAPE_EVERY_S
-            try:
-                samples.metrics.append((now, await asyncio.to_thread(scrape, base, args)))
-            except OSError:
-                samples.scrapes_failed += 1
-            samples.clients.append((now, clients.total()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SAMPLE_EVERY_S)
+
+
+async def scrape_metrics(
+    base: str, args: argparse.Namespace, clients: ClientProcs, samples: Samples, t0: float, stop: asyncio.Event
+) -> None:
+    """/metrics and the boards' counts every SCRAPE_EVERY_S (a scrape that fails or takes over 30 s is counted)."""
+    while not stop.is_set():
+        started = time.monotonic()
+        samples.clients.append((started - t0, clients.total()))
+        try:
+            samples.metrics.append((started - t0, await asyncio.to_thread(scrape, base, args)))
+        except OSError:
+            samples.scrapes_failed += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(0.0, started + SCRAPE_EVERY_S - time.monotonic()))
 
 
 async def restart_broker(config: broker.Config, kill: bool, samples: Samples, t0: float) -> None:
@@ -837,7 +845,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         clients = ClientProcs(args, port)
         samples = Samples()
         stop_monitor = asyncio.Event()
-        watcher = asyncio.create_task(monitor(serve.pid, base, args, clients, samples, t0, stop_monitor))
+        watchers = [
+            asyncio.create_task(sample_process(serve.pid, samples, t0, stop_monitor)),
+            asyncio.create_task(scrape_metrics(base, args, clients, samples, t0, stop_monitor)),
+        ]
         duration = args.minutes * 60
         for fraction, kill in ((1 / 3, False), (2 / 3, True)):
             await asyncio.sleep(max(0.0, t0 + duration * fraction - time.monotonic()))
@@ -846,7 +857,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         soak_s = time.monotonic() - t0
         cpu_soak = _cpu_s(serve.pid) - cpu0
         stop_monitor.set()
-        await watcher
+        await asyncio.gather(*watchers)
         result["clients"] = await asyncio.to_thread(clients.stop)
         clients = None
 
@@ -1083,6 +1094,9 @@ def report(result: dict[str, Any]) -> None:
         f"{c.get('messages', 0):,} messages, {c.get('bytes', 0) / 2**30:.1f} GiB; "
         f"seq going back {c.get('seq_back', 0)}"
     )
+    order = [f"{b:g}" for b in HANDSHAKE_BUCKETS] + ["more", "timeout"]
+    took = c.get("handshake_s", {})
+    print("  handshake time (s, at most: count): " + ", ".join(f"{k}: {took[k]:,}" for k in order if k in took))
     print(
         f"  boards gone: closed {c.get('closed_by_us', 0):,} and dropped {c.get('dropped_by_us', 0):,} by the "
         f"clients; closed by the server {c.get('closed_by_server', {}) or 'none'}; lost without a close "
