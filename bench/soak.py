@@ -958,18 +958,21 @@ def compare(views: dict[str, Any], values: list[bytes], zone: str) -> dict[str, 
     }
 
 
+ACCESS_LINES = ('"GET /', '"WebSocket /', "connection open", "connection closed")
+
+
 def server_log(path: Path) -> dict[str, Any]:
+    """The serve log without its access lines: tracebacks, and each other kind of line (digits folded) with a count."""
     counts: Counter[str] = Counter()
-    examples: dict[str, str] = {}
+    tracebacks = 0
     for line in path.read_text(errors="replace").splitlines():
-        for level in ("CRITICAL", "ERROR", "WARNING", "Traceback"):
-            if level in line:
-                counts[level] += 1
-                key = re.sub(r"\d+", "N", line)[:160]
-                if len(examples) < 12 and key not in examples:
-                    examples[key] = line[:300]
-                break
-    return {"counts": dict(counts), "examples": list(examples.values())}
+        if not line.strip() or any(a in line for a in ACCESS_LINES) or line.startswith(("INFO:", "  ")):
+            continue
+        if line.startswith("Traceback"):
+            tracebacks += 1
+            continue
+        counts[re.sub(r"\d+", "N", line)[:200]] += 1
+    return {"tracebacks": tracebacks, "lines": dict(counts.most_common(12))}
 
 
 # ---------------------------------------------------------------- the report
@@ -1121,9 +1124,9 @@ def report(result: dict[str, Any]) -> None:
         f"(first: {', '.join(map(repr, result['snapshot_queues'][:10]))})"
     )
     log = result["server_log"]
-    print(f"  server log: {log['counts'] or 'no warnings or errors'}")
-    for line in log["examples"][:8]:
-        print(f"    {line}")
+    print(f"  server log: {log['tracebacks']} tracebacks; its other lines (access lines left out):")
+    for line, count in log["lines"].items():
+        print(f"    {count:6,} x {line}")
     print(
         f"  served /api/snapshot, /api/agents, /api/intraday = offline replay at as_of (minus source, status): "
         f"{'yes' if cmp['equal'] else 'NO'}"
