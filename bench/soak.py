@@ -874,7 +874,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         result["final_metrics"] = await asyncio.to_thread(scrape, base, args)
         values = await read_back(bootstrap, list(TOPICS))
         if caught_up:
-            result["compare"] = compare(views, values, zone)
+            result["compare"] = compare(views, values, zone, args.env)
         else:
             result["compare"] = {
                 "equal": False,
@@ -919,13 +919,18 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def compare(views: dict[str, Any], values: list[bytes], zone: str) -> dict[str, Any]:
-    """Each served view vs an offline replay of every message at the view's as_of (minus source and status)."""
+def compare(views: dict[str, Any], values: list[bytes], zone: str, env: list[str]) -> dict[str, Any]:
+    """Each served view vs an offline replay of every message at the view's as_of (minus source and status).
+
+    The replay has the board's metric settings: its time zone and the ``--env`` given to it (the [limits] of a
+    10x centre's roster, say), so that both run the same contract and engine."""
     from wallboard.levels import add_levels
     from wallboard.replay import replay
-    from wallboard.settings import parse_settings
+    from wallboard.settings import load_settings
 
-    metrics = parse_settings({"timezone": zone}, environ={}).metrics
+    given = dict(item.partition("=")[::2] for item in env)
+    environ = {k: v for k, v in given.items() if k.startswith("WALLBOARD_") and k != "WALLBOARD_CONFIG"}
+    metrics = load_settings(environ={**environ, "WALLBOARD_TIMEZONE": zone}).metrics
     if any("error" in v for v in views.values()):
         return {"equal": False, "why": f"a view could not be read: {[k for k, v in views.items() if 'error' in v]}"}
     at = {name: int(datetime.fromisoformat(v["as_of"]).timestamp()) for name, v in views.items()}
