@@ -7,7 +7,8 @@
   /**
    * The WebSocket to /ws, with everything a board needs to never show stale data as fresh.
    *
-   * opts: views (list), queues (list: the selection of the `selection` view), pushInterval (s),
+   * opts: views (list), queues (list: the selection of the `selection` view), board (the `board` view's
+   *   board name), pushInterval (s),
  * staleAfter (s), onMessage(msg), onState(state).
    *
    * State (recomputed every 250 ms and on every message):
@@ -25,6 +26,7 @@
   WB.Connection = function (opts) {
     this.views = opts.views;
     this.queues = opts.queues || [];
+    this.board = opts.board || "";
     this.pushInterval = opts.pushInterval;
     this.staleAfter = opts.staleAfter;
     this.onMessage = opts.onMessage || function () {};
@@ -56,7 +58,8 @@
     var u = new URL("ws", window.location.href);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.search = "?views=" + this.views.join(",") +
-      (this.queues.length ? "&queues=" + encodeURIComponent(this.queues.join(",")) : "");
+      (this.queues.length ? "&queues=" + encodeURIComponent(this.queues.join(",")) : "") +
+      (this.board ? "&board=" + encodeURIComponent(this.board) : "");
     return u.toString();
   };
 

@@ -2,14 +2,19 @@
  *
  * The whole centre comes as the `summary` view (its totals); a selection of queues as the
  * `selection` view, which the server sums from its counters and colours with the limits in
- * force (docs/protocol.md).  This file wires the connection to the page's parts:
- * WB.tvPanels (static/tv-panels.js), WB.tvAgents, WB.ticker, WB.staleBanner, and the header.
+ * force (docs/protocol.md); a named board (/tv/NAME) as the `board` view: its rows (layout
+ * "grid", WB.tvGrid, static/tv-grid.js) or the sum of all it shows (layout "channels").
+ * This file wires the connection to the page's parts: WB.tvPanels (static/tv-panels.js),
+ * WB.tvAgents, WB.tvGrid, WB.ticker, WB.staleBanner, and the header.
  */
 (function () {
   "use strict";
   var ctx = WB.pageContext();
   var settings = ctx.settings;
-  var selection = WB.listParam("queues");
+  var head = document.querySelector(".tv-header").dataset;
+  var boardName = head.board || ""; // a named board: its settings are the server's, not the URL's
+  var grid = head.layout === "grid";
+  var selection = boardName ? [] : WB.listParam("queues");
   var names = WB.channelNames(settings);
   var asked = WB.params.get("channel");
   var channels = asked && names.indexOf(asked) >= 0 ? [asked] : names.slice();
@@ -20,11 +25,14 @@
   var blank = null; // shown as dashes: no numbers yet (WB.Connection.waiting)
 
   WB.setLang(WB.pickLang(ctx.lang));
-  document.title = WB.t("title_tv");
+  var title = boardName ? (WB.lang === "zh-CN" ? head.titleZh : head.titleEn) : WB.t("title_tv");
+  document.title = title;
+  if (boardName) WB.setText(document.getElementById("board-title"), title);
 
   var conn = new WB.Connection({
-    views: [selection.length ? "selection" : "summary"],
+    views: [boardName ? "board" : selection.length ? "selection" : "summary"],
     queues: selection,
+    board: boardName,
     pushInterval: ctx.pushInterval,
     staleAfter: ctx.staleAfter,
     onMessage: onMessage,
@@ -38,15 +46,18 @@
     dataNow: function () { return conn.dataNow(asOfMs); }
   };
   WB.staleBanner.init(conn, function () { return zone; });
-  WB.tvPanels.init(page);
-  WB.tvAgents.init();
+  if (grid) WB.tvGrid.init(page);
+  else {
+    WB.tvPanels.init(page);
+    WB.tvAgents.init();
+  }
   WB.ticker.init();
 
   function onMessage(msg) {
     if (msg.type === "hello") {
       settings = msg.settings;
       if (data) render();
-    } else if ((msg.type === "summary" || msg.type === "selection") && msg.data) {
+    } else if ((msg.type === "summary" || msg.type === "selection" || msg.type === "board") && msg.data) {
       data = msg.data;
       render();
     } else if (msg.type === "broadcast") {
@@ -69,7 +80,14 @@
     // Before the first data (the source not caught up, no event ever read) the server's zeros are not
     // numbers: dashes, never zeros that look like a quiet centre.
     blank = conn.waiting();
-    var sel = data.selection || null; // the selection view; the summary has the totals instead
+    if (grid) {
+      WB.tvGrid.render(data.board, blank);
+      renderBoardHeader(data.board);
+      renderAsOf();
+      return;
+    }
+    // the selection view, or a channels board's sum; the summary has the totals instead
+    var sel = data.selection || (data.board ? data.board.total : null);
     var panels = {};
     channels.forEach(function (ch) {
       panels[ch] = sel ? { chan: sel.channels && !blank ? sel.channels[ch] : null, settings: sel.settings[ch] }
@@ -77,10 +95,30 @@
     });
     WB.tvPanels.render(panels);
     WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents);
-    renderSelection(sel);
+    if (data.board) renderBoardHeader(data.board, sel);
+    else renderSelection(sel);
+    renderAsOf();
+  }
+
+  function renderAsOf() {
     WB.setText(document.getElementById("as-of"), asOfMs === null || blank ? WB.t("as_of_none")
                                                  : WB.t("as_of", { t: WB.fmtTime(asOfMs, zone) }));
     tick();
+  }
+
+  /** A named board's header: what it shows, every name of it (a grid's rows name them one by one). */
+  function renderBoardHeader(board, sel) {
+    var label = document.getElementById("selection-label");
+    var parts = [];
+    if (board.groups.length) parts.push(WB.t("board_groups", { list: board.groups.join(", ") }));
+    if (board.queues.length) parts.push(WB.t("queues_selected", { list: board.queues.join(", ") }));
+    WB.setText(label, grid ? WB.t("board_rows", { n: board.rows.length }) : parts.join(" · "));
+    WB.setAttr(label, "title", parts.join(" · "));
+    label.classList.toggle("wrap", !grid); // the whole list, on as many lines as it needs
+    var missing = sel ? sel.missing : [];
+    var miss = document.getElementById("selection-missing");
+    miss.hidden = !missing.length;
+    WB.setText(miss, missing.length ? WB.t("unknown_queues", { list: missing.join(", ") }) : "");
   }
 
   /** The header: the queues shown, and those asked for that today's data does not know. */
@@ -98,15 +136,16 @@
   /** Every 250 ms: the clock and the longest wait. */
   function tick() {
     WB.setText(document.getElementById("clock"), WB.fmtTime(conn.serverNow(), zone));
-    WB.tvPanels.tick();
+    if (grid) WB.tvGrid.tick();
+    else WB.tvPanels.tick();
   }
 
   window.addEventListener("resize", function () {
-    document.querySelectorAll(".tile-value, .agent-value").forEach(WB.fitText);
+    document.querySelectorAll(".tile-value, .agent-value, .g-value").forEach(WB.fitText);
   });
 
   window.setInterval(tick, 250);
   conn.start();
   WB.staleBanner.render();
-  WB.tv = { conn: conn, panels: WB.tvPanels.shown }; // for debugging from the console
+  WB.tv = { conn: conn, panels: grid ? null : WB.tvPanels.shown }; // for debugging from the console
 })();

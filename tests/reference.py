@@ -104,7 +104,7 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
         queues_seen.update(row["queues"])
     queues_seen.update(q for q, _ in waiting)
     queues_seen.update(q for (q, _), n in in_progress.items() if n)
-    queues_seen.update(settings.queues)
+    queues_seen.update(settings.named_queues)
 
     def metrics(p: dict[str, float], formula: str) -> dict[str, Any]:
         ans, ab, short = p["answered"], p["abandoned"], p["short_abandoned"]

@@ -57,7 +57,7 @@ def auth_settings(**auth: Any) -> Settings:
         },
     }
     table.update(auth)
-    return with_overrides(web_settings(), auth=table)
+    return with_overrides(web_settings(), auth=table, boards={"wall": {"queues": ["信用卡"]}})
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +141,10 @@ def test_every_socket_view_has_a_permission() -> None:
 @pytest.mark.parametrize(("method", "path"), HTTP_ROUTES)
 def test_every_role_against_every_route(secured: Board, role: str, method: str, path: str) -> None:
     needed = POLICY[(method, path)]
+    url = path.replace("{name}", "wall")  # /tv/{name}: a board of the settings
     with as_role(secured, role) as headers:
         if method == "GET":
-            r = secured.client.get(path, headers=headers, follow_redirects=False)
+            r = secured.client.get(url, headers=headers, follow_redirects=False)
         else:
             # (a sign-in with a malformed body: a wrong password would count against the address)
             body = {"text": ""} if path == "/api/broadcast" else {"user": 5}
@@ -152,7 +153,7 @@ def test_every_role_against_every_route(secured: Board, role: str, method: str, 
     if allowed:
         assert r.status_code not in (401, 403), (role, path, r.text)
     elif role == "anonymous":
-        if path in ("/tv", "/supervisor"):
+        if path in ("/tv", "/tv/{name}", "/supervisor"):
             assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
         else:
             assert r.status_code == 401 and r.json()["error"] == "unauthorized"
@@ -164,7 +165,7 @@ def test_every_role_against_every_route(secured: Board, role: str, method: str, 
 @pytest.mark.parametrize("role", sorted(ROLE_CAN))
 @pytest.mark.parametrize("view", sorted(VIEW_PERMISSIONS))
 def test_every_role_against_every_socket_view(secured: Board, role: str, view: str) -> None:
-    query = f"/ws?views={view}" + ("&queues=信用卡" if view == "selection" else "")
+    query = f"/ws?views={view}" + {"selection": "&queues=信用卡", "board": "&board=wall"}.get(view, "")
     allowed = VIEW_PERMISSIONS[view] in ROLE_CAN[role]
     with as_role(secured, role) as headers:
         headers.pop("Origin", None)

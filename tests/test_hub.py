@@ -267,8 +267,29 @@ async def test_a_selection_goes_only_to_the_clients_of_that_selection() -> None:
     assert hub.selections() == [] and hub.count("selection") == 0
 
 
+@pytest.mark.asyncio
+async def test_a_board_goes_only_to_the_clients_of_that_board_and_not_to_a_selection_of_the_same_key() -> None:
+    hub = Hub(slow_client_timeout=1)
+    with pytest.raises(ValueError, match="one keyed view"):
+        async with hub.subscribe(["selection", "board"], selection=("a",)):
+            pass
+    with pytest.raises(ValueError, match="key"):
+        async with hub.subscribe(["board"]):
+            pass
+    async with (
+        hub.subscribe(["board"], selection=("a",)) as board_a,
+        hub.subscribe(["board"], selection=("b",)) as board_b,
+        hub.subscribe(["selection"], selection=("a",)) as queue_a,
+    ):
+        assert hub.selections("board") == [("a",), ("b",)] and hub.selections() == [("a",)]
+        assert hub.publish(Outgoing("board", '{"type":"board"}', 1, 1.0, selection=("a",))) == 1
+        assert [m.slot for m in drain(board_a)] == ["board"]
+        assert drain(board_b) == [] and drain(queue_a) == []
+    assert hub.selections("board") == []
+
+
 def test_the_data_views() -> None:
-    assert DATA_VIEWS == ("snapshot", "summary", "selection", "agents", "intraday")
+    assert DATA_VIEWS == ("snapshot", "summary", "selection", "board", "agents", "intraday")
 
 
 # ------------------------------------------------------------- direct frames

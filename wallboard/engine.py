@@ -252,7 +252,7 @@ class Engine:
         # own queues from the start), and the agents above.  Neither shrinks while the engine lives.
         self._max_queues = settings.limits.max_queues
         self._max_agents = settings.limits.max_agents
-        self._queue_names: set[str] = set(settings.queues)
+        self._queue_names: set[str] = set(settings.named_queues)
         self._visible: tuple[tuple[int, int], frozenset[str]] = ((-1, -1), frozenset())  # (version, now), queues
         self._future: list[tuple[int, int, Event]] = []
         self._future_seq = 0
@@ -779,7 +779,7 @@ class Engine:
         """The queues the views list at the engine clock, sorted (metrics.md: every queue seen today).
 
         Seen today on any event, still waiting or in progress whatever the day,
-        served by an agent, or named in the settings.  ``agents_by_queue``: this
+        served by an agent, or named in the settings ([queues], [groups]).  ``agents_by_queue``: this
         state's ``agent_counts()`` when the caller has it already (counting
         agents by queue is most of a snapshot's cost).  The answer is remembered
         until the state or the clock changes (``visible_set``).
@@ -792,7 +792,7 @@ class Engine:
             if lane.waiting or lane.in_progress or today.start in lane.days:
                 names.add(queue)
         names.update(agents_by_queue)
-        names.update(self.settings.queues)
+        names.update(self.settings.named_queues)
         visible = sorted(names)
         self._visible = ((self.version, self._now), frozenset(visible))
         return visible

@@ -132,6 +132,8 @@ def add_levels(snapshot: Snapshot, metrics: MetricSettings) -> Snapshot:
             view["levels"] = channel_levels(view, metrics.channel(queue, channel))
     for channel, view in snapshot["totals"]["channels"].items():
         view["levels"] = channel_levels(view, metrics.channels[channel])
+    for group in snapshot["groups"].values():
+        add_selection_levels(group, metrics)  # a group is a selection: the rule of for_queues
     return snapshot
 
 

@@ -31,6 +31,7 @@ import dataclasses
 import ipaddress
 import math
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
@@ -94,6 +95,10 @@ class Entries:
     """A sibling field whose shape each entry has and whose values its unset keys take (queues: like channels)."""
     normal_names: bool = False
     """Names are written as the board shows them (wallboard.names): a queue named otherwise would never match."""
+    name_check: Callable[[str], str | None] | None = None
+    """A check of each name of its own (a board's name is part of a URL), returning the problem or None."""
+    max_entries: int | None = None
+    """Most entries the table may hold (None: no limit)."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,19 @@ def entries(
     max_name: int = 64,
     like: str | None = None,
     normal_names: bool = False,
+    name_check: Callable[[str], str | None] | None = None,
+    max_entries: int | None = None,
 ) -> Any:
     """A table of named entries: ``name: Mapping[str, X] = entries(noun=..., ...)`` (see ``Entries``)."""
-    spec = Entries(noun=noun, names=names, max_name=max_name, like=like, normal_names=normal_names)
+    spec = Entries(
+        noun=noun,
+        names=names,
+        max_name=max_name,
+        like=like,
+        normal_names=normal_names,
+        name_check=name_check,
+        max_entries=max_entries,
+    )
     return dataclasses.field(metadata={_META: spec})
 
 
@@ -190,6 +205,55 @@ def local_zone_name(environ: Mapping[str, str]) -> str:
     except OSError:
         pass
     return "UTC"
+
+
+def _shown_name(name: str, noun: str) -> str | None:
+    """A problem unless ``name`` is written as the board shows names (wallboard.names)."""
+    try:
+        shown = normalise(name)
+    except ValueError as exc:
+        return f"the {noun} name {name!r}: {exc}"
+    if shown != name:
+        return f"the board shows the {noun} {name!r} as {shown!r}: write it so (docs/events.md)"
+    return None
+
+
+def _queue_list(v: object) -> str | None:
+    """A list of queue (or group) names: each written as the board shows it, none twice, not too many."""
+    names = v if isinstance(v, tuple) else ()
+    if len(names) > MAX_LISTED:
+        return f"lists at most {MAX_LISTED} names, got {len(names)}"
+    for name in names:
+        if len(name) > 256:
+            return f"a name has at most 256 characters, got {len(name)}"
+        problem = _shown_name(name, "name")
+        if problem is not None:
+            return problem
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        return f"lists {twice!r} twice"
+    return None
+
+
+def _title(v: object) -> str | None:
+    if isinstance(v, str) and len(v) > 80:
+        return f"a title has at most 80 characters, got {len(v)}"
+    return _shown_name(v, "title") if isinstance(v, str) and v else None
+
+
+BOARD_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+"""A board's name: part of its URL (``/tv/NAME``)."""
+MAX_LISTED = 200
+"""Most names one group's or board's list may hold."""
+
+
+def _board_name(name: str) -> str | None:
+    if BOARD_NAME.fullmatch(name) is None:
+        return (
+            "a board name is part of its URL (/tv/NAME): 1 to 40 lower-case letters a-z, digits, '-' and '_', "
+            "starting with a letter or a digit"
+        )
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -265,6 +329,19 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GroupSettings:
+    """A group of queues (a department, a site): its numbers are the engine's sums over its queues."""
+
+    queues: tuple[str, ...] = setting(
+        (),
+        "the queues it adds up, written as the board shows them (docs/events.md \"Names\")",
+        nonempty=True,
+        check=_queue_list,
+        shown_default="(required)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class MetricSettings:
     """Everything that changes a number on the board (the file's top level)."""
 
@@ -286,6 +363,7 @@ class MetricSettings:
     )
     channels: Mapping[str, ChannelSettings] = entries(noun="channel", names=CHANNELS)
     queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels", normal_names=True)
+    groups: Mapping[str, GroupSettings] = entries(noun="group", normal_names=True, max_entries=100)
     limits: LimitSettings = section("`[limits]`: what producers' data may make the board hold")
 
     def channel(self, queue: str, channel: str) -> ChannelSettings:
@@ -308,6 +386,11 @@ class MetricSettings:
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def named_queues(self) -> list[str]:
+        """The queues the settings name: those with their own settings and those of the groups (listed from start)."""
+        return list(dict.fromkeys([*self.queues, *(q for g in self.groups.values() for q in g.queues)]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -576,6 +659,28 @@ class SimulatorSettings:
     speed: float = setting(1.0, "simulated seconds per real second", ge=0.01, le=10000)
 
 
+BoardLayout = Literal["grid", "channels"]
+BoardOrder = Literal["worst_first", "as_listed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoardSettings:
+    """A named TV board, served at ``/tv/NAME`` (docs/board.md "Named boards")."""
+
+    title_zh: str = setting("", "the header's title on a Chinese (zh-CN) page; empty: title_en, else the name", check=_title)
+    title_en: str = setting("", "the header's title on an English page; empty: title_zh, else the name", check=_title)
+    groups: tuple[str, ...] = setting((), "groups ([groups]) it shows, one grid row each, first", check=_queue_list)
+    queues: tuple[str, ...] = setting((), "queues it shows, one grid row each, after the groups", check=_queue_list)
+    layout: BoardLayout = setting(
+        "grid", "grid (one row per group and queue) or channels (the /tv panels, over the sum of all it shows)"
+    )
+    order: BoardOrder = setting(
+        "worst_first", "grid rows: worst_first (red, amber, green, none; as listed within a level) or as_listed"
+    )
+    rows_per_page: int = setting(15, "grid rows on one screen; more rows make pages (and need rotate_s)", ge=1, le=20)
+    rotate_s: float = setting(0.0, "grid: seconds each page shows before the next; 0: one page only", ge=0, le=3600)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     metrics: MetricSettings = section("Metric settings (top level)", inline=True)
@@ -585,6 +690,7 @@ class Settings:
     server: ServerSettings = section("`[server]`: what one client may take of the server")
     log: LogSettings = section()
     simulator: SimulatorSettings = section()
+    boards: Mapping[str, BoardSettings] = entries(noun="board", max_name=40, name_check=_board_name, max_entries=100)
 
 
 # ---------------------------------------------------------------------------
@@ -760,6 +866,8 @@ class _Decoder:
                 values[f.name] = meta.default_from(self.environ)
             else:
                 values[f.name] = f.default(name)
+                if meta.nonempty and not values[f.name]:
+                    self.problems.append(f"{where}{f.name}: required")
         for f in fields_of(cls):
             if isinstance(f.meta, Setting) and f.meta.at_least is not None:
                 other, why = f.meta.at_least
@@ -792,12 +900,16 @@ class _Decoder:
                     inner, self._table(data, name, where), f"{where}{name}.", name=name, base=entry_base
                 )
         else:
+            if meta.max_entries is not None and len(data) > meta.max_entries:
+                self.problems.append(f"{where.rstrip('.')}: at most {meta.max_entries} {meta.noun}s, got {len(data)}")
             for name, raw in data.items():
                 at = f'{where}"{name}"'
                 if not 1 <= len(name) <= meta.max_name:
                     self.problems.append(f"{at}: a {meta.noun} name has 1 to {meta.max_name} characters")
                 elif meta.normal_names:
                     self._normal_name(name, at, meta.noun)
+                elif meta.name_check is not None and (problem := meta.name_check(name)) is not None:
+                    self.problems.append(f"{at}: {problem}")
                 entry = _plain(raw)
                 if not isinstance(entry, Mapping):
                     kind = f"{like.meta.noun}s" if like is not None and isinstance(like.meta, Entries) else "settings"
@@ -826,7 +938,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
     settings: Settings | None = decoder.table(Settings, data, "")
     if decoder.problems or settings is None:
         raise SettingsError(decoder.problems)
-    problems = _auth_problems(settings.auth)
+    problems = _auth_problems(settings.auth) + _board_problems(settings)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -851,6 +963,40 @@ def _auth_problems(auth: AuthSettings) -> list[str]:
             problems.append(f"auth.tokens.{name}.sha256: required (`wallboard auth token {name}` prints it)")
     if auth.proxy_user_header and not auth.trusted_proxies:
         problems.append("auth.trusted_proxies: required with auth.proxy_user_header (only a proxy may set it)")
+    return problems
+
+
+def _board_problems(settings: Settings) -> list[str]:
+    """What the groups and boards say that their own values cannot: unknown groups, lists over the limits."""
+    problems: list[str] = []
+    m = settings.metrics
+    named = len(m.named_queues)
+    if named > m.limits.max_queues:
+        problems.append(
+            f"groups: [queues] and the groups name {named} queues, more than limits.max_queues ({m.limits.max_queues})"
+        )
+    for name, group in m.groups.items():
+        long = next((q for q in group.queues if len(q) > m.limits.max_queue_name), None)
+        if long is not None:
+            problems.append(
+                f'groups."{name}".queues: {long!r} is longer than limits.max_queue_name ({m.limits.max_queue_name})'
+            )
+    for name, board in settings.boards.items():
+        at = f"boards.{name}"
+        unknown = [g for g in board.groups if g not in m.groups]
+        if unknown:
+            known = ", ".join(sorted(m.groups)) or "none: declare them as [groups.\"NAME\"] queues = [...]"
+            problems.append(f"{at}.groups: unknown group {unknown[0]!r} (known: {known})")
+        rows = len(board.groups) + len(board.queues)
+        if rows == 0:
+            problems.append(f"{at}: shows nothing; give it queues = [...] and/or groups = [...]")
+        elif board.layout == "grid" and rows > board.rows_per_page and board.rotate_s == 0:
+            problems.append(
+                f"{at}: {rows} rows do not fit rows_per_page = {board.rows_per_page}; "
+                "set rotate_s (seconds per page) or rows_per_page"
+            )
+        if board.layout == "channels" and board.rotate_s:
+            problems.append(f"{at}.rotate_s: only a grid board rotates pages (layout = \"grid\")")
     return problems
 
 

@@ -117,13 +117,19 @@ def _entries(fields: Sequence[Field]) -> list[str]:
     return out
 
 
-def _named(section: str, fields: Sequence[Field]) -> list[str]:
-    """Tables of entries with any names inside a section (``[auth.users."NAME"]``)."""
+def _named(section: str, fields: Sequence[Field], level: str = "###") -> list[str]:
+    """Tables of entries with any names inside a section (``[auth.users."NAME"]``; ``[groups."NAME"]`` at the top)."""
     out: list[str] = []
+    prefix = f"{section}." if section else ""
     for f in fields:
         meta = f.meta
         if isinstance(meta, Entries) and meta.names is None and meta.like is None:
-            out += ["", f'### `[{section}.{f.name}."NAME"]`: one per {meta.noun}', "", *_table(get_args(f.type)[1])]
+            inner = get_args(f.type)[1]
+            doc = (inner.__doc__ or "").strip()
+            doc = "" if doc.startswith(f"{inner.__name__}(") else doc  # the dataclass's own signature
+            out += ["", f'{level} `[{prefix}{f.name}."NAME"]`: one per {meta.noun}', ""]
+            out += [doc, ""] if doc else []
+            out += _table(get_args(f.type)[1])
     return out
 
 
@@ -131,6 +137,9 @@ def render() -> str:
     out = [INTRO.rstrip("\n")]
     for f in fields_of(Settings):
         meta = f.meta
+        if isinstance(meta, Entries):  # [boards.NAME]: a table of named entries at the top level
+            out += _named("", [f], "##")
+            continue
         assert isinstance(meta, Section)
         title = meta.title or f"`[{f.name}]`"
         out += [f"\n## {title}\n", *_table(f.type)]
@@ -140,7 +149,7 @@ def render() -> str:
             for sub in fields_of(f.type):
                 if isinstance(sub.meta, Section):
                     out += [f"\n## {sub.meta.title or f'`[{sub.name}]`'}\n", *_table(sub.type)]
-        out += _named(f.name, fields_of(f.type))
+        out += _named("" if meta.inline else f.name, fields_of(f.type))
     return "\n".join(out) + "\n"
 
 

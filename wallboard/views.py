@@ -83,9 +83,19 @@ def snapshot(engine: Engine) -> Snapshot:
         "timezone": settings.timezone,
         "window_s": settings.window,
         "queues": queues,
+        "groups": groups(engine),
         "totals": {"channels": totals_channels, "agents": agent_totals},
         "status": engine.status(),
     }
+
+
+def groups(engine: Engine) -> dict[str, SelectionView]:
+    """The configured groups (``[groups."NAME"] queues = [...]``), each its queues added up as a selection.
+
+    A group is a named selection: its numbers come from the summed counters
+    of its queues (``selection``), never from the queues' ratios.
+    """
+    return {name: selection(engine, group.queues) for name, group in engine.settings.groups.items()}
 
 
 def selection(engine: Engine, queues: Sequence[str]) -> SelectionView:

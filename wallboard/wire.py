@@ -112,6 +112,8 @@ class Snapshot(Summary):
     """The ``snapshot`` view (metrics.md "Snapshot")."""
 
     queues: dict[str, QueueView]
+    groups: dict[str, SelectionView]
+    """The configured groups (metrics.md "Groups"), each shaped as a selection."""
 
 
 class SelectionView(TypedDict):
@@ -129,6 +131,48 @@ class SelectionData(ViewHead):
     """The ``selection`` view: the snapshot's head, the selection block and the status."""
 
     selection: SelectionView
+    status: EngineStatus
+
+
+class BoardRow(TypedDict):
+    """One row of a grid board: a group or a queue, as a selection of its queues, with its worst level."""
+
+    kind: Literal["group", "queue"]
+    name: str
+    position: int
+    """Its place as the board's settings list it (groups first, then queues), from 0."""
+    queues: list[str]
+    missing: list[str]
+    channels: dict[str, ChannelView] | None
+    agents: AgentCounts | None
+    level: Level | None
+    """The worst level of its channel views at ``as_of`` (None: no level anywhere)."""
+    level_steps: list[LongestWaitStep]
+    """From ``as_of`` on, when the row takes each level as its longest waits tick (the first step is ``as_of``)."""
+
+
+class BoardView(TypedDict):
+    """A named board (``[boards.NAME]``): its settings as the page needs them, and its rows or its sum."""
+
+    name: str
+    title: dict[str, str]
+    """By page language: ``{"zh-CN": ..., "en": ...}``."""
+    layout: Literal["grid", "channels"]
+    order: Literal["worst_first", "as_listed"]
+    rows_per_page: int
+    rotate_s: float
+    groups: list[str]
+    queues: list[str]
+    rows: list[BoardRow]
+    """Grid: one per group and queue (worst first, or as listed); channels: []."""
+    total: SelectionView | None
+    """Channels: every queue it shows added up, as a selection (with its settings); grid: None."""
+
+
+class BoardData(ViewHead):
+    """The ``board`` view: the snapshot's head, the board and the status."""
+
+    board: BoardView
     status: EngineStatus
 
 
@@ -174,7 +218,7 @@ class Intraday(TypedDict):
     totals: IntradaySeries
 
 
-View = Snapshot | Summary | SelectionData | AgentsView | Intraday
+View = Snapshot | Summary | SelectionData | BoardData | AgentsView | Intraday
 
 
 # --------------------------------------------------------------- messages
@@ -214,6 +258,8 @@ class HelloBody(TypedDict):
     settings: SettingsView
     views: list[str]
     queues: list[str]
+    board: str | None
+    """The board of the ``board`` view (``/ws?views=board&board=NAME``), else None."""
 
 
 class DataBody(TypedDict):

@@ -52,6 +52,7 @@ POLICY: Mapping[tuple[str, str], Permission | None] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/static/"): PUBLIC,  # a prefix: the pages' code and styles hold no data
     ("GET", "/tv"): "board",
+    ("GET", "/tv/{name}"): "board",  # a named board ([boards.NAME]): aggregate numbers, as /tv
     ("GET", "/supervisor"): "agents",
     ("GET", "/api/snapshot"): "board",
     ("GET", "/api/intraday"): "board",
@@ -68,18 +69,32 @@ VIEW_PERMISSIONS: Mapping[str, Permission] = {
     "snapshot": "board",
     "summary": "board",
     "selection": "board",
+    "board": "board",
     "intraday": "board",
     "agents": "agents",
 }
 """The socket's views (``/ws?views=...``) and the permission each needs."""
 
-PAGES = frozenset({"/tv", "/supervisor"})
+PAGES = frozenset({"/tv", "/tv/{name}", "/supervisor"})
 """Routes a person opens in a browser: without a session they redirect to the login page instead of a 401."""
+
+PATTERNS = (("/tv/", "/tv/{name}"),)
+"""Routes with a parameter: a path ``/tv/<one segment>`` is the route ``/tv/{name}``."""
+
+
+def route_of(path: str) -> str:
+    """The route a path is served by, as POLICY names it (``/tv/credit`` -> ``/tv/{name}``)."""
+    for prefix, route in PATTERNS:
+        rest = path[len(prefix) :]
+        if path.startswith(prefix) and rest and "/" not in rest:
+            return route
+    return path
 
 
 def policy_for(method: str, path: str) -> tuple[bool, Permission | None]:
     """(known route, the permission it needs); HEAD is GET's."""
     method = "GET" if method == "HEAD" else method
+    path = route_of(path)
     if (method, path) in POLICY:
         return True, POLICY[(method, path)]
     if path.startswith("/static/") and method == "GET":
@@ -89,6 +104,7 @@ def policy_for(method: str, path: str) -> tuple[bool, Permission | None]:
 
 def known_path(path: str) -> bool:
     """A path some route serves (with another method maybe: that is a 405, not a 404)."""
+    path = route_of(path)
     return path.startswith("/static/") or any(p == path for _, p in POLICY)
 
 

@@ -32,6 +32,7 @@ from wallboard.web.auth import (
     ANONYMOUS,
     LOCAL,
     PAGES,
+    route_of,
     SESSION_COOKIE,
     VIEW_PERMISSIONS,
     Authenticator,
@@ -127,7 +128,7 @@ class Guard:
             await self._deny(problem, scope, receive, send)
             return
 
-        if method == "GET" and path in PAGES and "token=" in scope.get("query_string", b"").decode("latin-1"):
+        if method == "GET" and route_of(path) in PAGES and "token=" in scope.get("query_string", b"").decode("latin-1"):
             await self._token_link(scope, receive, send, client, secure)
             return
 
@@ -193,7 +194,7 @@ class Guard:
 
     def _refusal(self, principal: Principal, method: str, path: str, scope: Scope) -> Response:
         if principal is ANONYMOUS:
-            if method == "GET" and path in PAGES:
+            if method == "GET" and route_of(path) in PAGES:
                 query = scope.get("query_string", b"").decode("latin-1")
                 target = path + (f"?{query}" if query else "")
                 return RedirectResponse(f"{scope.get('root_path', '')}/login?next={quote(target, safe='')}", 303)

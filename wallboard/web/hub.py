@@ -21,14 +21,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-DATA_VIEWS = ("snapshot", "summary", "selection", "agents", "intraday")
+DATA_VIEWS = ("snapshot", "summary", "selection", "board", "agents", "intraday")
 """The views a client may ask for (``/ws?views=...``); every other slot goes to every client.
 
 ``selection`` is one message per selection of queues (``/ws?views=selection&queues=a,b``):
-it goes to the clients that asked for that selection only."""
+it goes to the clients that asked for that selection only.  ``board`` is the same per named
+board (``/ws?views=board&board=NAME``), keyed by ``(NAME,)``."""
+
+KEYED_VIEWS = ("selection", "board")
+"""The views whose messages are one per key (a selection of queues, a board), each to its own clients."""
 
 Selection = tuple[str, ...]
-"""Queue names in the order a client asked for them; () for no selection."""
+"""Queue names in the order a client asked for them, or ``(board name,)``; () for none."""
 
 CLOSE_SLOW_CLIENT = 1013
 """WebSocket close code for a client that could not keep up ("try again later")."""
@@ -49,7 +53,7 @@ class Outgoing:
     frame: bytes = b""
     """The same text as a ready WebSocket frame, for clients with a direct writer (wallboard/web/frames.py)."""
     selection: Selection = ()
-    """For the ``selection`` slot: the selection of queues this message is for (only its clients get it)."""
+    """For a keyed slot (``selection``, ``board``): the key this message is for (only its clients get it)."""
 
 
 class Subscriber:
@@ -60,7 +64,7 @@ class Subscriber:
     def __init__(self, views: frozenset[str], selection: Selection = ()) -> None:
         self.views = views
         self.selection = selection
-        """The queues of its ``selection`` view (() when it has none)."""
+        """The key of its keyed view: the queues of its ``selection``, or its ``(board,)`` (() when it has none)."""
         self._pending: dict[str, Outgoing] = {}
         self._wake = asyncio.Event()
         self._closed = False
@@ -123,7 +127,8 @@ class Hub:
         self._on_sent = on_sent
         self._all: set[Subscriber] = set()
         self._by_view: dict[str, set[Subscriber]] = {view: set() for view in DATA_VIEWS}
-        self._by_selection: dict[Selection, set[Subscriber]] = {}
+        self._by_selection: dict[tuple[str, Selection], set[Subscriber]] = {}
+        """The clients of each keyed view's key: ``("selection", queues)``, ``("board", (name,))``."""
         self.dropped = 0
         """Clients dropped for being slow, since start."""
         self.direct_writes = 0
@@ -140,9 +145,9 @@ class Hub:
         """Clients subscribed to ``view``."""
         return len(self._by_view.get(view, ()))
 
-    def selections(self) -> list[Selection]:
-        """Every selection of queues some client subscribes to (the tick builds one message for each)."""
-        return list(self._by_selection)
+    def selections(self, view: str = "selection") -> list[Selection]:
+        """Every key of a keyed view some client subscribes to (the tick builds one message for each)."""
+        return [key for keyed, key in self._by_selection if keyed == view]
 
     @asynccontextmanager
     async def subscribe(
@@ -150,14 +155,18 @@ class Hub:
     ) -> AsyncIterator[Subscriber]:
         """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister.
 
-        A client of the ``selection`` view names its ``selection`` of queues.
+        A client of the ``selection`` view names its ``selection`` of queues; of the ``board`` view, ``(board,)``.
         """
         wanted = frozenset(views)
         unknown = wanted.difference(DATA_VIEWS)
         if unknown:
             raise ValueError(f"unknown views: {', '.join(sorted(unknown))}")
-        if ("selection" in wanted) != bool(selection):
-            raise ValueError("the selection view goes with a selection of queues, and only with it")
+        keyed = wanted.intersection(KEYED_VIEWS)
+        if len(keyed) > 1:
+            raise ValueError("a client subscribes to one keyed view at most (selection or board)")
+        if bool(keyed) != bool(selection):
+            raise ValueError("the selection and board views go with their key (queues, board), and only they")
+        slot = (next(iter(keyed)), selection) if keyed else None
         sub = Subscriber(wanted, selection)
         # Queue the initial messages before the subscriber is visible to publish(), with no await
         # in between, so that hello comes first and nothing published meanwhile is missed.
@@ -166,8 +175,8 @@ class Hub:
         self._all.add(sub)
         for view in wanted:
             self._by_view[view].add(sub)
-        if selection:
-            self._by_selection.setdefault(selection, set()).add(sub)
+        if slot is not None:
+            self._by_selection.setdefault(slot, set()).add(sub)
         try:
             yield sub
         finally:
@@ -175,11 +184,11 @@ class Hub:
             self._all.discard(sub)
             for view in wanted:
                 self._by_view[view].discard(sub)
-            if selection:
-                same = self._by_selection[selection]
+            if slot is not None:
+                same = self._by_selection[slot]
                 same.discard(sub)
                 if not same:
-                    del self._by_selection[selection]
+                    del self._by_selection[slot]
 
     def publish(self, msg: Outgoing) -> int:
         """Hand ``msg`` to every client that gets its slot; return how many.
@@ -190,8 +199,8 @@ class Hub:
         client's messages is kept: a direct write only ever follows messages
         that have already left.
         """
-        if msg.slot == "selection":
-            targets = self._by_selection.get(msg.selection, set())
+        if msg.slot in KEYED_VIEWS:
+            targets = self._by_selection.get((msg.slot, msg.selection), set())
         else:
             targets = self._by_view.get(msg.slot, self._all)
         frame = msg.frame

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from wallboard.boards import board_view
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
@@ -34,11 +35,12 @@ from wallboard.web import gc_schedule, status
 from wallboard.web.admission import Admission
 from wallboard.web.ascii_json import dumps_ascii
 from wallboard.web.frames import text_frame
-from wallboard.web.hub import DATA_VIEWS, Hub, Outgoing, Selection
+from wallboard.web.hub import DATA_VIEWS, KEYED_VIEWS, Hub, Outgoing, Selection
 from wallboard.web.metrics import Scrape, WebMetrics
 from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
+    BoardData,
     Body,
     BroadcastBody,
     Health,
@@ -156,9 +158,11 @@ class Live:
         a wall TV showing the whole centre needs, a seventh of the bytes to send to
         each client every tick.  It is cut from the same snapshot, built once.
         ``selection`` is the same for a TV showing some queues: the snapshot's
-        head and status, and the ``selection`` block of those queues.
+        head and status, and the ``selection`` block of those queues; ``board``
+        for a named board (``selection`` is then ``(name,)``): its ``board`` block
+        (wallboard/boards.py).
         """
-        if view == "snapshot" or view == "summary" or view == "selection":
+        if view == "snapshot" or view == "summary" or view == "selection" or view == "board":
             key = (*self._state_key(), self.engine.now)
             if self._snapshot_cache is None or self._snapshot_cache[0] != key:
                 self._snapshot_cache = (key, add_levels(self.engine.snapshot(), self.settings.metrics))
@@ -181,6 +185,16 @@ class Live:
                     "status": snapshot["status"],
                 }
                 return data
+            if view == "board":
+                name = selection[0]
+                board: BoardData = {
+                    "as_of": snapshot["as_of"],
+                    "timezone": snapshot["timezone"],
+                    "window_s": snapshot["window_s"],
+                    "board": board_view(self.engine, name, self.settings.boards[name]),
+                    "status": snapshot["status"],
+                }
+                return board
             return snapshot
         if view == "agents":
             return self.engine.agents()
@@ -230,7 +244,7 @@ class Live:
         for view in DATA_VIEWS:
             if view not in views:
                 continue
-            feed = selection if view == "selection" else ()
+            feed = selection if view in KEYED_VIEWS else ()
             entry = self._current.get((view, feed))
             if entry is not None and entry[0] == key:
                 msg = entry[1]
@@ -261,7 +275,8 @@ class Live:
                 "stale_after_s": self.stale_after,
                 "settings": self.settings_json,
                 "views": [v for v in DATA_VIEWS if v in views],
-                "queues": list(selection),
+                "queues": [] if "board" in views else list(selection),
+                "board": selection[0] if "board" in views else None,
             },
             0.0,
         )
@@ -275,13 +290,13 @@ class Live:
         self.hub.publish(self._broadcast)
         return body
 
-    def _forget_selections(self, keep: Iterable[Selection]) -> None:
-        """Drop the newest messages of selections no client watches any more (they would pile up)."""
-        wanted = set(keep)
-        for view, sel in [k for k in self._current if k[0] == "selection" and k[1] not in wanted]:
-            del self._current[(view, sel)]
-        for view, sel in [k for k in self._rebuilt if k[0] == "selection" and k[1] not in wanted]:
-            del self._rebuilt[(view, sel)]
+    def _forget_selections(self) -> None:
+        """Drop the newest messages of selections and boards no client watches any more (they would pile up)."""
+        wanted = {(view, key) for view in KEYED_VIEWS for key in self.hub.selections(view)}
+        for k in [k for k in self._current if k[0] in KEYED_VIEWS and k not in wanted]:
+            del self._current[k]
+        for k in [k for k in self._rebuilt if k[0] in KEYED_VIEWS and k not in wanted]:
+            del self._rebuilt[k]
 
     def _on_sent(self, msg: Outgoing, seconds: float) -> None:
         if msg.born:
@@ -303,16 +318,20 @@ class Live:
                 msgs = [
                     self._data_message(view, source, t0, now)
                     for view in DATA_VIEWS
-                    if view == "snapshot" or (view != "selection" and self.hub.wants(view))
+                    if view == "snapshot" or (view not in KEYED_VIEWS and self.hub.wants(view))
                 ]
-                msgs += [self._data_message("selection", source, t0, now, sel) for sel in self.hub.selections()]
+                msgs += [
+                    self._data_message(view, source, t0, now, key)
+                    for view in KEYED_VIEWS
+                    for key in self.hub.selections(view)
+                ]
                 self._built_key = key
                 self.data_seq = self.seq
                 for msg in msgs:
                     self.hub.publish(msg)
             else:
                 self.hub.publish(self.heartbeat())
-            self._forget_selections(self.hub.selections())
+            self._forget_selections()
             if failing is not None:
                 log.info("tick recovered after: %s", failing)
         except Exception as exc:

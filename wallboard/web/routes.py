@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from wallboard.boards import title as board_title
 from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
 from wallboard.web.admission import CLOSE_REFUSED, client_address
@@ -152,6 +153,14 @@ def _page(name: str) -> Callable[[Request], Any]:
     async def page(request: Request) -> Response:
         live: Live = request.state.live
         principal = principal_of(request.scope)
+        board = None
+        if "name" in request.path_params:  # /tv/NAME: a named board ([boards.NAME], wallboard/boards.py)
+            board_name = request.path_params["name"]
+            settings = live.settings.boards.get(board_name)
+            if settings is None:
+                known = ", ".join(sorted(live.settings.boards)) or "none"
+                return error(404, "unknown_board", f"no board {board_name[:40]!r} in [boards] (known: {known})")
+            board = {"name": board_name, "layout": settings.layout, "title": board_title(board_name, settings)}
         ctx = {
             "user": principal.name if principal.kind in ("session", "proxy") else "",
             "role": principal.role or "",
@@ -162,6 +171,8 @@ def _page(name: str) -> Callable[[Request], Any]:
             "stale_after_s": live.stale_after,
             "settings_json": orjson.dumps(live.settings_json).decode(),
             "channels": CHANNELS,
+            "board": board,
+            "grid": board is not None and board["layout"] == "grid",
         }
         templates: Jinja2Templates = request.state.templates
         return templates.TemplateResponse(request, name, ctx, headers=PAGE_HEADERS)
@@ -479,6 +490,17 @@ def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
     unknown = [v for v in views if v not in DATA_VIEWS]
     if unknown:
         return f"unknown view {unknown[0][:40]!r}; known: {', '.join(DATA_VIEWS)}"
+    if "board" in views:
+        if "selection" in views:
+            return "the board and selection views cannot share a socket; open one for each"
+        name = websocket.query_params.get("board", "")
+        if not name:
+            return "the board view needs the board's name: /ws?views=board&board=NAME"
+        boards = websocket.state.live.settings.boards
+        if name not in boards:
+            known = ", ".join(sorted(boards)) or "none"
+            return f"no board {name[:40]!r} in [boards] (known: {known[:60]})"
+        return views, (name,)
     if "selection" not in views:
         return views, ()  # a queues parameter without the selection view changes nothing
     selection = parse_selection(websocket.query_params.get("queues", ""))
@@ -545,6 +567,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", root, methods=["GET"]),
         Route("/tv", _page("tv.html"), methods=["GET"], name="tv"),
+        Route("/tv/{name}", _page("tv.html"), methods=["GET"], name="tv_board"),
         Route("/supervisor", _page("supervisor.html"), methods=["GET"], name="supervisor"),
         Route("/api/snapshot", _view("snapshot"), methods=["GET"]),
         Route("/api/agents", _view("agents"), methods=["GET"]),
