@@ -162,6 +162,16 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
             },
             "agents": agent_counts(list(agents.values())),
         },
+        "groups": {
+            name: {
+                "channels": {
+                    ch: channel_view(list(g.queues), ch, settings.for_queues(g.queues, ch).sl_formula)
+                    for ch in ("call", "sms")
+                },
+                "agents": agent_counts([r for r in agents.values() if set(r["queues"]) & set(g.queues)]),
+            }
+            for name, g in settings.groups.items()
+        },
         "handled_today": {a: dict(v) for a, v in handled.items()},
         "agents": agents,
     }

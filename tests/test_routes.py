@@ -557,7 +557,9 @@ def test_summary_is_the_same_snapshot_without_the_queues(board: Board) -> None:
             if m["type"] in ("snapshot", "summary"):
                 pushed[m["type"]] = m
         assert pushed["summary"]["seq"] == pushed["snapshot"]["seq"]
-        assert pushed["summary"]["data"] == {k: v for k, v in pushed["snapshot"]["data"].items() if k != "queues"}
+        assert pushed["summary"]["data"] == {
+            k: v for k, v in pushed["snapshot"]["data"].items() if k not in ("queues", "groups")
+        }
     with board.client.websocket_connect("/ws?views=summary") as ws:
         assert [recv(ws)["type"] for _ in range(3)] == ["hello", "summary", "broadcast"]
 
@@ -654,7 +656,7 @@ def test_unknown_view_is_closed_with_1008(board: Board) -> None:
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_text()
     assert info.value.code == 1008
-    assert "bogus" in info.value.reason and "snapshot, summary, selection, agents, intraday" in info.value.reason
+    assert "bogus" in info.value.reason and "snapshot, summary, selection, board, agents, intraday" in info.value.reason
 
 
 def test_ticks_send_data_when_it_changed_else_a_heartbeat(board: Board) -> None:

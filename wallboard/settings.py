@@ -334,7 +334,7 @@ class GroupSettings:
 
     queues: tuple[str, ...] = setting(
         (),
-        "the queues it adds up, written as the board shows them (docs/events.md \"Names\")",
+        'the queues it adds up, written as the board shows them (docs/events.md "Names")',
         nonempty=True,
         check=_queue_list,
         shown_default="(required)",
@@ -667,7 +667,9 @@ BoardOrder = Literal["worst_first", "as_listed"]
 class BoardSettings:
     """A named TV board, served at ``/tv/NAME`` (docs/board.md "Named boards")."""
 
-    title_zh: str = setting("", "the header's title on a Chinese (zh-CN) page; empty: title_en, else the name", check=_title)
+    title_zh: str = setting(
+        "", "the header's title on a Chinese (zh-CN) page; empty: title_en, else the name", check=_title
+    )
     title_en: str = setting("", "the header's title on an English page; empty: title_zh, else the name", check=_title)
     groups: tuple[str, ...] = setting((), "groups ([groups]) it shows, one grid row each, first", check=_queue_list)
     queues: tuple[str, ...] = setting((), "queues it shows, one grid row each, after the groups", check=_queue_list)
@@ -985,7 +987,7 @@ def _board_problems(settings: Settings) -> list[str]:
         at = f"boards.{name}"
         unknown = [g for g in board.groups if g not in m.groups]
         if unknown:
-            known = ", ".join(sorted(m.groups)) or "none: declare them as [groups.\"NAME\"] queues = [...]"
+            known = ", ".join(sorted(m.groups)) or 'none: declare them as [groups."NAME"] queues = [...]'
             problems.append(f"{at}.groups: unknown group {unknown[0]!r} (known: {known})")
         rows = len(board.groups) + len(board.queues)
         if rows == 0:
@@ -996,7 +998,7 @@ def _board_problems(settings: Settings) -> list[str]:
                 "set rotate_s (seconds per page) or rows_per_page"
             )
         if board.layout == "channels" and board.rotate_s:
-            problems.append(f"{at}.rotate_s: only a grid board rotates pages (layout = \"grid\")")
+            problems.append(f'{at}.rotate_s: only a grid board rotates pages (layout = "grid")')
     return problems
 
 

@@ -32,7 +32,6 @@ from wallboard.web.auth import (
     ANONYMOUS,
     LOCAL,
     PAGES,
-    route_of,
     SESSION_COOKIE,
     VIEW_PERMISSIONS,
     Authenticator,
@@ -40,6 +39,7 @@ from wallboard.web.auth import (
     client_address,
     known_path,
     policy_for,
+    route_of,
 )
 
 audit = logging.getLogger("wallboard.audit")
