@@ -1,6 +1,7 @@
 """Take the screenshots of docs/ from a simulator-fed board: the TV at 1080p and 4K and the supervisor page
 (1920 wide, the whole page), in English and Chinese: docs/screenshots/tv-{en,zh-CN}-{1080p,4k}.png and
-supervisor-{en,zh-CN}.png.
+supervisor-{en,zh-CN}.png; with the bank scenario, its named board /tv/centre too: tv-grid-{en,zh-CN}-1080p.png
+(--grid-only: only those).
 
     python scripts/screenshots.py                     # the bank-hotline scenario at 09:05 today (Asia/Shanghai)
     python scripts/screenshots.py --at 15:10 --lang zh-CN --out /tmp/shots
@@ -41,6 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+BANK_BOARDS = ROOT / "seeds" / "settings" / "bank-boards.toml"
+"""The bank scenario's groups and named boards."""
 BROADCAST = (
     "Team leads: storm warning for Shanghai — expect heavy call volume 14:00–17:00 · 台风预警：下午来电量将大幅增加"
 )
@@ -48,7 +51,7 @@ BROADCAST = (
 
 def simulated_app(scenario: str, zone: str, at: str, seed: str) -> Any:
     """The real app fed by the simulator started today at ``at`` (HH:MM) in ``zone``: run in a subprocess."""
-    from wallboard.settings import parse_settings
+    from wallboard.settings import load_settings, parse_settings, with_overrides
     from wallboard.sources.simulated import SimulatorSource
     from wallboard.web.app import create_app
 
@@ -56,7 +59,10 @@ def simulated_app(scenario: str, zone: str, at: str, seed: str) -> Any:
     hh, mm = (int(x) for x in at.split(":"))
     start = datetime.now(tz).replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp()
     source = SimulatorSource(scenario, tz=tz, seed=int(seed), start_at=start)
-    return create_app(parse_settings({"timezone": zone}, environ={}), source, clock=source.clock)
+    settings = parse_settings({"timezone": zone}, environ={})
+    if scenario == "bank-hotline":  # its groups and named boards (/tv/centre: the grid's screenshot)
+        settings = with_overrides(load_settings(BANK_BOARDS, environ={}), metrics={"timezone": zone})
+    return create_app(settings, source, clock=source.clock)
 
 
 def caught_up(server: AppProcess) -> bool:
@@ -89,7 +95,7 @@ def post_broadcast(url: str, text: str, token: str) -> None:
 TV_SIZES = (("1080p", 1920, 1080), ("4k", 3840, 2160))
 
 
-def shoot(url: str, out: Path, langs: list[str], chromium: str, token: str) -> None:
+def shoot(url: str, out: Path, langs: list[str], chromium: str, token: str, grid_only: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     post_broadcast(url, BROADCAST, token)
     written = []
@@ -97,6 +103,16 @@ def shoot(url: str, out: Path, langs: list[str], chromium: str, token: str) -> N
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             for lang in langs:
+                # The bank's named board /tv/centre (seeds/settings/bank-boards.toml): one row per group and queue.
+                grid = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang).new_page()
+                if grid.goto(f"{url}/tv/centre?lang={lang}" + (f"&token={token}" if token else "")).ok:
+                    grid.wait_for_function("() => document.body.dataset.state === 'fresh'", timeout=30_000)
+                    grid.wait_for_timeout(5000)
+                    written.append(out / f"tv-grid-{lang}-1080p.png")
+                    grid.screenshot(path=str(written[-1]))
+                grid.context.close()
+                if grid_only:
+                    continue
                 ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
                 page = ctx.new_page()
                 for name, width, height in TV_SIZES:
@@ -135,13 +151,14 @@ def main() -> None:
     ap.add_argument("--lang", default="all", choices=["en", "zh-CN", "all"], help="all: both languages")
     ap.add_argument("--chromium", default=os.environ.get("WALLBOARD_CHROMIUM", "/usr/bin/chromium"))
     ap.add_argument("--token", default="", help="a supervisor token of the board ([auth.tokens], with --url)")
+    ap.add_argument("--grid-only", action="store_true", help="only the named board /tv/centre (tv-grid-*.png)")
     args = ap.parse_args()
     langs = ["en", "zh-CN"] if args.lang == "all" else [args.lang]
     if args.url:
-        shoot(args.url.rstrip("/"), Path(args.out), langs, args.chromium, args.token)
+        shoot(args.url.rstrip("/"), Path(args.out), langs, args.chromium, args.token, args.grid_only)
         return
     with simulated_board(args.scenario, args.timezone, args.at, args.seed) as url:
-        shoot(url, Path(args.out), langs, args.chromium, "")
+        shoot(url, Path(args.out), langs, args.chromium, "", args.grid_only)
 
 
 if __name__ == "__main__":

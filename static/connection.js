@@ -55,7 +55,7 @@
 
   WB.Connection.prototype.url = function () {
     // Relative to the page, so that a board behind a path prefix (reverse proxy) still works.
-    var u = new URL("ws", window.location.href);
+    var u = WB.appUrl("ws");
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.search = "?views=" + this.views.join(",") +
       (this.queues.length ? "&queues=" + encodeURIComponent(this.queues.join(",")) : "") +
@@ -135,12 +135,12 @@
     var now = performance.now();
     if (now - sessionCheckedAt < 10000) return;
     sessionCheckedAt = now;
-    fetch(new URL("api/session", window.location.href).toString(), { credentials: "same-origin" })
+    fetch(WB.appUrl("api/session").toString(), { credentials: "same-origin" })
       .then(function (resp) { return resp.ok ? resp.json() : null; })
       .then(function (body) {
         if (body && body.authenticated === false) {
           var here = window.location.pathname + window.location.search;
-          window.location.assign(new URL("login?next=" + encodeURIComponent(here), window.location.href).toString());
+          window.location.assign(WB.appUrl("login?next=" + encodeURIComponent(here)).toString());
         }
       })
       .catch(function () { /* the server is down: the board shows stale, and reconnects */ });
@@ -198,8 +198,9 @@
     if (src.stale !== true && src.ready !== false && src.state !== "waiting" && this.lastServerMs !== null) {
       this.lastGoodServerMs = this.lastServerMs; // what "last update" means in the banner
     }
-    var isData = msg.type === "snapshot" || msg.type === "summary" || msg.type === "selection" ||
-      msg.type === "agents" || msg.type === "intraday";
+    var board = msg.type === "snapshot" || msg.type === "summary" || msg.type === "selection" ||
+      msg.type === "board"; // the views that carry the numbers of a board
+    var isData = board || msg.type === "agents" || msg.type === "intraday";
     if (isData && WB.isNum(msg.seq)) {
       if (this.maxDataSeq === null || msg.seq > this.maxDataSeq) this.maxDataSeq = msg.seq;
     }
@@ -207,7 +208,7 @@
         msg.data_seq > this.maxDataSeq) {
       this.resync(); // the server sent data we never got (conflated or lost)
     }
-    if (msg.type === "snapshot" || msg.type === "summary" || msg.type === "selection") {
+    if (board) {
       this.dataConnId = this.connId;
       this.lastDataAt = now;
     }

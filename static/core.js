@@ -42,6 +42,14 @@
 
   WB.params = new URLSearchParams(window.location.search);
 
+  /**
+   * A URL of the app (ws, api/session, login) relative to the page, so that a board behind a path prefix
+   * (reverse proxy) still works; a page one level down (/tv/NAME) says so in body[data-root] ("../").
+   */
+  WB.appUrl = function (path) {
+    return new URL((document.body.dataset.root || "") + path, window.location.href);
+  };
+
   /** A comma-separated URL parameter as a list of non-empty, trimmed names. */
   WB.listParam = function (name) {
     var raw = WB.params.get(name);

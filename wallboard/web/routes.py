@@ -173,6 +173,7 @@ def _page(name: str) -> Callable[[Request], Any]:
             "channels": CHANNELS,
             "board": board,
             "grid": board is not None and board["layout"] == "grid",
+            "root": "../" if board is not None else "",  # the app's URLs from /tv/NAME (static/core.js appUrl)
         }
         templates: Jinja2Templates = request.state.templates
         return templates.TemplateResponse(request, name, ctx, headers=PAGE_HEADERS)

@@ -1,0 +1,155 @@
+"""Named boards (/tv/NAME) in real headless Chromium: the grid of fifteen queues on one 1080p screen, readable
+from 5 m, the worst row first; the title in both languages; the pages turning; a group's numbers as the API's.
+
+The boards run as tests/test_browser.py runs /tv (`Board`: the real app in a subprocess, a frozen clock).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.test_browser import (
+    LONG_QUEUES,
+    SETTINGS,
+    VISIBLE_TEXT_JS,
+    Board,
+    browser,  # noqa: F401  (a fixture)
+    many_queue_events,
+    open_page,  # noqa: F401  (a fixture)
+    wait_state,
+)
+
+pytestmark = pytest.mark.browser
+
+MANY = LONG_QUEUES + [f"queue-{i:02d}" for i in range(12)]
+"""The fifteen queues of many_queue_events()."""
+RANK = {"none": 0, "ok": 1, "warn": 2, "alarm": 3}
+
+
+def board_settings() -> dict[str, Any]:
+    s = copy.deepcopy(SETTINGS)
+    s["groups"] = {"cards": {"queues": ["credit-card", "信用卡"]}, "long": {"queues": LONG_QUEUES}}
+    s["boards"] = {
+        "floor": {"title_zh": "电子银行中心", "title_en": "E-banking centre", "queues": MANY},
+        "turning": {"queues": MANY, "rows_per_page": 6, "rotate_s": 1, "order": "as_listed"},
+        "cards": {"title_zh": "信用卡团队", "title_en": "Credit card team", "groups": ["cards"], "layout": "channels"},
+        "depts": {"groups": ["cards", "long"], "queues": ["loans", "credit-card"]},
+    }
+    return s
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+    b = Board(tmp_path_factory.mktemp("boards"), settings=board_settings(), extra=many_queue_events())
+    b.start()
+    yield b
+    b.stop()
+
+
+ROWS_JS = """() => Array.from(document.querySelectorAll('#grid-rows .g-row')).map(r => {
+  const box = r.getBoundingClientRect();
+  return {name: r.dataset.name, level: r.dataset.level, kind: r.dataset.kind, top: box.top, bottom: box.bottom,
+          mark: getComputedStyle(r.querySelector('.g-mark')).backgroundColor};
+})"""
+
+
+@pytest.mark.parametrize(("lang", "title"), [("en", "E-banking centre"), ("zh-CN", "电子银行中心")])
+def test_a_grid_of_fifteen_queues_fits_a_1080p_screen_readable_at_5_m(
+    boards: Board, open_page: Any, lang: str, title: str
+) -> None:
+    assert boards.post("/api/broadcast", {"text": "Storm warning 台风预警"})[0] == 200  # the ticker takes room
+    w = open_page(f"{boards.url}/tv/floor?lang={lang}", width=1920, height=1080)
+    page = w.page
+    wait_state(page, "fresh")
+    page.wait_for_selector("#ticker[data-active='1']")
+    page.wait_for_function("document.querySelectorAll('#grid-rows .g-row').length === 15")
+    assert page.text_content("#board-title") == title and page.title() == title
+    rows = page.evaluate(ROWS_JS)
+    assert sorted(r["name"] for r in rows) == sorted(MANY)
+    # All fifteen on the screen, nothing scrolls, nothing sticks out of its cell.
+    assert all(r["bottom"] <= 1080 for r in rows), rows
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
+    wide = page.evaluate("""() => Array.from(document.querySelectorAll('.g-value, .grid-head > div'))
+        .filter(e => e.getClientRects().length && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)""")
+    assert wide == []
+    # No text under 3 % of the screen height.
+    texts = page.evaluate(VISIBLE_TEXT_JS)
+    assert len(texts) > 15 * 7, texts
+    small = [t for t in texts if t[2] < 0.03 * 1080]
+    assert small == [], small
+    # The worst rows first, each row marked with its worst level's colour.
+    ranks = [RANK[r["level"]] for r in rows]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] >= RANK["warn"], rows
+    colours = {r["level"]: r["mark"] for r in rows}
+    assert len(set(colours.values())) == len(colours)  # one colour per level
+    assert w.errors == []
+
+
+def test_the_rows_level_is_the_servers_and_the_numbers_are_the_apis(boards: Board, open_page: Any) -> None:
+    """A group's row and a queue's row against /api/snapshot (the groups, the queues), cell by cell."""
+    page = open_page(f"{boards.url}/tv/depts?lang=en").page
+    wait_state(page, "fresh")
+    page.wait_for_function("document.querySelectorAll('#grid-rows .g-row').length === 4")
+    snap = boards.get("/api/snapshot")
+    views = {"cards": snap["groups"]["cards"], "long": snap["groups"]["long"], "loans": snap["queues"]["loans"]}
+    for name, view in views.items():
+        row = f'#grid-rows .g-row[data-name="{name}"]'
+        for ch in ("call", "sms"):
+            chan = view["channels"][ch]
+            cell = f'{row} .g-cell[data-channel="{ch}"]'
+            assert page.get_attribute(f'{cell}[data-metric="waiting"] .g-value', "data-raw") == str(chan["waiting"])
+            assert page.get_attribute(f'{cell}[data-metric="waiting"]', "data-level") == (
+                chan["levels"]["waiting"] or "none"
+            )
+            sl = chan["window"]["service_level"]
+            shown = page.text_content(f'{cell}[data-metric="sl_window"] .g-value')
+            assert shown == ("\u2013" if sl is None else f"{round(sl * 100)}%"), (name, ch, shown, sl)
+        available = page.get_attribute(f'{row} .g-cell[data-metric="available"] .g-value', "data-raw")
+        assert available == str(view["agents"]["available"])
+    # A group row names the group; its members are in its tooltip.
+    assert page.get_attribute('.g-row[data-name="cards"]', "data-kind") == "group"
+    assert "信用卡" in (page.get_attribute('.g-row[data-name="cards"] .g-name', "title") or "")
+
+
+def test_the_pages_of_a_long_board_turn(boards: Board, open_page: Any) -> None:
+    page = open_page(f"{boards.url}/tv/turning?lang=en").page
+    wait_state(page, "fresh")
+    seen: dict[str, list[str]] = {}
+    deadline = time.monotonic() + 8
+    while len(seen) < 3 and time.monotonic() < deadline:
+        number = page.get_attribute("#grid-rows", "data-page") or ""
+        seen[number] = page.eval_on_selector_all("#grid-rows .g-row", "rs => rs.map(r => r.dataset.name)")
+        time.sleep(0.1)
+    assert sorted(seen) == ["1", "2", "3"], seen
+    assert seen["1"] == MANY[:6] and seen["2"] == MANY[6:12] and seen["3"] == MANY[12:]  # as listed, 6 a page
+    assert page.text_content("#grid-page") in ("Page 1/3", "Page 2/3", "Page 3/3")
+
+
+@pytest.mark.parametrize(("lang", "title"), [("en", "Credit card team"), ("zh-CN", "信用卡团队")])
+def test_a_channels_board_shows_its_groups_sum_with_its_title_and_full_list(
+    boards: Board, open_page: Any, lang: str, title: str
+) -> None:
+    page = open_page(f"{boards.url}/tv/cards?lang={lang}").page
+    wait_state(page, "fresh")
+    assert page.text_content("#board-title") == title
+    label = page.text_content("#selection-label") or ""
+    assert "cards" in label  # the whole list, not cut to its first name
+    group = boards.get("/api/snapshot")["groups"]["cards"]
+    for ch in ("call", "sms"):
+        tile = f'.channel[data-channel="{ch}"] .tile[data-metric="waiting"]'
+        page.wait_for_function(
+            "([s, v]) => document.querySelector(s + ' .tile-value').dataset.raw === v",
+            arg=[tile, str(group["channels"][ch]["waiting"])],
+        )
+        assert page.get_attribute(tile, "data-level") == (group["channels"][ch]["levels"]["waiting"] or "none")
+    counts = page.eval_on_selector_all(
+        "#agents-strip .agent-count",
+        "es => es.map(e => [e.dataset.agentState, e.querySelector('.agent-value').dataset.raw])",
+    )
+    assert dict(counts) == {s: str(group["agents"][s]) for s in ("available", "busy", "wrap_up", "break")}
