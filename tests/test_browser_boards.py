@@ -13,16 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import (
-    LONG_QUEUES,
-    SETTINGS,
-    VISIBLE_TEXT_JS,
-    Board,
-    browser,  # noqa: F401  (a fixture)
-    many_queue_events,
-    open_page,  # noqa: F401  (a fixture)
-    wait_state,
-)
+from tests.test_browser import LONG_QUEUES, SETTINGS, VISIBLE_TEXT_JS, Board, many_queue_events, wait_state
+from tests.test_browser import browser as browser
+from tests.test_browser import open_page as open_page
 
 pytestmark = pytest.mark.browser
 
