@@ -25,7 +25,7 @@ from datetime import datetime
 from wallboard.engine import Engine
 from wallboard.levels import LEVELS, add_selection_levels
 from wallboard.settings import BoardSettings, MetricSettings
-from wallboard.views import selection
+from wallboard.views import selection, selections
 from wallboard.wire import BoardRow, BoardView, ChannelView, Level, LongestWaitStep
 
 RANK: Mapping[Level | None, int] = {None: 0, "ok": 1, "warn": 2, "alarm": 3}
@@ -118,8 +118,9 @@ def board_view(engine: Engine, name: str, board: BoardSettings) -> BoardView:
     total = None
     listed = rows_of(board, metrics)
     if board.layout == "grid":
-        for position, (kind, row_name, queues) in enumerate(listed):
-            sel = add_selection_levels(selection(engine, queues), metrics)
+        found = selections(engine, [queues for _, _, queues in listed])  # one pass over the agents for all rows
+        for position, ((kind, row_name, _), sel) in enumerate(zip(listed, found, strict=True)):
+            add_selection_levels(sel, metrics)
             del sel["settings"]  # the pages colour from the levels; the settings are in hello.settings
             steps = level_schedule(sel["channels"], as_of)
             rows.append(
