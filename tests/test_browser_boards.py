@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import LONG_QUEUES, SETTINGS, VISIBLE_TEXT_JS, Board, many_queue_events, wait_state
+from tests.test_browser import LONG_QUEUES, NOW, SETTINGS, VISIBLE_TEXT_JS, Board, many_queue_events, wait_state
 from tests.test_browser import browser as browser
 from tests.test_browser import open_page as open_page
 
@@ -32,13 +32,25 @@ def board_settings() -> dict[str, Any]:
         "turning": {"queues": MANY, "rows_per_page": 6, "rotate_s": 1, "order": "as_listed"},
         "cards": {"title_zh": "信用卡团队", "title_en": "Credit card team", "groups": ["cards"], "layout": "channels"},
         "depts": {"groups": ["cards", "long"], "queues": ["loans", "credit-card"]},
+        "ticking": {"queues": ["tick-q", "two-waiting"]},
     }
     return s
 
 
+def ticking_events() -> list[dict[str, Any]]:
+    """tick-q: one call waiting 15 s at NOW (ok; amber from 20 s); two-waiting: two calls waiting 1-2 s (amber)."""
+    offered = [("tick-q", NOW - 15), ("two-waiting", NOW - 1), ("two-waiting", NOW - 2)]
+    return [
+        {"event_id": f"tick-{n}", "type": "call.offered", "ts": at * 1000, "interaction_id": f"tick-{n}", "queue": q}
+        for n, (q, at) in enumerate(offered)
+    ]
+
+
 @pytest.fixture(scope="module")
 def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
-    b = Board(tmp_path_factory.mktemp("boards"), settings=board_settings(), extra=many_queue_events())
+    b = Board(
+        tmp_path_factory.mktemp("boards"), settings=board_settings(), extra=many_queue_events() + ticking_events()
+    )
     b.start()
     yield b
     b.stop()
@@ -110,14 +122,38 @@ def test_the_rows_level_is_the_servers_and_the_numbers_are_the_apis(boards: Boar
     assert "信用卡" in (page.get_attribute('.g-row[data-name="cards"] .g-name', "title") or "")
 
 
+def test_a_row_turns_worse_and_moves_up_as_its_wait_ticks_without_a_push(boards: Board, open_page: Any) -> None:
+    """Between pushes the rows follow the server's level_steps: never a colour left stale by a quiet feed."""
+    row = boards.get("/api/snapshot")["queues"]["tick-q"]["channels"]["call"]["levels"]
+    assert row["longest_wait_s"] == "ok" and [s["level"] for s in row["longest_wait_steps"]] == ["ok", "warn", "alarm"]
+    page = open_page(f"{boards.url}/tv/ticking?lang=en").page
+    wait_state(page, "fresh")
+    page.wait_for_function("document.querySelectorAll('#grid-rows .g-row').length === 2")
+    order = (
+        "() => Array.from(document.querySelectorAll('#grid-rows .g-row')).map(r => [r.dataset.name, r.dataset.level])"
+    )
+    assert page.evaluate(order) == [["two-waiting", "warn"], ["tick-q", "ok"]]
+    # 20 s of wait: amber, and first (as listed within a level: tick-q is listed first).
+    page.wait_for_function(
+        "() => document.querySelector('#grid-rows .g-row').dataset.name === 'tick-q'", timeout=15_000
+    )
+    assert page.evaluate(order) == [["tick-q", "warn"], ["two-waiting", "warn"]]
+    cell = '.g-row[data-name="tick-q"] .g-cell[data-channel="call"][data-metric="longest_wait"]'
+    assert page.get_attribute(cell, "data-level") == "warn"
+    assert page.evaluate("document.body.dataset.asOf") == boards.get("/api/snapshot")["as_of"]  # no new data came
+
+
 def test_the_pages_of_a_long_board_turn(boards: Board, open_page: Any) -> None:
     page = open_page(f"{boards.url}/tv/turning?lang=en").page
     wait_state(page, "fresh")
     seen: dict[str, list[str]] = {}
     deadline = time.monotonic() + 8
     while len(seen) < 3 and time.monotonic() < deadline:
-        number = page.get_attribute("#grid-rows", "data-page") or ""
-        seen[number] = page.eval_on_selector_all("#grid-rows .g-row", "rs => rs.map(r => r.dataset.name)")
+        number, names = page.evaluate(
+            """() => [document.getElementById("grid-rows").dataset.page,
+                      Array.from(document.querySelectorAll("#grid-rows .g-row")).map(r => r.dataset.name)]"""
+        )
+        seen[number] = names
         time.sleep(0.1)
     assert sorted(seen) == ["1", "2", "3"], seen
     assert seen["1"] == MANY[:6] and seen["2"] == MANY[6:12] and seen["3"] == MANY[12:]  # as listed, 6 a page
