@@ -63,12 +63,19 @@ ROWS_JS = """() => Array.from(document.querySelectorAll('#grid-rows .g-row')).ma
 })"""
 
 
-@pytest.mark.parametrize(("lang", "title"), [("en", "E-banking centre"), ("zh-CN", "电子银行中心")])
+@pytest.mark.parametrize(
+    ("lang", "title", "width", "height"),
+    [
+        ("en", "E-banking centre", 1920, 1080),
+        ("zh-CN", "电子银行中心", 1920, 1080),
+        ("en", "E-banking centre", 3840, 2160),
+    ],
+)
 def test_a_grid_of_fifteen_queues_fits_a_1080p_screen_readable_at_5_m(
-    boards: Board, open_page: Any, lang: str, title: str
+    boards: Board, open_page: Any, lang: str, title: str, width: int, height: int
 ) -> None:
     assert boards.post("/api/broadcast", {"text": "Storm warning 台风预警"})[0] == 200  # the ticker takes room
-    w = open_page(f"{boards.url}/tv/floor?lang={lang}", width=1920, height=1080)
+    w = open_page(f"{boards.url}/tv/floor?lang={lang}", width=width, height=height)
     page = w.page
     wait_state(page, "fresh")
     page.wait_for_selector("#ticker[data-active='1']")
@@ -77,7 +84,7 @@ def test_a_grid_of_fifteen_queues_fits_a_1080p_screen_readable_at_5_m(
     rows = page.evaluate(ROWS_JS)
     assert sorted(r["name"] for r in rows) == sorted(MANY)
     # All fifteen on the screen, nothing scrolls, nothing sticks out of its cell.
-    assert all(r["bottom"] <= 1080 for r in rows), rows
+    assert all(r["bottom"] <= height for r in rows), rows
     assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
     wide = page.evaluate("""() => Array.from(document.querySelectorAll('.g-value, .grid-head > div'))
@@ -86,7 +93,7 @@ def test_a_grid_of_fifteen_queues_fits_a_1080p_screen_readable_at_5_m(
     # No text under 3 % of the screen height.
     texts = page.evaluate(VISIBLE_TEXT_JS)
     assert len(texts) > 15 * 7, texts
-    small = [t for t in texts if t[2] < 0.03 * 1080]
+    small = [t for t in texts if t[2] < 0.03 * height]
     assert small == [], small
     # The worst rows first, each row marked with its worst level's colour.
     ranks = [RANK[r["level"]] for r in rows]

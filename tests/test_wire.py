@@ -87,7 +87,14 @@ def live() -> Live:
     """A board over an hour of random traffic (every state: waiting, answered, abandoned, agents), one tick done."""
     now = BASE + 3600
     rng = random.Random(5)
-    settings = make_settings(queues={QUEUES[1]: {"call": {"sl_threshold": 30}}})
+    settings = make_settings(
+        queues={QUEUES[1]: {"call": {"sl_threshold": 30}}},
+        groups={"g": {"queues": [QUEUES[0], QUEUES[1]]}, "one": {"queues": [QUEUES[2]]}},
+        boards={
+            "grid": {"groups": ["g", "one"], "queues": [QUEUES[3], "no-such-queue"]},
+            "sum": {"groups": ["g"], "queues": ["no-such-queue"], "layout": "channels"},
+        },
+    )
     board = Live(settings, ListSource(), clock=lambda: float(now), metrics=WebMetrics())
     batch = [RawMessage(to_json(e, rng)) for e in random_stream(rng, BASE, 3600, interactions=300)]
     ingest(board.engine, [*batch, RawMessage(b"{broken")])
@@ -109,6 +116,25 @@ def test_every_view_has_its_declared_shape(live: Live, view: str, tp: Any) -> No
     data = live.build_view(view, (QUEUES[0], QUEUES[1], "no-such-queue"))
     assert problems(data, tp) == []
     assert problems(orjson.loads(live.current([view], (QUEUES[0],))[0].text)["data"], tp) == []
+
+
+@pytest.mark.parametrize("board", ["grid", "sum"])
+def test_the_board_view_has_its_declared_shape(live: Live, board: str) -> None:
+    data = live.build_view("board", (board,))
+    assert problems(data, wire.BoardData) == []
+    sent = orjson.loads(live.current(["board"], (board,))[0].text)
+    assert sent["type"] == "board" and problems(sent["data"], wire.BoardData) == []
+    rows = data["board"]["rows"]  # type: ignore[typeddict-item]
+    if board == "grid":  # the rows checked hold levels, schedules and a row without numbers
+        assert any(r["level_steps"] for r in rows) and any(r["channels"] is None for r in rows)
+    hello = orjson.loads(live.hello(["board"], (board,)).text)
+    assert hello["board"] == board and hello["queues"] == []
+
+
+def test_the_snapshots_groups_have_the_selections_shape(live: Live) -> None:
+    snapshot = live.build_view("snapshot")
+    assert list(snapshot["groups"]) == ["g", "one"]  # type: ignore[typeddict-item]
+    assert problems(snapshot, wire.Snapshot) == []
 
 
 def test_the_views_checked_hold_levels_waiting_calls_and_an_empty_selection(live: Live) -> None:
