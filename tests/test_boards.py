@@ -226,7 +226,15 @@ def test_the_longest_wait_counts_at_its_scheduled_level() -> None:
         {"from": "2026-11-29T10:01:00.000+08:00", "level": "alarm"},
     ]
     assert level_schedule(None, "2026-11-29T10:00:10.000+08:00") == []
-    assert level_schedule({"call": {"levels": {"waiting": None}}}, "2026-11-29T10:00:10+08:00") == []  # type: ignore[typeddict-item]
+    assert level_schedule({"call": {"levels": {"waiting": None}}}, "2026-11-29T10:00:10+08:00") == []
+    # Levels elsewhere in a row's views count too (a later "agents" level, say); its settings never do.
+    row = {"channels": channels, "agents": {"levels": {"available": "alarm"}}, "settings": {"levels": {"x": "alarm"}}}
+    assert level_schedule(row, "2026-11-29T10:00:10.000+08:00") == [
+        {"from": "2026-11-29T10:00:10.000+08:00", "level": "alarm"}
+    ]
+    assert level_schedule(
+        {"settings": {"levels": {"x": "alarm"}}, "list": [{"levels": {"a": "ok"}}]}, "2026-11-29T10:00:10+08:00"
+    ) == [{"from": "2026-11-29T10:00:10.000+08:00", "level": "ok"}]
 
 
 # ------------------------------------------------------------------ the board view

@@ -7,9 +7,9 @@ counters, an agent serving several queues counted once) with the levels of
 ``wallboard.levels``; its ``channels`` layout is the /tv panels over the sum
 of every queue it shows.
 
-A row's ``level`` is the worst level anywhere in its channel views' levels:
-every key, at any depth, so that a level the levels module adds later counts
-without a change here.  The longest wait keeps growing between pushes: its
+A row's ``level`` is the worst level anywhere in its views' ``levels`` (the
+channel views', and any other a later version adds): every key, at any depth,
+so that a level the levels module adds later counts without a change here.  The longest wait keeps growing between pushes: its
 schedule (``longest_wait_steps``) counts at the level it has at each instant,
 and the row gets a schedule of its own, ``level_steps``, from which the page
 colours (and, ordered worst first, sorts) the row as the wait ticks.
@@ -26,7 +26,7 @@ from wallboard.engine import Engine
 from wallboard.levels import LEVELS, add_selection_levels
 from wallboard.settings import BoardSettings, MetricSettings
 from wallboard.views import selection, selections
-from wallboard.wire import BoardRow, BoardView, ChannelView, Level, LongestWaitStep
+from wallboard.wire import BoardRow, BoardView, Level, LongestWaitStep
 
 RANK: Mapping[Level | None, int] = {None: 0, "ok": 1, "warn": 2, "alarm": 3}
 """How urgent a level is (None: no level, below ok)."""
@@ -73,34 +73,51 @@ def worst_level(levels: object, at: datetime | None = None) -> Level | None:
     return worst
 
 
-def level_schedule(channels: Mapping[str, ChannelView] | None, as_of: str) -> list[LongestWaitStep]:
+def levels_in(view: object) -> list[Mapping[str, object]]:
+    """Every ``levels`` object anywhere in a view (its channel views', and any a later version adds elsewhere)."""
+    found: list[Mapping[str, object]] = []
+    if isinstance(view, Mapping):
+        for key, value in view.items():
+            if key == "levels" and isinstance(value, Mapping):
+                found.append(value)
+            elif key != "settings":
+                found += levels_in(value)
+    elif isinstance(view, list):
+        for value in view:
+            found += levels_in(value)
+    return found
+
+
+def level_schedule(view: object, as_of: str) -> list[LongestWaitStep]:
     """When a row takes each of its levels from ``as_of`` on, as the longest waits tick: ``[{"from", "level"}]``.
 
-    The first step is ``as_of`` itself (the level the row has in this
-    message); the next ones are where a longest wait's schedule makes the row
-    worse.  Empty when the row has no level at all (nothing known).
+    ``view``: the row's views (a selection block); every ``levels`` object in
+    it counts.  The first step is ``as_of`` itself (the level the row has in
+    this message); the next ones are where a longest wait's schedule makes
+    the row worse.  Empty when the row has no level at all (nothing known).
     """
-    if not channels:
-        return []
-    views = [view.get("levels") for view in channels.values()]
+    blocks = levels_in(view)
     start = datetime.fromisoformat(as_of)
     marks = sorted(
         {
             datetime.fromisoformat(step["from"])
-            for levels in views
-            if levels is not None
-            for step in levels.get("longest_wait_steps") or ()
+            for levels in blocks
+            for step in _steps(levels.get(STEPS_KEY))
             if datetime.fromisoformat(step["from"]) > start
         }
     )
     steps: list[LongestWaitStep] = []
     previous: Level | None = None
     for mark in [start, *marks]:
-        level = worst_level(views, mark)
+        level = worst_level(blocks, mark)
         if level is not None and level != previous:
             steps.append({"from": mark.isoformat(timespec="milliseconds"), "level": level})
             previous = level
     return steps
+
+
+def _steps(value: object) -> list[LongestWaitStep]:
+    return value if isinstance(value, list) else []
 
 
 def rows_of(board: BoardSettings, metrics: MetricSettings) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -122,7 +139,7 @@ def board_view(engine: Engine, name: str, board: BoardSettings) -> BoardView:
         for position, ((kind, row_name, _), sel) in enumerate(zip(listed, found, strict=True)):
             add_selection_levels(sel, metrics)
             del sel["settings"]  # the pages colour from the levels; the settings are in hello.settings
-            steps = level_schedule(sel["channels"], as_of)
+            steps = level_schedule(sel, as_of)
             rows.append(
                 {
                     "kind": "group" if kind == "group" else "queue",
