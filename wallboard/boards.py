@@ -9,8 +9,9 @@ of every queue it shows.
 
 A row's ``level`` is the worst level anywhere in its views' ``levels`` (the
 channel views', and any other a later version adds): every key, at any depth,
-so that a level the levels module adds later counts without a change here.  The longest wait keeps growing between pushes: its
-schedule (``longest_wait_steps``) counts at the level it has at each instant,
+so that a level the levels module adds later counts without a change here.
+The longest wait keeps growing between pushes: its schedule
+(``longest_wait_steps``) counts at the level it has at each instant,
 and the row gets a schedule of its own, ``level_steps``, from which the page
 colours (and, ordered worst first, sorts) the row as the wait ticks.
 
