@@ -106,19 +106,42 @@
     tick();
   }
 
-  /** A named board's header: what it shows, every name of it (a grid's rows name them one by one). */
+  /**
+   * A named board's header: what it shows.  A grid names its rows one by one, so the header counts them;
+   * a channels board lists its groups and queues on the header's line, every name when they fit, else as
+   * many as fit and how many more (never cut mid-name; the whole list in the tooltip).
+   */
   function renderBoardHeader(board, sel) {
     var label = document.getElementById("selection-label");
-    var parts = [];
-    if (board.groups.length) parts.push(WB.t("board_groups", { list: board.groups.join(", ") }));
-    if (board.queues.length) parts.push(WB.t("queues_selected", { list: board.queues.join(", ") }));
-    WB.setText(label, grid ? WB.t("board_rows", { n: board.rows.length }) : parts.join(" · "));
-    WB.setAttr(label, "title", parts.join(" · "));
-    label.classList.toggle("wrap", !grid); // the whole list, on as many lines as it needs
+    var all = board.groups.length + board.queues.length;
+    WB.setAttr(label, "title", listText(board, all));
+    label.classList.toggle("fit", !grid);
+    if (grid) {
+      WB.setText(label, WB.t("board_rows", { n: board.rows.length }));
+    } else {
+      var shown = all;
+      WB.setText(label, listText(board, shown));
+      while (shown > 1 && label.scrollWidth > label.clientWidth + 1) {
+        shown -= 1;
+        WB.setText(label, listText(board, shown));
+      }
+      WB.setAttr(label, "data-shown", shown);
+    }
     var missing = sel ? sel.missing : [];
     var miss = document.getElementById("selection-missing");
     miss.hidden = !missing.length;
     WB.setText(miss, missing.length ? WB.t("unknown_queues", { list: missing.join(", ") }) : "");
+  }
+
+  /** "Groups: a, b · Queues: c, d", the first `shown` names of the board (groups first), then "+N more". */
+  function listText(board, shown) {
+    var groups = board.groups.slice(0, shown);
+    var queues = board.queues.slice(0, Math.max(0, shown - groups.length));
+    var parts = [];
+    if (groups.length) parts.push(WB.t("board_groups", { list: groups.join(", ") }));
+    if (queues.length) parts.push(WB.t("queues_selected", { list: queues.join(", ") }));
+    var rest = board.groups.length + board.queues.length - shown;
+    return parts.join(" · ") + (rest > 0 ? " " + WB.t("board_more", { n: rest }) : "");
   }
 
   /** The header: the queues shown, and those asked for that today's data does not know. */
@@ -136,11 +159,19 @@
   /** Every 250 ms: the clock and the longest wait. */
   function tick() {
     WB.setText(document.getElementById("clock"), WB.fmtTime(conn.serverNow(), zone));
+    // A board's list was measured in the fonts of its render; a fallback font loaded since may widen it.
+    var label = boardName && !grid ? document.getElementById("selection-label") : null;
+    if (label && label.scrollWidth > label.clientWidth + 1) refitHeader();
     if (grid) WB.tvGrid.tick();
     else WB.tvPanels.tick();
   }
 
+  function refitHeader() {
+    if (data && data.board && !grid) renderBoardHeader(data.board, data.board.total);
+  }
+
   window.addEventListener("resize", function () {
+    refitHeader();
     document.querySelectorAll(".tile-value, .agent-value, .g-value").forEach(WB.fitText);
   });
 

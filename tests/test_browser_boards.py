@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import LONG_QUEUES, NOW, SETTINGS, VISIBLE_TEXT_JS, Board, many_queue_events, wait_state
+from tests.test_browser import (
+    LONG_QUEUES,
+    NOW,
+    SETTINGS,
+    TV_OVERFLOW_JS,
+    VISIBLE_TEXT_JS,
+    Board,
+    many_queue_events,
+    wait_state,
+)
 from tests.test_browser import browser as browser
 from tests.test_browser import open_page as open_page
 
@@ -33,6 +42,7 @@ def board_settings() -> dict[str, Any]:
         "cards": {"title_zh": "信用卡团队", "title_en": "Credit card team", "groups": ["cards"], "layout": "channels"},
         "depts": {"groups": ["cards", "long"], "queues": ["loans", "credit-card"]},
         "ticking": {"queues": ["tick-q", "two-waiting"]},
+        "longlist": {"groups": ["long"], "queues": MANY, "layout": "channels"},
     }
     return s
 
@@ -189,3 +199,31 @@ def test_a_channels_board_shows_its_groups_sum_with_its_title_and_full_list(
         "es => es.map(e => [e.dataset.agentState, e.querySelector('.agent-value').dataset.raw])",
     )
     assert dict(counts) == {s: str(group["agents"][s]) for s in ("available", "busy", "wrap_up", "break")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_a_channels_boards_header_lists_all_it_shows_and_the_panels_still_fit(
+    boards: Board, open_page: Any, lang: str
+) -> None:
+    """Fifteen queues with long names and a group: the header names as many as its line takes and counts the rest."""
+    assert boards.post("/api/broadcast", {"text": "Storm warning 台风预警"})[0] == 200
+    page = open_page(f"{boards.url}/tv/longlist?lang={lang}").page
+    wait_state(page, "fresh")
+    page.wait_for_selector("#ticker[data-active='1']")
+    # As many names as the line takes, in order, then how many more: every name is either shown or counted.
+    label = page.text_content("#selection-label") or ""
+    names = ["long", *MANY]
+    shown = int(page.get_attribute("#selection-label", "data-shown") or "0")
+    assert 1 <= shown < len(names)
+    assert all(name in label for name in names[:shown]) and not any(name in label for name in names[shown:])
+    rest = len(names) - shown
+    assert label.endswith(f"+{rest} more" if lang == "en" else f"等另 {rest} 个"), label
+    assert all(name in (page.get_attribute("#selection-label", "title") or "") for name in names)
+    fits = (
+        "(() => { const e = document.getElementById('selection-label'); return e.scrollWidth <= e.clientWidth + 1; })"
+    )
+    assert page.evaluate(fits + "()")
+    assert page.evaluate(TV_OVERFLOW_JS) == []
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+    small = [t for t in page.evaluate(VISIBLE_TEXT_JS) if t[2] < 0.03 * 1080]
+    assert small == [], small
