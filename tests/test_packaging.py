@@ -34,6 +34,8 @@ def test_wheel_installs_and_finds_its_files(tmp_path: Path) -> None:
         "wallboard/static/tv.js",
         "wallboard/seeds/bank-hotline.toml",
         "wallboard/seeds/small-centre.toml",
+        "wallboard/seeds/settings/bank-boards.toml",
+        "wallboard/static/tv-grid.js",
     ):
         assert expected in names, expected
     assert any(n.startswith("wallboard/static/vendor/uplot/") for n in names)
