@@ -350,7 +350,8 @@ def test_the_board_view_carries_the_board_and_equals_the_apis_group() -> None:
 @pytest.mark.parametrize(
     ("query", "reason"),
     [
-        ("views=board&board=nope", "no board 'nope' in [boards] (known: sum, wall)"),
+        ("views=board&board=nope", "unknown board 'nope' (known: sum, wall)"),
+        ("views=board&board=" + "信用卡" * 40, "unknown board: a board name is 1 to 40 of a-z"),
         ("views=board", "the board view needs the board's name"),
         ("views=board,selection&board=wall&queues=a", "cannot share a socket"),
     ],
@@ -361,6 +362,7 @@ def test_an_unknown_or_missing_board_is_closed_with_1008(query: str, reason: str
             with pytest.raises(WebSocketDisconnect) as info:
                 ws.receive_text()
         assert info.value.code == 1008 and reason in info.value.reason
+        assert len(info.value.reason.encode()) <= 123  # what a close frame holds
 
 
 def test_tv_name_serves_the_board_page_and_an_unknown_name_is_a_404() -> None:

@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from wallboard.boards import title as board_title
 from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
+from wallboard.settings import BOARD_NAME
 from wallboard.web.admission import CLOSE_REFUSED, client_address
 from wallboard.web.auth import ROLE_PERMISSIONS, Authenticator
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
@@ -499,8 +500,11 @@ def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
             return "the board view needs the board's name: /ws?views=board&board=NAME"
         boards = websocket.state.live.settings.boards
         if name not in boards:
+            # A close reason holds at most 123 bytes: an ASCII name of at most 40, the known ones cut to 50.
+            if BOARD_NAME.fullmatch(name) is None:
+                return "unknown board: a board name is 1 to 40 of a-z, 0-9, '-' and '_' ([boards])"
             known = ", ".join(sorted(boards)) or "none"
-            return f"no board {name[:40]!r} in [boards] (known: {known[:60]})"
+            return f"unknown board {name!r} (known: {known[:50]})"
         return views, (name,)
     if "selection" not in views:
         return views, ()  # a queues parameter without the selection view changes nothing
