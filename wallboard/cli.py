@@ -23,6 +23,7 @@ from wallboard.settings import Settings, load_settings, with_overrides
 
 if TYPE_CHECKING:
     from wallboard.sources.base import EventSource
+    from wallboard.sources.control import ControlChannel
     from wallboard.web.live import Clock
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,13 @@ def _web_options(f: _F) -> _F:
 
 
 def _run_web(
-    settings: Settings, source: EventSource, clock: Clock, host: str | None, port: int | None, what: str
+    settings: Settings,
+    source: EventSource,
+    clock: Clock,
+    host: str | None,
+    port: int | None,
+    what: str,
+    control: ControlChannel | None = None,
 ) -> None:
     import uvicorn
 
@@ -226,7 +233,7 @@ def _run_web(
     from wallboard.web.watchdog import Watchdog
 
     try:
-        app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
+        app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ), control=control)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     base = f"http://{settings.web.host}:{settings.web.port}"
@@ -292,11 +299,18 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     """Run the board fed by Kafka ([kafka] settings; see docs/kafka.md)."""
     import time
 
-    from wallboard.sources.kafka import KafkaSource
+    from wallboard.sources.control import KafkaControl
+    from wallboard.sources.kafka import KafkaSource, client_options
 
     settings = _settings(config)
     source = KafkaSource(settings.kafka, settings.metrics)
-    _run_web(settings, source, time.time, host, port, f"serve (Kafka {settings.kafka.bootstrap_servers})")
+    control = None
+    if settings.kafka.control_topic:
+        control = KafkaControl(settings.kafka, client_options(settings.kafka))
+    else:
+        log.warning("[kafka] control_topic is empty: a broadcast reaches this instance only, and a restart loses it")
+    what = f"serve (Kafka {settings.kafka.bootstrap_servers})"
+    _run_web(settings, source, time.time, host, port, what, control)
 
 
 @main.group()

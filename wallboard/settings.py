@@ -318,6 +318,12 @@ class KafkaSettings:
     )
     dead_letter: bool = setting(False, "forward rejected messages to dead_letter_topic")
     dead_letter_topic: str = setting("cc.deadletter", "topic for rejected messages", nonempty=True)
+    control_topic: str = setting(
+        "cc.board-control",
+        "compacted topic keeping what people set (the broadcast), shared by every instance; "
+        '"" keeps it in this process only (one instance, lost on restart)',
+        shown_default='"cc.board-control"',
+    )
     lookback: int = setting(7200, "replay starts this many seconds before local midnight", ge=0, le=7 * 86400)
     client_id: str = setting("wallboard", "Kafka client id", nonempty=True)
     security_protocol: SecurityProtocol = setting("PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")

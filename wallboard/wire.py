@@ -243,6 +243,19 @@ class Health(TypedDict):
     error: NotRequired[str | None]
 
 
+class ControlBlock(TypedDict):
+    """What /readyz says of the control records (wallboard/control.py): the broadcast's store."""
+
+    kind: str
+    topic: str | None
+    ready: bool
+    connected: bool
+    lag: int
+    records: int
+    rejected: dict[str, int]
+    last_error: str | None
+
+
 class Readiness(TypedDict):
     """``/readyz``."""
 
@@ -251,3 +264,4 @@ class Readiness(TypedDict):
     catch_up: float
     pump: PumpState
     source: SourceBlock
+    control: ControlBlock

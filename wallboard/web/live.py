@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from wallboard.control import Broadcast, ControlState, encode_broadcast
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
@@ -30,6 +31,7 @@ from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
+from wallboard.sources.control import ControlChannel, MemoryControl
 from wallboard.web import gc_schedule, status
 from wallboard.web.admission import Admission
 from wallboard.web.ascii_json import dumps_ascii
@@ -41,6 +43,7 @@ from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
     Body,
     BroadcastBody,
+    ControlBlock,
     Health,
     PumpState,
     Readiness,
@@ -85,8 +88,12 @@ class Live:
         clock: Clock,
         metrics: WebMetrics,
         watchdog: Watchdog | None = None,
+        control: ControlChannel | None = None,
     ) -> None:
         self.settings = settings
+        self.control: ControlChannel = control or MemoryControl()
+        """Where what a person sets is kept: the Kafka control topic, shared by every instance, or this process."""
+        self.control_state = ControlState(max_length=settings.web.broadcast_max_length)
         self.watchdog = watchdog
         self.source = source
         self.clock = clock
@@ -113,8 +120,6 @@ class Live:
         """Views built for a connect or resync between ticks: (state key, monotonic time built, message)."""
         self._snapshot_cache: tuple[tuple[int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
-        self.broadcast_text = ""
-        self.broadcast_set_at: str | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
@@ -266,14 +271,30 @@ class Live:
             0.0,
         )
 
-    def set_broadcast(self, text: str) -> BroadcastBody:
-        """Set (or, with "", clear) the broadcast message and push it to every client."""
-        self.broadcast_text = text
-        self.broadcast_set_at = self.server_time()
-        body: BroadcastBody = {"text": text, "set_at": self.broadcast_set_at}
-        self._broadcast = self._make("broadcast", body, time.perf_counter())
-        self.hub.publish(self._broadcast)
-        return body
+    @property
+    def broadcast_text(self) -> str:
+        return self.control_state.broadcast.text
+
+    @property
+    def broadcast_set_at(self) -> str | None:
+        return self.control_state.broadcast.set_at
+
+    async def post_broadcast(self, text: str, by: str) -> BroadcastBody:
+        """Set (or, with "", clear) the broadcast: stored in the control store, shown once read back from it.
+
+        Every instance reading the same control topic shows it within a
+        second; ``ControlError`` when it could not be stored.
+        """
+        key, value = encode_broadcast(Broadcast(text, self.server_time(), by))
+        await self.control.write(key, value)
+        return {"text": self.broadcast_text, "set_at": self.broadcast_set_at}
+
+    def on_control_record(self, key: bytes | None, value: bytes | None) -> None:
+        """A control record, in the control store's order: push the broadcast to every client when it changed."""
+        if self.control_state.apply(key, value):
+            body: BroadcastBody = {"text": self.broadcast_text, "set_at": self.broadcast_set_at}
+            self._broadcast = self._make("broadcast", body, time.perf_counter())
+            self.hub.publish(self._broadcast)
 
     def _forget_selections(self, keep: Iterable[Selection]) -> None:
         """Drop the newest messages of selections no client watches any more (they would pile up)."""
@@ -393,7 +414,21 @@ class Live:
 
     def readiness(self) -> tuple[bool, Readiness]:
         """/readyz (``status.readiness``)."""
-        return status.readiness(self.source_block(), self.tasks())
+        return status.readiness(self.source_block(), self.tasks(), self.control_block())
+
+    def control_block(self) -> ControlBlock:
+        """What /readyz says of the control records."""
+        c = self.control.status()
+        return {
+            "kind": c.kind,
+            "topic": c.topic,
+            "ready": c.ready,
+            "connected": c.connected,
+            "lag": c.lag,
+            "records": c.records,
+            "rejected": dict(self.control_state.rejected),
+            "last_error": c.last_error,
+        }
 
     def scrape(self) -> Scrape:
         """The figures /metrics reads at scrape time (``status.scrape``)."""

@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from wallboard.web.live import Live
+    from wallboard.wire import ControlBlock
 
 # Push latency: most pushes take a few ms; the goal is p99 < 100 ms at 5,000 clients.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -83,6 +84,7 @@ class WebMetrics:
     def watch(self, live: Live) -> None:
         """Expose the engine's, the source's and the hub's own figures at scrape time."""
         self.registry.register(_LiveCollector(live.scrape, self.push_latency))
+        self.registry.register(_ControlCollector(live.control_block))
 
 
 class LoopHistogram:
@@ -158,3 +160,30 @@ class _LiveCollector(Collector):
             "wallboard_push_latency_seconds",
             "Time from the start of a tick to its message handed to a client's socket.",
         )
+
+
+class _ControlCollector(Collector):
+    """The control records' figures (wallboard/control.py): the broadcast's store, read at scrape time."""
+
+    def __init__(self, block: Callable[[], ControlBlock]) -> None:
+        self._block = block
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        c = self._block()
+        yield GaugeMetricFamily(
+            "wallboard_control_ready", "1 once the control records were read to their end.", value=float(c["ready"])
+        )
+        yield GaugeMetricFamily(
+            "wallboard_control_connected", "1 while the control topic is followed.", value=float(c["connected"])
+        )
+        yield GaugeMetricFamily("wallboard_control_lag", "Control records not read yet.", value=float(c["lag"]))
+        yield CounterMetricFamily("wallboard_control_records", "Control records read.", value=float(c["records"]))
+        rejected = CounterMetricFamily(
+            "wallboard_control_rejected", "Control records that changed nothing, by reason.", labels=["reason"]
+        )
+        for reason, n in c["rejected"].items():
+            rejected.add_metric([reason], float(n))
+        yield rejected
