@@ -79,9 +79,15 @@ def main() -> None:
 @config_option
 @click.option("--agents", "view", flag_value="agents", help="Print the per-agent rows instead of the snapshot.")
 @click.option("--intraday", "view", flag_value="intraday", help="Print today's intervals instead of the snapshot.")
+@click.option(
+    "--alerts",
+    "view",
+    flag_value="alerts",
+    help="Print the alerts active at --at and since when ([alerts.rules], folded over every second).",
+)
 def replay(events_file: str, at: str, config: str | None, view: str | None) -> None:
     """Print what the board showed at --at, computed from EVENTS_FILE (one raw message per line, any order)."""
-    from wallboard.replay import parse_time, read_lines
+    from wallboard.replay import parse_time, read_lines, replay_alerts
     from wallboard.replay import replay as run_replay
 
     settings = _settings(config)
@@ -89,6 +95,12 @@ def replay(events_file: str, at: str, config: str | None, view: str | None) -> N
         at_s = parse_time(at, settings.metrics)
     except WallboardError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
+    if view == "alerts":
+        from wallboard.alerts import alerts_view
+
+        engine, book = replay_alerts(read_lines(events_file), settings, at_s)
+        _print_json(alerts_view(book, settings, engine.days.iso(at_s)))
+        return
     engine = run_replay(read_lines(events_file), settings.metrics, at_s)
     if view == "agents":
         _print_json(engine.agents())

@@ -561,6 +561,55 @@ class ServerSettings:
     )
 
 
+AlertMetric = Literal[
+    "waiting",
+    "longest_wait_s",
+    "window.service_level",
+    "today.service_level",
+    "window.abandon_rate",
+    "today.abandon_rate",
+    "window.asa_s",
+    "today.asa_s",
+    "window.aht_s",
+    "today.aht_s",
+    "agents.available",
+    "agents.busy",
+    "agents.wrap_up",
+    "agents.break",
+]
+ALERT_METRICS: tuple[AlertMetric, ...] = get_args(AlertMetric)
+AlertScope = Literal["total", "queue", "group"]
+AlertWhen = Literal["above", "below"]
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRuleSettings:
+    """One alert rule (docs/alerts.md): a number of the snapshot, compared for a while, with hysteresis."""
+
+    metric: AlertMetric = setting(
+        "window.service_level", "the number watched: " + ", ".join(ALERT_METRICS) + " (as the board shows it)"
+    )
+    channel: str = setting("", "the channel of a channel's number (call, sms); empty for agents.*")
+    scope: AlertScope = setting("total", "total (the whole centre), queue or group")
+    names: tuple[str, ...] = setting(
+        (), "the queues (scope queue) or groups (scope group) watched, each on its own; empty: every one"
+    )
+    when: AlertWhen = setting("below", "breached when the number is above (at or above) or below the threshold")
+    threshold: float = setting(
+        0.8, "in the number's unit: a fraction for rates (0.8 = 80%), seconds for waits, a count for counts"
+    )
+    hysteresis: float = setting(0.0, "cleared only once this far on the good side of the threshold (no flapping)", ge=0)
+    for_s: int = setting(60, "breached this long, seconds, before it fires", ge=0, le=86400)
+    clear_for_s: int = setting(60, "on the good side this long, seconds, before it clears", ge=0, le=86400)
+    severity: Severity = setting("warning", "warning or critical")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertSettings:
+    rules: Mapping[str, AlertRuleSettings] = entries(noun="alert rule", max_name=64)
+
+
 LogFormat = Literal["plain", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -591,6 +640,7 @@ class Settings:
     server: ServerSettings = section("`[server]`: what one client may take of the server")
     log: LogSettings = section()
     simulator: SimulatorSettings = section()
+    alerts: AlertSettings = section("`[alerts.rules.NAME]`: alert rules (docs/alerts.md)")
 
 
 # ---------------------------------------------------------------------------
@@ -832,7 +882,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
     settings: Settings | None = decoder.table(Settings, data, "")
     if decoder.problems or settings is None:
         raise SettingsError(decoder.problems)
-    problems = _auth_problems(settings.auth)
+    problems = _auth_problems(settings.auth) + _alert_problems(settings.alerts)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -857,6 +907,28 @@ def _auth_problems(auth: AuthSettings) -> list[str]:
             problems.append(f"auth.tokens.{name}.sha256: required (`wallboard auth token {name}` prints it)")
     if auth.proxy_user_header and not auth.trusted_proxies:
         problems.append("auth.trusted_proxies: required with auth.proxy_user_header (only a proxy may set it)")
+    return problems
+
+
+def _alert_problems(alerts: AlertSettings) -> list[str]:
+    """What an alert rule says that cannot be watched (each value was checked on its own already)."""
+    problems: list[str] = []
+    for name, rule in alerts.rules.items():
+        where = f"alerts.rules.{name}"
+        if rule.metric.startswith("agents."):
+            if rule.channel:
+                problems.append(f"{where}.channel: {rule.metric} is not per channel; leave channel out")
+        elif rule.channel not in CHANNELS:
+            problems.append(
+                f"{where}.channel: {rule.metric} is per channel: set channel to one of {', '.join(CHANNELS)}"
+                + (f" (got {rule.channel!r})" if rule.channel else "")
+            )
+        if rule.scope == "total" and rule.names:
+            problems.append(f"{where}.names: only with scope 'queue' or 'group'")
+        if len(rule.names) > 200:
+            problems.append(f"{where}.names: at most 200")
+    if len(alerts.rules) > 100:
+        problems.append(f"alerts.rules: at most 100 rules, got {len(alerts.rules)}")
     return problems
 
 

@@ -265,3 +265,27 @@ class Readiness(TypedDict):
     pump: PumpState
     source: SourceBlock
     control: ControlBlock
+
+
+class AlertRow(TypedDict):
+    """One alert breached now (docs/alerts.md): ``pending`` until its ``for`` is over, then ``firing``."""
+
+    rule: str
+    scope: str
+    metric: str
+    channel: str | None
+    severity: str
+    when: str
+    threshold: float
+    state: str
+    since: str
+    fired_at: str | None
+    value: float | None
+    idempotency_key: str | None
+
+
+class AlertsView(TypedDict):
+    """``/api/alerts`` and ``wallboard replay --alerts``: the alerts breached at ``as_of``, firing first."""
+
+    as_of: str
+    alerts: list[AlertRow]

@@ -57,6 +57,7 @@ POLICY: Mapping[tuple[str, str], Permission | None] = {
     ("GET", "/api/intraday"): "board",
     ("GET", "/api/agents"): "agents",
     ("GET", "/api/broadcast"): "board",
+    ("GET", "/api/alerts"): "board",  # rule names and queue numbers, no person's data: the TVs show them too
     ("POST", "/api/broadcast"): "broadcast",
     ("GET", "/metrics"): "metrics",
     ("WS", "/ws"): "board",

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from wallboard.alerts import AlertBook, alerts_view, measure
 from wallboard.control import Broadcast, ControlState, encode_broadcast
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
@@ -41,6 +42,7 @@ from wallboard.web.metrics import Scrape, WebMetrics
 from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
+    AlertsView,
     Body,
     BroadcastBody,
     ControlBlock,
@@ -121,6 +123,9 @@ class Live:
         self._snapshot_cache: tuple[tuple[int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
+        self.alerts = AlertBook(settings.alerts.rules)
+        """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
+        self._alert_snapshot: tuple[tuple[int, int, int], Snapshot] | None = None
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
         self.tick_error: str | None = None
@@ -333,6 +338,7 @@ class Live:
                     self.hub.publish(msg)
             else:
                 self.hub.publish(self.heartbeat())
+            self._evaluate_alerts(key)
             self._forget_selections(self.hub.selections())
             if failing is not None:
                 log.info("tick recovered after: %s", failing)
@@ -348,6 +354,38 @@ class Live:
         if self.watchdog is not None and self.pump_state != "failed":
             self.watchdog.alive(time.monotonic())  # pings stop when /healthz fails: systemd restarts us
         self.metrics.tick_duration.observe(time.perf_counter() - t0)
+
+    def _evaluate_alerts(self, key: tuple[int, int, int]) -> None:
+        """Fold this tick's numbers into the alerts, once per second of the engine clock.
+
+        The snapshot is taken again only when the state changed (between two
+        changes only the longest wait moves, which ``measure`` takes at the
+        second), as ``wallboard replay --alerts`` does, so the two agree.
+        """
+        if not self.alerts.rules:
+            return
+        now = self.engine.now
+        if self.alerts.last_at is not None and now <= self.alerts.last_at:
+            return
+        if self._alert_snapshot is None or self._alert_snapshot[0] != key:
+            cached = self._snapshot_cache
+            snapshot = cached[1] if cached is not None and cached[0][:3] == key else self.engine.snapshot()
+            self._alert_snapshot = (key, snapshot)
+        for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
+            alert = change.alert
+            log.warning(
+                "alert %s: %s on %s (%s, since %s)",
+                change.change,
+                alert.key.rule,
+                alert.key.scope,
+                self.alerts.rules[alert.key.rule].severity,
+                self.engine.days.iso(alert.since),
+                extra={"alert": alert.key.rule, "scope": alert.key.scope, "change": change.change},
+            )
+
+    def alerts_view(self) -> AlertsView:
+        """/api/alerts: the alerts breached at the engine clock."""
+        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now))
 
     async def tick_loop(self) -> None:
         """Tick every push_interval on the monotonic clock; a late tick is not repeated (no bursts).

@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from wallboard.alerts import AlertBook
     from wallboard.web.live import Live
     from wallboard.wire import ControlBlock
 
@@ -85,6 +86,7 @@ class WebMetrics:
         """Expose the engine's, the source's and the hub's own figures at scrape time."""
         self.registry.register(_LiveCollector(live.scrape, self.push_latency))
         self.registry.register(_ControlCollector(live.control_block))
+        self.registry.register(_AlertCollector(live.alerts))
 
 
 class LoopHistogram:
@@ -187,3 +189,23 @@ class _ControlCollector(Collector):
         for reason, n in c["rejected"].items():
             rejected.add_metric([reason], float(n))
         yield rejected
+
+
+class _AlertCollector(Collector):
+    """``wallboard_alert_active{rule,scope,severity}``: 1 for each alert firing now (as Prometheus' ALERTS)."""
+
+    def __init__(self, book: AlertBook) -> None:
+        self._book = book
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        active = GaugeMetricFamily(
+            "wallboard_alert_active",
+            "1 for each alert firing now (docs/alerts.md).",
+            labels=["rule", "scope", "severity"],
+        )
+        for alert in self._book.firing():
+            active.add_metric([alert.key.rule, alert.key.scope, self._book.rules[alert.key.rule].severity], 1.0)
+        yield active

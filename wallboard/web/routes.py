@@ -204,6 +204,12 @@ async def get_broadcast(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def get_alerts(request: Request) -> Response:
+    """The alerts breached now ([alerts.rules], docs/alerts.md), firing first."""
+    live: Live = request.state.live
+    return JSONResponse(live.alerts_view())
+
+
 async def read_json(request: Request, limit: int) -> dict[str, Any] | Response:
     """The body as a JSON object, or the error answer (too large, not JSON, not an object)."""
     body = b""
@@ -550,6 +556,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/agents", _view("agents"), methods=["GET"]),
         Route("/api/intraday", _view("intraday"), methods=["GET"]),
         Route("/api/broadcast", get_broadcast, methods=["GET"]),
+        Route("/api/alerts", get_alerts, methods=["GET"]),
         Route("/api/broadcast", post_broadcast, methods=["POST"]),
         Route("/login", login_page, methods=["GET"], name="login"),
         Route("/api/login", api_login, methods=["POST"]),
