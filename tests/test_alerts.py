@@ -293,3 +293,15 @@ def test_transitions_carry_the_alert() -> None:
     (t,) = book.evaluate(BASE, {KEY: 0.5})
     assert t == Transition("fired", book.active[KEY], BASE)
     assert book.firing() == [book.active[KEY]]
+
+
+def test_a_restored_firing_keeps_its_fired_at_and_the_earliest_wins() -> None:
+    book = AlertBook({"sl": rule(for_s=5, clear_for_s=2)})
+    assert book.restore("gone", "total", 1, 2) is False  # a rule no longer configured
+    assert book.restore("sl", "total", BASE - 100, BASE - 90) is True
+    assert run(book, [0.5, 0.5]) == []  # still breached: firing since before, nothing fires again
+    assert book.active[KEY].fired_at == BASE - 90
+    assert book.restore("sl", "total", BASE - 50, BASE - 40) is False  # later than ours
+    assert book.restore("sl", "total", BASE - 200, BASE - 150) is True  # earlier: the sender's
+    assert book.active[KEY].idempotency_key == idempotency_key(KEY, BASE - 150)
+    assert run(book, [0.9, 0.9, 0.9], BASE + 2) == [("resolved", BASE + 4)]

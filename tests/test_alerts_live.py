@@ -8,6 +8,7 @@ from tests.conftest import make_settings
 from tests.test_routes import PARKED, QUEUE, T0, TEST_HOSTS, agent_ev, ev, running
 from wallboard.replay import replay_alerts
 from wallboard.settings import Settings, with_overrides
+from wallboard.sources.control import MemoryControl
 
 RULES: dict[str, Any] = {
     "waiting": {
@@ -77,6 +78,46 @@ def test_alerts_fire_and_resolve_tick_by_tick_as_the_replay_says() -> None:
     assert [a["rule"] for a in seen[68]["alerts"]] == ["waiting", "wait", "nobody"]
     assert active(68)[("nobody", "total")]["state"] == "pending"  # A1 busy from 67: 30 s to go
     assert waiting not in active(70)  # i2 answered at 67, resolved 3 s later
+
+
+def test_a_restarted_board_keeps_the_firing_alert_with_its_key() -> None:
+    """The sender records a firing in the control topic; a board started later restores it, not fires it anew."""
+    s = settings()
+    events = [raw for at, raw in EVENTS if at <= 55]
+    topic = MemoryControl()
+    with running(s, batches=[events], control=topic) as first:
+        for second in range(1, 61):
+            first.clock.now = T0 + 55 + second  # i2 waits from T0+55
+            first.tick()
+        before = {(a["rule"], a["scope"]): a for a in first.client.get("/api/alerts").json()["alerts"]}
+        first.settle()  # the control writer
+    waiting = ("waiting", f"queue:{QUEUE}")
+    assert before[waiting]["state"] == "firing"
+    assert [k for k, v in topic.log] == ["alert/waiting\x1fqueue:信用卡".encode(), b"alert/wait\x1ftotal"]
+    # Restarted over the same topic: every event again, and the clock later on.
+    with running(s, batches=[events], control=MemoryControl(topic.log), start=T0 + 200) as again:
+        again.tick()
+        after = {(a["rule"], a["scope"]): a for a in again.client.get("/api/alerts").json()["alerts"]}
+    for key in (waiting, ("wait", "total")):
+        assert after[key]["state"] == "firing"
+        assert after[key]["fired_at"] == before[key]["fired_at"]
+        assert after[key]["idempotency_key"] == before[key]["idempotency_key"]
+
+
+def test_a_resolved_alert_is_tombstoned_in_the_control_topic() -> None:
+    s = settings()
+    topic = MemoryControl()
+    with running(s, batches=[], control=topic) as board:
+        for second in range(1, 80):
+            board.clock.now = T0 + second
+            due = [raw for at, raw in EVENTS if at == second]
+            if due:
+                board.feed(due)
+            board.tick()
+            board.settle()
+    waiting = "alert/waiting\x1fqueue:信用卡".encode()
+    changes = [(k, v is not None) for k, v in topic.log if k == waiting]
+    assert changes == [(waiting, True), (waiting, False), (waiting, True), (waiting, False)]
 
 
 def test_firing_alerts_are_scraped() -> None:

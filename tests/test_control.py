@@ -12,9 +12,12 @@ from wallboard.control import (
     BROADCAST_KEY,
     Broadcast,
     ControlState,
+    FiredAlert,
     broadcast_text,
     decode_broadcast,
     encode_broadcast,
+    encode_fired,
+    encode_resolved,
 )
 from wallboard.sources.control import MemoryControl
 
@@ -67,19 +70,44 @@ def test_the_text_rule_is_the_posts() -> None:
 
 def test_a_record_of_another_key_or_no_key_changes_nothing_and_is_counted() -> None:
     state = ControlState(max_length=MAX)
-    assert state.apply(b"broadcast", record(text="kept", set_at="t1")) is True
-    assert state.apply(b"acknowledgement/r1", b"{}") is False
-    assert state.apply(None, b"{}") is False
-    assert state.apply(b"broadcast", b"nonsense") is False
+    assert state.apply(b"broadcast", record(text="kept", set_at="t1")) == "broadcast"
+    assert state.apply(b"acknowledgement/r1", b"{}") is None
+    assert state.apply(None, b"{}") is None
+    assert state.apply(b"broadcast", b"nonsense") is None
     assert state.broadcast == Broadcast("kept", "t1")
     assert state.records == 4 and state.rejected == {"unknown_key": 2, "not_json": 1}
 
 
 def test_the_same_record_again_is_no_change() -> None:
     state = ControlState(max_length=MAX)
-    assert state.apply(b"broadcast", record(text="a", set_at="t1")) is True
-    assert state.apply(b"broadcast", record(text="a", set_at="t1")) is False
-    assert state.apply(b"broadcast", record(text="a", set_at="t2")) is True  # posted again: a new set_at
+    assert state.apply(b"broadcast", record(text="a", set_at="t1")) == "broadcast"
+    assert state.apply(b"broadcast", record(text="a", set_at="t1")) is None
+    assert state.apply(b"broadcast", record(text="a", set_at="t2")) == "broadcast"  # posted again: a new set_at
+
+
+def test_alerts_firing_are_recorded_and_a_tombstone_resolves_them() -> None:
+    state = ControlState(max_length=MAX)
+    fired = FiredAlert("sl", "queue:信用卡", 100, 160)
+    key, value = encode_fired(fired)
+    assert key == "alert/sl\x1fqueue:信用卡".encode()
+    assert state.apply(key, value) == "alert" and state.fired == {key.decode(): fired}
+    assert state.apply(*encode_resolved("sl", "queue:信用卡")) == "alert" and state.fired == {}
+    assert state.apply(*encode_resolved("sl", "queue:信用卡")) is None  # nothing to resolve
+
+
+def test_bad_alert_records_are_counted() -> None:
+    state = ControlState(max_length=MAX)
+    key = b"alert/sl\x1ftotal"
+    for value in [
+        b"[]",
+        json.dumps({"v": 1, "rule": "sl", "scope": "total", "since": 5}).encode(),
+        json.dumps({"v": 1, "rule": "sl", "scope": "total", "since": 5, "fired_at": 4}).encode(),
+        json.dumps({"v": 1, "rule": "sl", "scope": "total", "since": True, "fired_at": 4}).encode(),
+        json.dumps({"v": 1, "rule": 1, "scope": "total", "since": 1, "fired_at": 4}).encode(),
+        json.dumps({"v": 1, "rule": "other", "scope": "total", "since": 1, "fired_at": 4}).encode(),  # not its key
+    ]:
+        assert state.apply(key, value) is None
+    assert state.fired == {} and state.rejected == {"not_an_object": 1, "bad_field": 5}
 
 
 records = st.one_of(

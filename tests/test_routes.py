@@ -31,6 +31,7 @@ from tests.conftest import make_settings
 from tests.servers import in_thread
 from wallboard.resources import static_dir
 from wallboard.settings import Settings, with_overrides
+from wallboard.sources.control import ControlChannel
 from wallboard.sources.memory import ListSource
 from wallboard.web import create_app
 from wallboard.web.hub import Selection
@@ -140,11 +141,13 @@ def running(
     batches: list[list[bytes]] | None = None,
     source: ListSource | None = None,
     raise_server_exceptions: bool = True,
+    control: ControlChannel | None = None,
+    start: float = T0,
 ) -> Iterator[Board]:
     src = source or ListSource([FIRST_BATCH] if batches is None else batches)
-    clock = Clock(float(T0))
+    clock = Clock(float(start))
     settings = settings or web_settings()
-    app = create_app(settings, src, clock=clock)
+    app = create_app(settings, src, clock=clock, control=control)
     started = time.monotonic()
     with TestClient(app, base_url="http://localhost", raise_server_exceptions=raise_server_exceptions) as client:
         board = Board(client, app.state.live, src, clock)

@@ -218,6 +218,23 @@ class AlertBook:
             self.active[key] = now
         return out
 
+    def restore(self, rule: str, scope: str, since: int, fired_at: int) -> bool:
+        """Take an alert as firing since ``fired_at``, as recorded by the sender before this fold began.
+
+        A board that starts while an alert fires restores it from the control
+        topic (wallboard/control.py), so the alert keeps its ``fired_at`` and
+        its idempotency key instead of firing again later.  The earliest
+        firing wins; a rule no longer configured is ignored.  True if taken.
+        """
+        if rule not in self.rules:
+            return False
+        key = AlertKey(rule, scope)
+        now = self.active.get(key)
+        if now is not None and now.fired_at is not None and now.fired_at <= fired_at:
+            return False
+        self.active[key] = Alert(key, "firing", since, fired_at, None if now is None else now.value)
+        return True
+
     def firing(self) -> list[Alert]:
         """The alerts firing now, by rule then scope."""
         return [a for _, a in sorted(self.active.items(), key=lambda kv: (kv[0].rule, kv[0].scope)) if a.fired_at]

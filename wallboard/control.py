@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 BROADCAST_KEY = "broadcast"
 """The key of the broadcast message (one per centre: every board shows it)."""
+
+ALERT_PREFIX = "alert/"
+"""Keys of the alerts firing: ``alert/<rule>\\x1f<scope>`` (a tombstone when it resolved)."""
+
+Applied = Literal["broadcast", "alert"] | None
 
 CONTROL_VERSION = 1
 """``v`` of the records this version writes; a record of a later version is ignored, not misread."""
@@ -67,14 +73,8 @@ def encode_broadcast(broadcast: Broadcast) -> tuple[bytes, bytes]:
     return BROADCAST_KEY.encode(), json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def decode_broadcast(value: bytes | None, max_length: int) -> Broadcast | RejectReason:
-    """The broadcast a record's value sets, or why it sets nothing.
-
-    A tombstone (``None``, what a compaction or an operator's delete leaves)
-    clears the message.  The text must pass ``broadcast_text`` as it is.
-    """
-    if value is None:
-        return Broadcast()
+def _object(value: bytes) -> dict[str, object] | RejectReason:
+    """A record's value as a JSON object of a version we read, or why not."""
     if len(value) > MAX_RECORD_BYTES:
         return "too_large"
     try:
@@ -88,6 +88,24 @@ def decode_broadcast(value: bytes | None, max_length: int) -> Broadcast | Reject
         return "bad_field"
     if version > CONTROL_VERSION:
         return "newer_version"
+    return data
+
+
+def _dumps(value: Mapping[str, object]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_broadcast(value: bytes | None, max_length: int) -> Broadcast | RejectReason:
+    """The broadcast a record's value sets, or why it sets nothing.
+
+    A tombstone (``None``, what a compaction or an operator's delete leaves)
+    clears the message.  The text must pass ``broadcast_text`` as it is.
+    """
+    if value is None:
+        return Broadcast()
+    data = _object(value)
+    if isinstance(data, str):
+        return data
     text, set_at, by = data.get("text"), data.get("set_at"), data.get("by")
     if not isinstance(text, str) or not (set_at is None or isinstance(set_at, str)):
         return "bad_field"
@@ -101,6 +119,47 @@ def decode_broadcast(value: bytes | None, max_length: int) -> Broadcast | Reject
     return Broadcast(text, set_at, by)
 
 
+@dataclass(frozen=True)
+class FiredAlert:
+    """An alert firing, as the sender recorded it: restored by an instance that starts while it fires."""
+
+    rule: str
+    scope: str
+    since: int
+    fired_at: int
+
+
+def alert_key(rule: str, scope: str) -> str:
+    """The control key of one alert (rule, scope): compaction keeps its newest record."""
+    return f"{ALERT_PREFIX}{rule}\x1f{scope}"
+
+
+def encode_fired(alert: FiredAlert) -> tuple[bytes, bytes]:
+    """The record of an alert that fired."""
+    value = {"v": CONTROL_VERSION, "rule": alert.rule, "scope": alert.scope, "since": alert.since}
+    return alert_key(alert.rule, alert.scope).encode(), _dumps({**value, "fired_at": alert.fired_at})
+
+
+def encode_resolved(rule: str, scope: str) -> tuple[bytes, None]:
+    """The record of an alert that resolved: a tombstone, which compaction then removes."""
+    return alert_key(rule, scope).encode(), None
+
+
+def decode_fired(value: bytes) -> FiredAlert | RejectReason:
+    data = _object(value)
+    if isinstance(data, str):
+        return data
+    rule, scope, since, fired_at = data.get("rule"), data.get("scope"), data.get("since"), data.get("fired_at")
+    if not (isinstance(rule, str) and isinstance(scope, str)):
+        return "bad_field"
+    if not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in (since, fired_at)):
+        return "bad_field"
+    assert isinstance(since, int) and isinstance(fired_at, int)
+    if fired_at < since:
+        return "bad_field"
+    return FiredAlert(rule, scope, since, fired_at)
+
+
 @dataclass
 class ControlState:
     """The fold of the control topic: the newest record of each key, in the topic's order."""
@@ -108,25 +167,39 @@ class ControlState:
     max_length: int
     """Longest broadcast shown (``[web] broadcast_max_length``)."""
     broadcast: Broadcast = field(default_factory=Broadcast)
+    fired: dict[str, FiredAlert] = field(default_factory=dict)
+    """The alerts recorded as firing, by control key."""
     records: int = 0
     """Records read, ours or not."""
     rejected: dict[str, int] = field(default_factory=dict)
     """Records that changed nothing, by reason."""
 
-    def apply(self, key: bytes | None, value: bytes | None) -> bool:
-        """Fold one record in; True when what the boards show changed."""
+    def apply(self, key: bytes | None, value: bytes | None) -> Applied:
+        """Fold one record in; what changed (``None``: nothing)."""
         self.records += 1
         name = key.decode("utf-8", "replace") if key is not None else ""
-        if name != BROADCAST_KEY:
-            self._reject("unknown_key")
-            return False
-        decoded = decode_broadcast(value, self.max_length)
-        if isinstance(decoded, str):
-            self._reject(decoded)
-            return False
-        changed = decoded != self.broadcast
-        self.broadcast = decoded
-        return changed
+        if name == BROADCAST_KEY:
+            decoded = decode_broadcast(value, self.max_length)
+            if isinstance(decoded, str):
+                self._reject(decoded)
+                return None
+            changed = decoded != self.broadcast
+            self.broadcast = decoded
+            return "broadcast" if changed else None
+        if name.startswith(ALERT_PREFIX):
+            if value is None:
+                return "alert" if self.fired.pop(name, None) is not None else None
+            fired = decode_fired(value)
+            if isinstance(fired, str):
+                self._reject(fired)
+                return None
+            if alert_key(fired.rule, fired.scope) != name:
+                self._reject("bad_field")
+                return None
+            self.fired[name] = fired
+            return "alert"
+        self._reject("unknown_key")
+        return None
 
     def _reject(self, reason: RejectReason) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1

@@ -64,8 +64,8 @@ class ControlChannel(Protocol):
         """Feed every record, the stored ones first, then new ones as they come; until cancelled."""
         ...
 
-    async def write(self, key: bytes, value: bytes) -> None:
-        """Store a record; return once it is stored and folded in here (``ControlError`` otherwise)."""
+    async def write(self, key: bytes, value: bytes | None) -> None:
+        """Store a record (``None``: a tombstone); return once stored and folded in here (``ControlError`` if not)."""
         ...
 
     def status(self) -> ControlStatus: ...
@@ -74,30 +74,35 @@ class ControlChannel(Protocol):
 
 
 class MemoryControl:
-    """Control records kept in this process: one instance, nothing survives a restart."""
+    """Control records kept in this process: one instance, nothing survives a restart.
 
-    def __init__(self) -> None:
+    ``log`` (the records written, in order) can seed another one: a test's
+    stand-in for a board restarted over the same control topic.
+    """
+
+    def __init__(self, log: list[tuple[bytes, bytes | None]] | None = None) -> None:
         self._status = ControlStatus(kind="memory", ready=True, connected=True)
         self._on_record: OnRecord | None = None
-        self._pending: list[tuple[bytes, bytes]] = []
+        self.log: list[tuple[bytes, bytes | None]] = list(log or [])
+        self._folded = 0
 
     async def run(self, on_record: OnRecord) -> None:
         self._on_record = on_record
-        for key, value in self._pending:
-            self._fold(key, value)
-        self._pending.clear()
+        self._catch_up()
         await asyncio.Event().wait()
 
-    async def write(self, key: bytes, value: bytes) -> None:
-        if self._on_record is None:
-            self._pending.append((key, value))  # before the app started: folded when it does
-            return
-        self._fold(key, value)
+    async def write(self, key: bytes, value: bytes | None) -> None:
+        self.log.append((key, value))
+        if self._on_record is not None:  # before the app started: folded when it does
+            self._catch_up()
 
-    def _fold(self, key: bytes, value: bytes) -> None:
+    def _catch_up(self) -> None:
         assert self._on_record is not None
-        self._status.records += 1
-        self._on_record(key, value)
+        while self._folded < len(self.log):
+            key, value = self.log[self._folded]
+            self._folded += 1
+            self._status.records += 1
+            self._on_record(key, value)
 
     def status(self) -> ControlStatus:
         return self._status
@@ -196,7 +201,7 @@ class KafkaControl:
         async with self._progress:
             self._progress.notify_all()
 
-    async def write(self, key: bytes, value: bytes) -> None:
+    async def write(self, key: bytes, value: bytes | None) -> None:
         deadline = time.monotonic() + WRITE_TIMEOUT_S
         try:
             producer = await asyncio.wait_for(self._start_producer(), WRITE_TIMEOUT_S)

@@ -102,6 +102,7 @@ def create_app(
                 asyncio.create_task(live.pump(), name="wallboard-pump"),
                 asyncio.create_task(live.tick_loop(), name="wallboard-tick"),
                 asyncio.create_task(live.control.run(live.on_control_record), name="wallboard-control"),
+                asyncio.create_task(live.control_writer(), name="wallboard-control-writer"),
             ]
             log.info("wallboard web started: push every %g s, source %s", live.push_interval, source.status().kind)
             try:

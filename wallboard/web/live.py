@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from wallboard.alerts import AlertBook, alerts_view, measure
-from wallboard.control import Broadcast, ControlState, encode_broadcast
+from wallboard.control import Broadcast, ControlState, FiredAlert, encode_broadcast, encode_fired, encode_resolved
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
@@ -32,7 +32,7 @@ from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
-from wallboard.sources.control import ControlChannel, MemoryControl
+from wallboard.sources.control import ControlChannel, ControlError, MemoryControl
 from wallboard.web import gc_schedule, status
 from wallboard.web.admission import Admission
 from wallboard.web.ascii_json import dumps_ascii
@@ -126,6 +126,8 @@ class Live:
         self.alerts = AlertBook(settings.alerts.rules)
         """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
         self._alert_snapshot: tuple[tuple[int, int, int], Snapshot] | None = None
+        self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
+        self.control_write_failures = 0
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
         self.tick_error: str | None = None
@@ -295,11 +297,25 @@ class Live:
         return {"text": self.broadcast_text, "set_at": self.broadcast_set_at}
 
     def on_control_record(self, key: bytes | None, value: bytes | None) -> None:
-        """A control record, in the control store's order: push the broadcast to every client when it changed."""
-        if self.control_state.apply(key, value):
+        """A control record, in the control store's order: push the broadcast when it changed; restore alerts."""
+        changed = self.control_state.apply(key, value)
+        if changed == "broadcast":
             body: BroadcastBody = {"text": self.broadcast_text, "set_at": self.broadcast_set_at}
             self._broadcast = self._make("broadcast", body, time.perf_counter())
             self.hub.publish(self._broadcast)
+        elif changed == "alert":
+            for fired in self.control_state.fired.values():
+                self.alerts.restore(fired.rule, fired.scope, fired.since, fired.fired_at)
+
+    async def control_writer(self) -> None:
+        """Write the alerts' changes to the control store, in order, off the tick (a slow broker never delays it)."""
+        while True:
+            key, value = await self._control_writes.get()
+            try:
+                await self.control.write(key, value)
+            except ControlError as exc:
+                self.control_write_failures += 1
+                log.warning("alert state not recorded in the control topic (%s); a restart may fire it again", exc)
 
     def _forget_selections(self, keep: Iterable[Selection]) -> None:
         """Drop the newest messages of selections no client watches any more (they would pile up)."""
@@ -373,6 +389,16 @@ class Live:
             self._alert_snapshot = (key, snapshot)
         for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
             alert = change.alert
+            record: tuple[bytes, bytes | None]
+            if change.change == "fired":
+                assert alert.fired_at is not None
+                record = encode_fired(FiredAlert(alert.key.rule, alert.key.scope, alert.since, alert.fired_at))
+            else:
+                record = encode_resolved(alert.key.rule, alert.key.scope)
+            try:
+                self._control_writes.put_nowait(record)
+            except asyncio.QueueFull:
+                self.control_write_failures += 1
             log.warning(
                 "alert %s: %s on %s (%s, since %s)",
                 change.change,
