@@ -603,11 +603,43 @@ class AlertRuleSettings:
     for_s: int = setting(60, "breached this long, seconds, before it fires", ge=0, le=86400)
     clear_for_s: int = setting(60, "on the good side this long, seconds, before it clears", ge=0, le=86400)
     severity: Severity = setting("warning", "warning or critical")
+    notify: tuple[str, ...] = setting((), "the [alerts.webhooks] told when it fires and resolves")
+
+
+WebhookFormat = Literal["generic", "wecom", "dingtalk"]
+Lang = Literal["zh-CN", "en"]
+
+
+def _webhook_url(v: object) -> str | None:
+    if not isinstance(v, str) or not v.startswith(("https://", "http://")) or len(v) > 2000:
+        return "must be an http:// or https:// URL of at most 2,000 characters"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    """Where alerts are posted (docs/alerts.md "Webhooks")."""
+
+    url: str = setting(
+        "",
+        "the URL posted to (a WeCom or DingTalk robot's URL with its key; never logged)",
+        check=_webhook_url,
+        secret=True,
+    )
+    format: WebhookFormat = setting(
+        "generic", "generic (JSON of the alert), wecom or dingtalk (their robots' markdown)"
+    )
+    lang: Lang = setting("zh-CN", "language of the message text: zh-CN or en")
+    secret: str = setting("", "DingTalk robot's signing secret (SEC...), if the robot requires signing", secret=True)
+    timeout_s: float = setting(5.0, "seconds one attempt may take", ge=0.1, le=60)
+    attempts: int = setting(6, "attempts before giving up (1 = no retry)", ge=1, le=20)
+    backoff_s: float = setting(1.0, "pause before the first retry, doubled each time (at most 60 s)", ge=0, le=60)
 
 
 @dataclass(frozen=True, kw_only=True)
 class AlertSettings:
     rules: Mapping[str, AlertRuleSettings] = entries(noun="alert rule", max_name=64)
+    webhooks: Mapping[str, WebhookSettings] = entries(noun="webhook", max_name=64)
 
 
 LogFormat = Literal["plain", "json"]
@@ -927,6 +959,13 @@ def _alert_problems(alerts: AlertSettings) -> list[str]:
             problems.append(f"{where}.names: only with scope 'queue' or 'group'")
         if len(rule.names) > 200:
             problems.append(f"{where}.names: at most 200")
+        for target in rule.notify:
+            if target not in alerts.webhooks:
+                known = ", ".join(sorted(alerts.webhooks)) or "none defined"
+                problems.append(f"{where}.notify: no [alerts.webhooks.{target}] ({known})")
+    for name, hook in alerts.webhooks.items():
+        if not hook.url:
+            problems.append(f"alerts.webhooks.{name}.url: required (the robot's or the receiver's URL)")
     if len(alerts.rules) > 100:
         problems.append(f"alerts.rules: at most 100 rules, got {len(alerts.rules)}")
     return problems

@@ -104,6 +104,8 @@ def create_app(
                 asyncio.create_task(live.control.run(live.on_control_record), name="wallboard-control"),
                 asyncio.create_task(live.control_writer(), name="wallboard-control-writer"),
             ]
+            if live.webhooks is not None:
+                tasks.append(asyncio.create_task(live.webhooks.run(), name="wallboard-webhooks"))
             log.info("wallboard web started: push every %g s, source %s", live.push_interval, source.status().kind)
             try:
                 yield state

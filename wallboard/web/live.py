@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from wallboard.alerts import AlertBook, alerts_view, measure
+from wallboard.alerts import AlertBook, Transition, alerts_view, measure
 from wallboard.control import Broadcast, ControlState, FiredAlert, encode_broadcast, encode_fired, encode_resolved
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
 from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
+from wallboard.notify.webhooks import Webhooks
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.sources.control import ControlChannel, ControlError, MemoryControl
@@ -127,6 +128,10 @@ class Live:
         """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
         self._alert_snapshot: tuple[tuple[int, int, int], Snapshot] | None = None
         self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
+        self.webhooks = Webhooks(settings.alerts, settings.metrics.zone) if settings.alerts.webhooks else None
+        """Where alert changes are posted (wallboard/notify/webhooks.py), by the one sender among the instances."""
+        self.sends_alerts: Callable[[], bool] = lambda: True
+        """Whether this instance is the one that records and sends alert changes (docs/alerts.md "One sender")."""
         self.control_write_failures = 0
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
@@ -389,16 +394,6 @@ class Live:
             self._alert_snapshot = (key, snapshot)
         for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
             alert = change.alert
-            record: tuple[bytes, bytes | None]
-            if change.change == "fired":
-                assert alert.fired_at is not None
-                record = encode_fired(FiredAlert(alert.key.rule, alert.key.scope, alert.since, alert.fired_at))
-            else:
-                record = encode_resolved(alert.key.rule, alert.key.scope)
-            try:
-                self._control_writes.put_nowait(record)
-            except asyncio.QueueFull:
-                self.control_write_failures += 1
             log.warning(
                 "alert %s: %s on %s (%s, since %s)",
                 change.change,
@@ -408,6 +403,24 @@ class Live:
                 self.engine.days.iso(alert.since),
                 extra={"alert": alert.key.rule, "scope": alert.key.scope, "change": change.change},
             )
+            if self.sends_alerts():
+                self._send(change)
+
+    def _send(self, change: Transition) -> None:
+        """The sender's part: post to the webhooks, and record the change in the control topic (both queued)."""
+        alert = change.alert
+        if self.webhooks is not None:
+            self.webhooks.submit(change)
+        record: tuple[bytes, bytes | None]
+        if change.change == "fired":
+            assert alert.fired_at is not None
+            record = encode_fired(FiredAlert(alert.key.rule, alert.key.scope, alert.since, alert.fired_at))
+        else:
+            record = encode_resolved(alert.key.rule, alert.key.scope)
+        try:
+            self._control_writes.put_nowait(record)
+        except asyncio.QueueFull:
+            self.control_write_failures += 1
 
     def alerts_view(self) -> AlertsView:
         """/api/alerts: the alerts breached at the engine clock."""

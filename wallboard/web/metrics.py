@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from wallboard.alerts import AlertBook
+    from wallboard.notify.webhooks import Webhooks
     from wallboard.web.live import Live
     from wallboard.wire import ControlBlock
 
@@ -86,7 +87,7 @@ class WebMetrics:
         """Expose the engine's, the source's and the hub's own figures at scrape time."""
         self.registry.register(_LiveCollector(live.scrape, self.push_latency))
         self.registry.register(_ControlCollector(live.control_block))
-        self.registry.register(_AlertCollector(live.alerts))
+        self.registry.register(_AlertCollector(live.alerts, live.webhooks))
 
 
 class LoopHistogram:
@@ -194,8 +195,9 @@ class _ControlCollector(Collector):
 class _AlertCollector(Collector):
     """``wallboard_alert_active{rule,scope,severity}``: 1 for each alert firing now (as Prometheus' ALERTS)."""
 
-    def __init__(self, book: AlertBook) -> None:
+    def __init__(self, book: AlertBook, webhooks: Webhooks | None) -> None:
         self._book = book
+        self._webhooks = webhooks
 
     def describe(self) -> list[Metric]:
         return []
@@ -209,3 +211,12 @@ class _AlertCollector(Collector):
         for alert in self._book.firing():
             active.add_metric([alert.key.rule, alert.key.scope, self._book.rules[alert.key.rule].severity], 1.0)
         yield active
+        deliveries = CounterMetricFamily(
+            "wallboard_webhook_deliveries",
+            "Alert changes posted to webhooks, by webhook and result (delivered, refused, failed, dropped).",
+            labels=["webhook", "result"],
+        )
+        if self._webhooks is not None:
+            for (name, result), n in sorted(self._webhooks.counts().items()):
+                deliveries.add_metric([name, result], float(n))
+        yield deliveries
