@@ -161,6 +161,7 @@ def control(ready: bool) -> ControlBlock:
         "records": 3,
         "rejected": {},
         "last_error": None,
+        "sender": ready,
     }
 
 

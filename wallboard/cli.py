@@ -24,6 +24,7 @@ from wallboard.settings import Settings, load_settings, with_overrides
 if TYPE_CHECKING:
     from wallboard.sources.base import EventSource
     from wallboard.sources.control import ControlChannel
+    from wallboard.sources.election import SenderElection
     from wallboard.web.live import Clock
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ def _run_web(
     port: int | None,
     what: str,
     control: ControlChannel | None = None,
+    election: SenderElection | None = None,
 ) -> None:
     import uvicorn
 
@@ -245,7 +247,14 @@ def _run_web(
     from wallboard.web.watchdog import Watchdog
 
     try:
-        app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ), control=control)
+        app = create_app(
+            settings,
+            source,
+            clock=clock,
+            watchdog=Watchdog.from_environ(os.environ),
+            control=control,
+            election=election,
+        )
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     base = f"http://{settings.web.host}:{settings.web.port}"
@@ -312,17 +321,20 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     import time
 
     from wallboard.sources.control import KafkaControl
+    from wallboard.sources.election import KafkaSenderElection
     from wallboard.sources.kafka import KafkaSource, client_options
 
     settings = _settings(config)
     source = KafkaSource(settings.kafka, settings.metrics)
-    control = None
+    control = election = None
     if settings.kafka.control_topic:
         control = KafkaControl(settings.kafka, client_options(settings.kafka))
+        if settings.alerts.rules:
+            election = KafkaSenderElection(settings.kafka, client_options(settings.kafka))
     else:
         log.warning("[kafka] control_topic is empty: a broadcast reaches this instance only, and a restart loses it")
     what = f"serve (Kafka {settings.kafka.bootstrap_servers})"
-    _run_web(settings, source, time.time, host, port, what, control)
+    _run_web(settings, source, time.time, host, port, what, control, election)
 
 
 @main.group()

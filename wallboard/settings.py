@@ -324,6 +324,14 @@ class KafkaSettings:
         '"" keeps it in this process only (one instance, lost on restart)',
         shown_default='"cc.board-control"',
     )
+    sender_group: str = setting(
+        "wallboard-alert-sender",
+        "consumer group on the control topic whose one member posts the alert webhooks (the others stand by)",
+        nonempty=True,
+    )
+    sender_session_timeout: float = setting(
+        10.0, "seconds before a dead sender's place is taken (the group's session timeout)", ge=1, le=300
+    )
     lookback: int = setting(7200, "replay starts this many seconds before local midnight", ge=0, le=7 * 86400)
     client_id: str = setting("wallboard", "Kafka client id", nonempty=True)
     security_protocol: SecurityProtocol = setting("PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")

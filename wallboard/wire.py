@@ -254,6 +254,8 @@ class ControlBlock(TypedDict):
     records: int
     rejected: dict[str, int]
     last_error: str | None
+    sender: bool
+    """This instance posts the alert webhooks (docs/alerts.md "One sender")."""
 
 
 class Readiness(TypedDict):

@@ -157,7 +157,7 @@ class KafkaControl:
         )
         try:
             await consumer.start()
-            partitions = await _partitions(self.topic, self._options)
+            partitions = await ensure_topic(self.topic, self._options)
             tps = [TopicPartition(self.topic, p) for p in partitions]
             consumer.assign(tps)
             for tp in tps:
@@ -246,7 +246,7 @@ class KafkaControl:
             self._producer = None
 
 
-async def _partitions(topic: str, options: dict[str, Any]) -> list[int]:
+async def ensure_topic(topic: str, options: dict[str, Any]) -> list[int]:
     """The topic's partitions; created (compacted, one partition) when it does not exist and the ACLs allow it.
 
     One partition: the records of every key in one order, so that every

@@ -35,6 +35,7 @@ from wallboard.resources import static_dir
 from wallboard.settings import Settings, exposure_problem
 from wallboard.sources.base import EventSource
 from wallboard.sources.control import ControlChannel
+from wallboard.sources.election import SenderElection
 from wallboard.web.auth import Authenticator
 from wallboard.web.gc_schedule import scheduled_gc
 from wallboard.web.guard import Guard
@@ -67,6 +68,7 @@ def create_app(
     clock: Clock = time.time,
     watchdog: Watchdog | None = None,
     control: ControlChannel | None = None,
+    election: SenderElection | None = None,
 ) -> Starlette:
     """The web app over ``source``.
 
@@ -76,12 +78,14 @@ def create_app(
     clock, ``server_time`` and staleness; the tick cadence itself is real time.
     ``control`` keeps what a person sets (the broadcast): the Kafka control
     topic shared by every instance, or by default this process's memory.
+    ``election`` says whether this instance posts the alerts (one sender among
+    several: wallboard/sources/election.py); alone by default.
     """
     problem = exposure_problem(settings)
     if problem is not None:
         raise SettingsError([problem])
     metrics = WebMetrics()
-    live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog, control=control)
+    live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog, control=control, election=election)
     metrics.watch(live)
     auth = Authenticator(settings.auth)  # sessions expire in real time, whatever the board's clock
     state: State = {
@@ -103,6 +107,7 @@ def create_app(
                 asyncio.create_task(live.tick_loop(), name="wallboard-tick"),
                 asyncio.create_task(live.control.run(live.on_control_record), name="wallboard-control"),
                 asyncio.create_task(live.control_writer(), name="wallboard-control-writer"),
+                asyncio.create_task(live.election.run(live.on_sender_change), name="wallboard-sender-election"),
             ]
             if live.webhooks is not None:
                 tasks.append(asyncio.create_task(live.webhooks.run(), name="wallboard-webhooks"))

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from wallboard.alerts import AlertBook, Transition, alerts_view, measure
+from wallboard.alerts import Alert, AlertBook, AlertKey, Transition, alerts_view, measure
 from wallboard.control import Broadcast, ControlState, FiredAlert, encode_broadcast, encode_fired, encode_resolved
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
@@ -34,6 +34,7 @@ from wallboard.notify.webhooks import Webhooks
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
 from wallboard.sources.control import ControlChannel, ControlError, MemoryControl
+from wallboard.sources.election import AlwaysSender, SenderElection
 from wallboard.web import gc_schedule, status
 from wallboard.web.admission import Admission
 from wallboard.web.ascii_json import dumps_ascii
@@ -92,6 +93,7 @@ class Live:
         metrics: WebMetrics,
         watchdog: Watchdog | None = None,
         control: ControlChannel | None = None,
+        election: SenderElection | None = None,
     ) -> None:
         self.settings = settings
         self.control: ControlChannel = control or MemoryControl()
@@ -130,8 +132,13 @@ class Live:
         self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
         self.webhooks = Webhooks(settings.alerts, settings.metrics.zone) if settings.alerts.webhooks else None
         """Where alert changes are posted (wallboard/notify/webhooks.py), by the one sender among the instances."""
-        self.sends_alerts: Callable[[], bool] = lambda: True
+        self.election: SenderElection = election or AlwaysSender()
         """Whether this instance is the one that records and sends alert changes (docs/alerts.md "One sender")."""
+        self.sends_alerts: Callable[[], bool] = self.election.is_sender
+        self._reconciled = False
+        """Whether this sender has caught up with what the last one sent (``_reconcile``)."""
+        self._last_sent: dict[AlertKey, tuple[str, int | None]] = {}
+        """The last change this instance sent of each alert (its records may not be read back yet)."""
         self.control_write_failures = 0
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
@@ -385,9 +392,13 @@ class Live:
         """
         if not self.alerts.rules:
             return
+        if self.source_block()["state"] not in ("fresh", "quiet"):
+            return  # numbers still loading, or stale: no alert fires or clears on them (docs/alerts.md)
         now = self.engine.now
         if self.alerts.last_at is not None and now <= self.alerts.last_at:
             return
+        if self.sends_alerts() and not self._reconciled and self.control.status().ready:
+            self._reconcile(now)
         if self._alert_snapshot is None or self._alert_snapshot[0] != key:
             cached = self._snapshot_cache
             snapshot = cached[1] if cached is not None and cached[0][:3] == key else self.engine.snapshot()
@@ -406,9 +417,34 @@ class Live:
             if self.sends_alerts():
                 self._send(change)
 
+    def on_sender_change(self, sender: bool) -> None:
+        """This instance became (or stopped being) the sender: a new sender first catches up (``_reconcile``)."""
+        self._reconciled = False
+
+    def _reconcile(self, now: int) -> None:
+        """What the last sender may not have sent: a firing it did not record, a resolution it did not see.
+
+        Sent with the firing's own idempotency key, so a receiver that got it
+        from the last sender drops it: the overlap of docs/alerts.md "One sender".
+        """
+        recorded = {AlertKey(f.rule, f.scope): f for f in self.control_state.fired.values()}
+        firing = {a.key: a for a in self.alerts.firing()}
+        for key, alert in firing.items():
+            fired = recorded.get(key)
+            if (fired is None or fired.fired_at != alert.fired_at) and self._last_sent.get(key) != (
+                "fired",
+                alert.fired_at,
+            ):
+                self._send(Transition("fired", alert, now))
+        for key, fired in recorded.items():
+            if key not in firing and self._last_sent.get(key) != ("resolved", fired.fired_at):
+                self._send(Transition("resolved", Alert(key, "firing", fired.since, fired.fired_at, None), now))
+        self._reconciled = True
+
     def _send(self, change: Transition) -> None:
         """The sender's part: post to the webhooks, and record the change in the control topic (both queued)."""
         alert = change.alert
+        self._last_sent[alert.key] = (change.change, alert.fired_at)
         if self.webhooks is not None:
             self.webhooks.submit(change)
         record: tuple[bytes, bytes | None]
@@ -505,6 +541,7 @@ class Live:
             "records": c.records,
             "rejected": dict(self.control_state.rejected),
             "last_error": c.last_error,
+            "sender": self.sends_alerts(),
         }
 
     def scrape(self) -> Scrape:

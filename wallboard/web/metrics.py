@@ -183,6 +183,9 @@ class _ControlCollector(Collector):
             "wallboard_control_connected", "1 while the control topic is followed.", value=float(c["connected"])
         )
         yield GaugeMetricFamily("wallboard_control_lag", "Control records not read yet.", value=float(c["lag"]))
+        yield GaugeMetricFamily(
+            "wallboard_alert_sender", "1 while this instance posts the alert webhooks.", value=float(c["sender"])
+        )
         yield CounterMetricFamily("wallboard_control_records", "Control records read.", value=float(c["records"]))
         rejected = CounterMetricFamily(
             "wallboard_control_rejected", "Control records that changed nothing, by reason.", labels=["reason"]
