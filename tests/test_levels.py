@@ -240,7 +240,7 @@ def test_available_agents_against_the_customers_waiting(
     assert available(agents, waiting) == expected
 
 
-RANK = {None: -1, **{level: i for i, level in enumerate(LEVELS)}}
+RANK: dict[str | None, int] = {None: -1, **{level: i for i, level in enumerate(LEVELS)}}
 limits_01 = st.floats(0, 1) | st.sampled_from([0.0, 0.05, 0.1, 0.055, 1.0])
 rates = st.floats(0, 1)
 limits_s = st.floats(0, 3600) | st.integers(0, 3600)
