@@ -64,7 +64,8 @@ def round_half_up(x: float) -> int:
 
 
 def _defined(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # A bool is not a number here (type(), not isinstance, for int: bool is one of its subclasses).
+    return type(value) is int or (isinstance(value, float) and math.isfinite(value))
 
 
 def above(value: float | None, warn: float, alarm: float) -> Level | None:
