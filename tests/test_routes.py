@@ -573,6 +573,8 @@ def test_channel_views_carry_their_levels_and_the_settings_name_the_channels(boa
     with board.client.websocket_connect("/ws?views=snapshot,summary") as ws:
         msgs = recv_initial(ws)
     assert msgs["hello"]["settings"]["channel_names"] == ["call", "sms"]
+    limits = ("abandon_rate_warn", "abandon_rate_alarm", "asa_warn", "asa_alarm", "aht_warn", "aht_alarm")
+    assert [msgs["hello"]["settings"]["channels"]["call"][k] for k in limits] == [0.05, 0.1, 15, 30, 0, 0]
     call = msgs["snapshot"]["data"]["queues"][QUEUE]["channels"]["call"]
     # One waiting for 5 s (warn at 10 and 20 s), one answered in 10 s (SL 100%).
     assert call["levels"]["waiting"] == "ok" and call["levels"]["longest_wait_s"] == "ok"
