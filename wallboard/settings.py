@@ -72,6 +72,8 @@ class Setting:
     """The default of each entry of a table of named entries (``{"call": 20, "sms": 60}``)."""
     at_least: tuple[str, str] | None = None
     """(sibling field, why): a given value below the sibling's is a problem; a default below it is raised to it."""
+    zero_off: bool = False
+    """A value of 0 turns it off (a colour limit that colours nothing); ``at_least`` does not apply to it."""
     check: Callable[[object], str | None] | None = None
     """A check of its own, after the type's (returns the problem or None)."""
     default_from: Callable[[Mapping[str, str]], object] | None = None
@@ -118,6 +120,7 @@ def setting(
     secret: bool = False,
     by_name: Mapping[str, object] | None = None,
     at_least: tuple[str, str] | None = None,
+    zero_off: bool = False,
     check: Callable[[object], str | None] | None = None,
     default_from: Callable[[Mapping[str, str]], object] | None = None,
     shown_default: str | None = None,
@@ -131,6 +134,7 @@ def setting(
         secret=secret,
         by_name=by_name,
         at_least=at_least,
+        zero_off=zero_off,
         check=check,
         default_from=default_from,
         shown_default=shown_default,
@@ -196,6 +200,10 @@ def local_zone_name(environ: Mapping[str, str]) -> str:
 # The settings.
 
 
+AMBER_FIRST = "a red limit below the amber one would skip amber (equal limits: no amber band)"
+"""Why each ``*_alarm`` colour limit is at least its ``*_warn`` (``at_least``)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChannelSettings:
     """The per-channel settings of metrics.md (and the board's colour limits)."""
@@ -215,12 +223,65 @@ class ChannelSettings:
         le=1,
     )
     waiting_warn: int = setting(10, "waiting count shown amber at or above this", ge=0)
-    waiting_alarm: int = setting(30, "waiting count shown red at or above this", ge=0)
+    waiting_alarm: int = setting(
+        30, "waiting count shown red at or above this", ge=0, at_least=("waiting_warn", AMBER_FIRST)
+    )
     longest_wait_warn: float = setting(
         help="longest wait (s) shown amber at or above this", ge=0, by_name={"call": 20, "sms": 60}
     )
     longest_wait_alarm: float = setting(
-        help="longest wait (s) shown red at or above this", ge=0, by_name={"call": 60, "sms": 180}
+        help="longest wait (s) shown red at or above this",
+        ge=0,
+        by_name={"call": 60, "sms": 180},
+        at_least=("longest_wait_warn", AMBER_FIRST),
+    )
+    # The defaults of the limits below: docs/metrics.md "Levels" says where each comes from.
+    abandon_rate_warn: float = setting(
+        0.05,
+        "abandon rate (0..1, window and today) shown amber at or above this, compared in the whole percent shown; "
+        "0 = off",
+        ge=0,
+        le=1,
+        zero_off=True,
+    )
+    abandon_rate_alarm: float = setting(
+        0.10,
+        "abandon rate (0..1) shown red at or above this, compared in the whole percent shown; 0 = off",
+        ge=0,
+        le=1,
+        zero_off=True,
+        at_least=("abandon_rate_warn", AMBER_FIRST),
+    )
+    asa_warn: float = setting(
+        help="ASA (s, window and today) shown amber at or above this, compared in the whole seconds shown; 0 = off",
+        ge=0,
+        le=86400,
+        zero_off=True,
+        by_name={"call": 15, "sms": 40},
+    )
+    asa_alarm: float = setting(
+        help="ASA (s) shown red at or above this, compared in the whole seconds shown; 0 = off",
+        ge=0,
+        le=86400,
+        zero_off=True,
+        by_name={"call": 30, "sms": 60},
+        at_least=("asa_warn", AMBER_FIRST),
+    )
+    aht_warn: float = setting(
+        0,
+        "AHT (s, window and today) shown amber at or above this, compared in the whole seconds shown; "
+        "0 = off (the default: a coaching signal, set it per queue)",
+        ge=0,
+        le=86400,
+        zero_off=True,
+    )
+    aht_alarm: float = setting(
+        0,
+        "AHT (s) shown red at or above this, compared in the whole seconds shown; 0 = off (the default)",
+        ge=0,
+        le=86400,
+        zero_off=True,
+        at_least=("aht_warn", AMBER_FIRST),
     )
 
 
@@ -862,9 +923,14 @@ class _Decoder:
                 mine, theirs = values[f.name], values[other]
                 if not (isinstance(mine, int | float) and isinstance(theirs, int | float)):
                     continue  # one of them is bad, and already said so
+                sibling = keys[other].meta
+                if (f.meta.zero_off and mine == 0) or (
+                    isinstance(sibling, Setting) and sibling.zero_off and theirs == 0
+                ):
+                    continue  # one of them is off: nothing to compare
                 if mine < theirs:
                     if f.name in data:
-                        self.problems.append(f"{where}{f.name}: must be at least {other}, {why}")
+                        self.problems.append(f"{where}{f.name}: must be at least {other} ({theirs}), got {mine}: {why}")
                     else:
                         values[f.name] = theirs
         return cls(**values) if len(self.problems) == before else None

@@ -42,7 +42,12 @@ class Period(TypedDict):
 
 
 class PeriodLevels(TypedDict):
+    """The levels of a period's rates (its keys follow the period's own); None: undefined, or that limit off."""
+
     service_level: Level | None
+    asa_s: Level | None
+    aht_s: Level | None
+    abandon_rate: Level | None
 
 
 LongestWaitStep = TypedDict("LongestWaitStep", {"from": str, "level": Level})
@@ -72,11 +77,24 @@ class ChannelView(TypedDict):
     """Added by wallboard/levels.py before the view is sent."""
 
 
+class AgentLevels(TypedDict):
+    available: Level | None
+    """Available agents against the customers waiting in every channel of the same queues."""
+
+
+class QueueLevels(TypedDict):
+    """The ``levels`` of a queue, of the totals or of a selection: what is not per channel (its agents)."""
+
+    agents: AgentLevels
+
+
 class QueueView(TypedDict):
     """One queue of the snapshot, or the totals of all of them."""
 
     channels: dict[str, ChannelView]
     agents: AgentCounts
+    levels: NotRequired[QueueLevels]
+    """Added by wallboard/levels.py before the view is sent."""
 
 
 class EngineStatus(TypedDict):
@@ -121,6 +139,8 @@ class SelectionView(TypedDict):
     missing: list[str]
     channels: dict[str, ChannelView] | None
     agents: AgentCounts | None
+    levels: NotRequired[QueueLevels]
+    """Added by wallboard/levels.py, as a queue's (its ``agents.available`` None when no queue is found)."""
     settings: NotRequired[dict[str, dict[str, object]]]
     """The channel settings in force, added with the levels."""
 
