@@ -271,6 +271,8 @@ def test_replay_folds_every_second_and_says_since_when(tmp_path: Path) -> None:
     assert out["as_of"] == "2026-11-29T22:03:20+08:00"
     (alert,) = out["alerts"]
     assert alert | {"value": None, "idempotency_key": None} == {
+        "acknowledged_by": None,
+        "acknowledged_at": None,
         "rule": "wait",
         "scope": "total",
         "metric": "longest_wait_s",

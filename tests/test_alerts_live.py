@@ -136,3 +136,36 @@ def test_no_rules_no_alerts() -> None:
         board.tick()
         body = board.client.get("/api/alerts").json()
     assert body["alerts"] == [] and body["as_of"].startswith("2026-11-30T08:53:2")
+
+
+def test_an_acknowledgement_is_shown_with_who_and_when_and_goes_with_the_firing() -> None:
+    s = settings()
+    topic = MemoryControl()
+    with running(s, batches=[], control=topic) as board:
+        for second in range(1, 40):
+            board.clock.now = T0 + second
+            due = [raw for at, raw in EVENTS if at == second]
+            if due:
+                board.feed(due)
+            board.tick()
+        (row,) = [a for a in board.client.get("/api/alerts").json()["alerts"] if a["rule"] == "waiting"]
+        key = row["idempotency_key"]
+        assert row["acknowledged_by"] is None
+        origin = {"Origin": "http://localhost"}
+        r = board.client.post("/api/alerts/ack", json={"idempotency_key": key}, headers=origin)
+        assert r.status_code == 200, r.text
+        assert r.json()["acknowledged_by"] == "local" and r.json()["acknowledged_at"] == "2026-11-30T08:53:59.000+08:00"
+        shown = [a for a in board.client.get("/api/alerts").json()["alerts"] if a["rule"] == "waiting"]
+        assert shown[0]["acknowledged_by"] == "local"
+        nosuch = board.client.post("/api/alerts/ack", json={"idempotency_key": "0" * 32}, headers=origin)
+        assert nosuch.status_code == 404 and nosuch.json()["error"] == "not_firing"
+        bad = board.client.post("/api/alerts/ack", json={"idempotency_key": 5}, headers=origin)
+        assert bad.status_code == 400 and bad.json()["error"] == "bad_request"
+        for second in range(40, 46):  # i1 answered at 40: resolved 3 s later
+            board.clock.now = T0 + second
+            due = [raw for at, raw in EVENTS if at == second]
+            if due:
+                board.feed(due)
+            board.tick()
+            board.settle()
+    assert (f"ack/{key}".encode(), None) in topic.log  # the acknowledgement went with the firing

@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from wallboard.control import (
     BROADCAST_KEY,
+    Ack,
     Broadcast,
     ControlState,
     FiredAlert,
     broadcast_text,
     decode_broadcast,
+    encode_ack,
     encode_broadcast,
     encode_fired,
     encode_resolved,
@@ -148,3 +150,15 @@ def test_memory_control_folds_writes_made_before_it_runs_then_at_once() -> None:
         return seen
 
     assert asyncio.run(scenario()) == [(b"broadcast", b"early"), (b"broadcast", b"later")]
+
+
+def test_acknowledgements_are_kept_by_firing_and_bad_ones_counted() -> None:
+    state = ControlState(max_length=MAX)
+    key, value = encode_ack("k1", Ack("alice", "2026-11-30T09:00:00+08:00"))
+    assert key == b"ack/k1"
+    assert state.apply(key, value) == "ack" and state.acks == {"k1": Ack("alice", "2026-11-30T09:00:00+08:00")}
+    assert state.apply(b"ack/k2", json.dumps({"v": 1, "by": "", "at": "x"}).encode()) is None
+    assert state.apply(b"ack/k2", b"{") is None
+    assert state.apply(b"ack/k1", None) == "ack" and state.acks == {}
+    assert state.apply(b"ack/k1", None) is None
+    assert state.rejected == {"bad_field": 1, "not_json": 1}

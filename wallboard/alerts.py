@@ -240,8 +240,14 @@ class AlertBook:
         return [a for _, a in sorted(self.active.items(), key=lambda kv: (kv[0].rule, kv[0].scope)) if a.fired_at]
 
 
-def alerts_view(book: AlertBook, settings: Settings, as_of: str) -> AlertsView:
-    """The alerts breached now as JSON: firing first (critical first), then pending; by rule and scope."""
+def alerts_view(
+    book: AlertBook, settings: Settings, as_of: str, acks: Mapping[str, tuple[str, str]] | None = None
+) -> AlertsView:
+    """The alerts breached now as JSON: firing first (critical first), then pending; by rule and scope.
+
+    ``acks``: who acknowledged a firing and when, by its idempotency key.
+    """
+    acks = acks or {}
     zone = settings.metrics.zone
 
     def iso(t: int) -> str:
@@ -264,7 +270,12 @@ def alerts_view(book: AlertBook, settings: Settings, as_of: str) -> AlertsView:
                 "fired_at": None if alert.fired_at is None else iso(alert.fired_at),
                 "value": alert.value,
                 "idempotency_key": alert.idempotency_key,
+                "acknowledged_by": None,
+                "acknowledged_at": None,
             }
         )
+        ack = acks.get(alert.idempotency_key or "")
+        if ack is not None:
+            rows[-1]["acknowledged_by"], rows[-1]["acknowledged_at"] = ack
     rows.sort(key=lambda r: (r["state"] != "firing", r["severity"] != "critical", r["rule"], r["scope"]))
     return {"as_of": as_of, "alerts": rows}

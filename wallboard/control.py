@@ -26,7 +26,10 @@ BROADCAST_KEY = "broadcast"
 ALERT_PREFIX = "alert/"
 """Keys of the alerts firing: ``alert/<rule>\\x1f<scope>`` (a tombstone when it resolved)."""
 
-Applied = Literal["broadcast", "alert"] | None
+ACK_PREFIX = "ack/"
+"""Keys of acknowledgements: ``ack/<idempotency key of the firing>`` (a tombstone once it resolved)."""
+
+Applied = Literal["broadcast", "alert", "ack"] | None
 
 CONTROL_VERSION = 1
 """``v`` of the records this version writes; a record of a later version is ignored, not misread."""
@@ -160,6 +163,28 @@ def decode_fired(value: bytes) -> FiredAlert | RejectReason:
     return FiredAlert(rule, scope, since, fired_at)
 
 
+@dataclass(frozen=True)
+class Ack:
+    """Someone acknowledged a firing: who, and when (RFC 3339)."""
+
+    by: str
+    at: str
+
+
+def encode_ack(idempotency_key: str, ack: Ack) -> tuple[bytes, bytes]:
+    return f"{ACK_PREFIX}{idempotency_key}".encode(), _dumps({"v": CONTROL_VERSION, "by": ack.by, "at": ack.at})
+
+
+def decode_ack(value: bytes) -> Ack | RejectReason:
+    data = _object(value)
+    if isinstance(data, str):
+        return data
+    by, at = data.get("by"), data.get("at")
+    if not (isinstance(by, str) and by and len(by) <= 256 and isinstance(at, str) and len(at) <= 64):
+        return "bad_field"
+    return Ack(by, at)
+
+
 @dataclass
 class ControlState:
     """The fold of the control topic: the newest record of each key, in the topic's order."""
@@ -169,6 +194,8 @@ class ControlState:
     broadcast: Broadcast = field(default_factory=Broadcast)
     fired: dict[str, FiredAlert] = field(default_factory=dict)
     """The alerts recorded as firing, by control key."""
+    acks: dict[str, Ack] = field(default_factory=dict)
+    """Acknowledgements, by the idempotency key of the firing."""
     records: int = 0
     """Records read, ours or not."""
     rejected: dict[str, int] = field(default_factory=dict)
@@ -198,6 +225,16 @@ class ControlState:
                 return None
             self.fired[name] = fired
             return "alert"
+        if name.startswith(ACK_PREFIX):
+            firing = name[len(ACK_PREFIX) :]
+            if value is None:
+                return "ack" if self.acks.pop(firing, None) is not None else None
+            ack = decode_ack(value)
+            if isinstance(ack, str):
+                self._reject(ack)
+                return None
+            self.acks[firing] = ack
+            return "ack"
         self._reject("unknown_key")
         return None
 

@@ -304,6 +304,8 @@ class AlertRow(TypedDict):
     fired_at: str | None
     value: float | None
     idempotency_key: str | None
+    acknowledged_by: str | None
+    acknowledged_at: str | None
 
 
 class AlertsView(TypedDict):

@@ -24,7 +24,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from wallboard.alerts import Alert, AlertBook, AlertKey, Transition, alerts_view, measure
-from wallboard.control import Broadcast, ControlState, FiredAlert, encode_broadcast, encode_fired, encode_resolved
+from wallboard.control import (
+    ACK_PREFIX,
+    Ack,
+    Broadcast,
+    ControlState,
+    FiredAlert,
+    encode_ack,
+    encode_broadcast,
+    encode_fired,
+    encode_resolved,
+)
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
@@ -44,6 +54,7 @@ from wallboard.web.metrics import Scrape, WebMetrics
 from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
+    AlertRow,
     AlertsView,
     Body,
     BroadcastBody,
@@ -453,14 +464,27 @@ class Live:
             record = encode_fired(FiredAlert(alert.key.rule, alert.key.scope, alert.since, alert.fired_at))
         else:
             record = encode_resolved(alert.key.rule, alert.key.scope)
-        try:
-            self._control_writes.put_nowait(record)
-        except asyncio.QueueFull:
-            self.control_write_failures += 1
+        records = [record]
+        if change.change == "resolved" and alert.idempotency_key in self.control_state.acks:
+            records.append((f"{ACK_PREFIX}{alert.idempotency_key}".encode(), None))  # the firing is over
+        for item in records:
+            try:
+                self._control_writes.put_nowait(item)
+            except asyncio.QueueFull:
+                self.control_write_failures += 1
 
     def alerts_view(self) -> AlertsView:
         """/api/alerts: the alerts breached at the engine clock."""
-        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now))
+        acks = {key: (ack.by, ack.at) for key, ack in self.control_state.acks.items()}
+        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now), acks)
+
+    async def acknowledge(self, idempotency_key: str, by: str) -> AlertRow | None:
+        """Record that ``by`` acknowledged the firing ``idempotency_key`` (every instance shows it); None if no
+        alert fires with that key.  ``ControlError`` when it could not be stored."""
+        if not any(a.idempotency_key == idempotency_key for a in self.alerts.firing()):
+            return None
+        await self.control.write(*encode_ack(idempotency_key, Ack(by, self.server_time())))
+        return next((row for row in self.alerts_view()["alerts"] if row["idempotency_key"] == idempotency_key), None)
 
     async def tick_loop(self) -> None:
         """Tick every push_interval on the monotonic clock; a late tick is not repeated (no bursts).

@@ -210,6 +210,34 @@ async def get_alerts(request: Request) -> Response:
     return JSONResponse(live.alerts_view())
 
 
+async def post_ack(request: Request) -> Response:
+    """Acknowledge a firing alert: JSON {"idempotency_key": "..."}; every instance shows who and when."""
+    live: Live = request.state.live
+    principal = principal_of(request.scope)
+    data = await read_json(request, MAX_BODY)
+    if isinstance(data, Response):
+        return data
+    key = data.get("idempotency_key")
+    if not isinstance(key, str) or not key or len(key) > 64:
+        return error(400, "bad_request", 'the body must be {"idempotency_key": "..."} of a firing alert')
+    try:
+        row = await live.acknowledge(key, principal.name)
+    except ControlError as exc:
+        return error(503, "not_stored", f"the acknowledgement was not stored, try again: {exc}")
+    if row is None:
+        return error(404, "not_firing", "no alert fires with that idempotency_key (it may have resolved)")
+    client = request.scope.get("wallboard.client", "")
+    audit.info(
+        "alert %s on %s acknowledged by %s from %s",
+        row["rule"],
+        row["scope"],
+        principal.name,
+        client,
+        extra={"actor": principal.name, "role": principal.role, "client": client, "action": "acknowledge"},
+    )
+    return JSONResponse(row)
+
+
 async def read_json(request: Request, limit: int) -> dict[str, Any] | Response:
     """The body as a JSON object, or the error answer (too large, not JSON, not an object)."""
     body = b""
@@ -557,6 +585,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/intraday", _view("intraday"), methods=["GET"]),
         Route("/api/broadcast", get_broadcast, methods=["GET"]),
         Route("/api/alerts", get_alerts, methods=["GET"]),
+        Route("/api/alerts/ack", post_ack, methods=["POST"]),
         Route("/api/broadcast", post_broadcast, methods=["POST"]),
         Route("/login", login_page, methods=["GET"], name="login"),
         Route("/api/login", api_login, methods=["POST"]),
