@@ -10,6 +10,7 @@ delivers what the dead one did not, with the same idempotency keys
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tests.kafka_broker import create_topic
+from tests.kafka_broker import create_topic, read_topic
 from tests.servers import AppProcess, answers
 from tests.test_webhooks import Receiver, receiving
 
@@ -41,6 +42,8 @@ sender_session_timeout = {SESSION_S}
 reconnect_backoff_max = 1.0
 [web]
 push_interval = 1.0
+[alerts]
+topic = "{prefix}alerts"
 [alerts.rules.waiting]
 metric = "waiting"
 channel = "call"
@@ -168,6 +171,46 @@ def test_one_sender_among_three_and_another_takes_over_after_sigkill(
             assert max(per_change.values()) <= 2, per_change
             keys = {h["idempotency-key"] for h, _, _ in receiver.got}
             assert keys == {f"{k}-{e}" for e, k in per_change}
+            # The same changes, in the alert topic, keyed by alert, for other systems.
+            records = asyncio.run(read_topic(kafka_bootstrap, f"{topic_prefix}alerts"))
+            written = [(json.loads(r.value)["event"], json.loads(r.value)["idempotency_key"]) for r in records]
+            assert set(written) == set(per_change) and len(written) <= 2 * len(per_change)
+            assert {r.key for r in records} == {b"waiting\x1fqueue:q1"}
         finally:
             for b in boards:
                 b.stop()
+
+
+def test_the_alert_topic_gets_each_change_keyed_by_alert(kafka_bootstrap: str, topic_prefix: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import make_settings
+    from wallboard.alerts import Alert, AlertKey, Transition
+    from wallboard.notify.alert_topic import AlertTopic
+
+    s = make_settings(
+        alerts={"topic": f"{topic_prefix}alerts", "rules": {"w": {"metric": "waiting", "channel": "call"}}}
+    )
+    fired = Alert(AlertKey("w", "queue:信用卡"), "firing", 1_796_000_000, 1_796_000_060, 12.0)
+
+    async def go() -> tuple[int, int]:
+        topic = AlertTopic(s.alerts, ZoneInfo("Asia/Shanghai"), {"bootstrap_servers": kafka_bootstrap})
+        task = asyncio.create_task(topic.run())
+        topic.submit(Transition("fired", fired, 1_796_000_060))
+        topic.submit(Transition("resolved", fired, 1_796_000_200))
+        topic.submit(Transition("fired", Alert(AlertKey("gone", "total"), "firing", 1, 2, 0.0), 2))  # no rule
+        deadline = time.monotonic() + 30
+        while topic.sent < 2 and time.monotonic() < deadline and not task.done():  # noqa: ASYNC110 - its counter
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return topic.sent, topic.failed
+
+    assert asyncio.run(go()) == (2, 0)
+    records = asyncio.run(read_topic(kafka_bootstrap, f"{topic_prefix}alerts"))
+    assert [r.key for r in records] == ["w\x1fqueue:信用卡".encode()] * 2
+    bodies = [json.loads(r.value) for r in records]
+    assert [b["event"] for b in bodies] == ["fired", "resolved"]
+    assert bodies[1]["resolved_at"] == "2026-11-30T08:56:40+08:00"
+    assert dict(records[0].headers)["idempotency-key"] == f"{bodies[0]['idempotency_key']}-fired".encode()

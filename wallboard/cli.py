@@ -22,6 +22,7 @@ from wallboard.errors import SettingsError, WallboardError
 from wallboard.settings import Settings, load_settings, with_overrides
 
 if TYPE_CHECKING:
+    from wallboard.notify.alert_topic import AlertTopic
     from wallboard.sources.base import EventSource
     from wallboard.sources.control import ControlChannel
     from wallboard.sources.election import SenderElection
@@ -229,6 +230,7 @@ def _run_web(
     what: str,
     control: ControlChannel | None = None,
     election: SenderElection | None = None,
+    alert_topic: AlertTopic | None = None,
 ) -> None:
     import uvicorn
 
@@ -254,6 +256,7 @@ def _run_web(
             watchdog=Watchdog.from_environ(os.environ),
             control=control,
             election=election,
+            alert_topic=alert_topic,
         )
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
@@ -327,6 +330,11 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     settings = _settings(config)
     source = KafkaSource(settings.kafka, settings.metrics)
     control = election = None
+    alert_topic = None
+    if settings.alerts.topic:
+        from wallboard.notify.alert_topic import AlertTopic
+
+        alert_topic = AlertTopic(settings.alerts, settings.metrics.zone, client_options(settings.kafka))
     if settings.kafka.control_topic:
         control = KafkaControl(settings.kafka, client_options(settings.kafka))
         if settings.alerts.rules:
@@ -334,7 +342,7 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     else:
         log.warning("[kafka] control_topic is empty: a broadcast reaches this instance only, and a restart loses it")
     what = f"serve (Kafka {settings.kafka.bootstrap_servers})"
-    _run_web(settings, source, time.time, host, port, what, control, election)
+    _run_web(settings, source, time.time, host, port, what, control, election, alert_topic)
 
 
 @main.group()

@@ -707,6 +707,9 @@ class WebhookSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class AlertSettings:
+    topic: str = setting(
+        "", "Kafka topic the sender writes every alert change to (generic JSON, keyed by rule and scope); empty: none"
+    )
     rules: Mapping[str, AlertRuleSettings] = entries(noun="alert rule", max_name=64)
     webhooks: Mapping[str, WebhookSettings] = entries(noun="webhook", max_name=64)
 

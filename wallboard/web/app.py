@@ -31,6 +31,7 @@ from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from wallboard.errors import SettingsError, SourceError
+from wallboard.notify.alert_topic import AlertTopic
 from wallboard.resources import static_dir
 from wallboard.settings import Settings, exposure_problem
 from wallboard.sources.base import EventSource
@@ -69,6 +70,7 @@ def create_app(
     watchdog: Watchdog | None = None,
     control: ControlChannel | None = None,
     election: SenderElection | None = None,
+    alert_topic: AlertTopic | None = None,
 ) -> Starlette:
     """The web app over ``source``.
 
@@ -79,13 +81,23 @@ def create_app(
     ``control`` keeps what a person sets (the broadcast): the Kafka control
     topic shared by every instance, or by default this process's memory.
     ``election`` says whether this instance posts the alerts (one sender among
-    several: wallboard/sources/election.py); alone by default.
+    several: wallboard/sources/election.py); alone by default.  ``alert_topic``
+    is the Kafka topic the sender writes alert changes to, if any.
     """
     problem = exposure_problem(settings)
     if problem is not None:
         raise SettingsError([problem])
     metrics = WebMetrics()
-    live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog, control=control, election=election)
+    live = Live(
+        settings,
+        source,
+        clock=clock,
+        metrics=metrics,
+        watchdog=watchdog,
+        control=control,
+        election=election,
+        alert_topic=alert_topic,
+    )
     metrics.watch(live)
     auth = Authenticator(settings.auth)  # sessions expire in real time, whatever the board's clock
     state: State = {
@@ -111,6 +123,8 @@ def create_app(
             ]
             if live.webhooks is not None:
                 tasks.append(asyncio.create_task(live.webhooks.run(), name="wallboard-webhooks"))
+            if live.alert_topic is not None:
+                tasks.append(asyncio.create_task(live.alert_topic.run(), name="wallboard-alert-topic"))
             log.info("wallboard web started: push every %g s, source %s", live.push_interval, source.status().kind)
             try:
                 yield state

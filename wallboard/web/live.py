@@ -40,6 +40,7 @@ from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
 from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
+from wallboard.notify.alert_topic import AlertTopic
 from wallboard.notify.webhooks import Webhooks
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
@@ -105,6 +106,7 @@ class Live:
         watchdog: Watchdog | None = None,
         control: ControlChannel | None = None,
         election: SenderElection | None = None,
+        alert_topic: AlertTopic | None = None,
     ) -> None:
         self.settings = settings
         self.control: ControlChannel = control or MemoryControl()
@@ -143,6 +145,8 @@ class Live:
         self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
         self.webhooks = Webhooks(settings.alerts, settings.metrics.zone) if settings.alerts.webhooks else None
         """Where alert changes are posted (wallboard/notify/webhooks.py), by the one sender among the instances."""
+        self.alert_topic = alert_topic
+        """The Kafka topic of alert events (``[alerts] topic``), written by the sender; None without one."""
         self.election: SenderElection = election or AlwaysSender()
         """Whether this instance is the one that records and sends alert changes (docs/alerts.md "One sender")."""
         self.sends_alerts: Callable[[], bool] = self.election.is_sender
@@ -458,6 +462,8 @@ class Live:
         self._last_sent[alert.key] = (change.change, alert.fired_at)
         if self.webhooks is not None:
             self.webhooks.submit(change)
+        if self.alert_topic is not None:
+            self.alert_topic.submit(change)
         record: tuple[bytes, bytes | None]
         if change.change == "fired":
             assert alert.fired_at is not None
