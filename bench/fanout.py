@@ -2,6 +2,7 @@
 
     python bench/fanout.py                       # N = 100, 1000, 5000; 20 s each
     python bench/fanout.py --clients 100,500 --duration 10 --deflate
+    python bench/fanout.py --instances 2 --pin   # two servers, each on a CPU of its own, clients spread
 
 For each N a fresh server (uvicorn, one process, fed by the simulator's
 bank-hotline scenario at real speed, so the snapshot changes every tick like a
@@ -72,10 +73,14 @@ def raise_nofile() -> int:
 
 
 def pin(args: argparse.Namespace, role: str) -> None:
-    """--pin: the server gets CPU 0 to itself and the clients the others, as on separate machines."""
-    if args.pin and (os.cpu_count() or 1) > 1:
-        cpus = set(range(os.cpu_count() or 1))
-        os.sched_setaffinity(0, {0} if role == "server" else cpus - {0})
+    """--pin: each server gets a CPU to itself (server i: CPU i) and the clients the others, as on separate
+    machines; when the servers take every CPU, the clients share them all."""
+    count = os.cpu_count() or 1
+    if args.pin and count > 1:
+        cpus = set(range(count))
+        servers = {i % count for i in range(args.instances)}
+        clients = cpus - servers or cpus
+        os.sched_setaffinity(0, {args.cpu % count} if role == "server" else clients)
 
 
 def run_server(args: argparse.Namespace) -> None:
@@ -362,55 +367,68 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    ports = [free_port() for _ in range(args.instances)]
 
-    port = free_port()
-    base = (
-        [
-            sys.executable,
-            __file__,
-            "--port",
-            str(port),
-            "--scale",
-            str(args.scale),
-            "--scenario",
-            args.scenario,
-            "--push-interval",
-            str(args.push_interval),
-            "--gc",
-            args.gc,
-            "--view",
-            args.view,
-            "--ws",
-            args.ws,
-            "--loop",
-            args.loop,
-        ]
-        + (["--deflate"] if args.deflate else [])
-        + (["--pin"] if args.pin else [])
-        + (["--profile", args.profile] if args.profile else [])
-    )
+    def base(port: int, cpu: int) -> list[str]:
+        return (
+            [
+                sys.executable,
+                __file__,
+                "--port",
+                str(port),
+                "--cpu",
+                str(cpu),
+                "--instances",
+                str(args.instances),
+                "--scale",
+                str(args.scale),
+                "--scenario",
+                args.scenario,
+                "--push-interval",
+                str(args.push_interval),
+                "--gc",
+                args.gc,
+                "--view",
+                args.view,
+                "--ws",
+                args.ws,
+                "--loop",
+                args.loop,
+            ]
+            + (["--deflate"] if args.deflate else [])
+            + (["--pin"] if args.pin else [])
+            + (["--profile", args.profile] if args.profile else [])
+        )
+
     DATA.mkdir(parents=True, exist_ok=True)
-    # Ready = the simulator has replayed today up to now.
-    server = AppProcess(
-        [*base, "--role", "server"],
-        port,
-        ready=answers("/readyz"),
-        timeout_s=180,
-        stop_timeout_s=15,
-        log=DATA / "fanout-server.log",
-    )
+    # Ready = the simulator has replayed today up to now.  Several instances: each its own simulator (the
+    # same day: each serves the same numbers, as instances reading one Kafka log do) on a CPU of its own.
+    servers = [
+        AppProcess(
+            [*base(port, i), "--role", "server"],
+            port,
+            ready=answers("/readyz"),
+            timeout_s=180,
+            stop_timeout_s=15,
+            log=DATA / f"fanout-server-{i}.log",
+        )
+        for i, port in enumerate(ports)
+    ]
     procs: list[subprocess.Popen[str]] = []
     try:
-        server.start()
+        for server in servers:
+            server.start()
         time.sleep(3 * args.push_interval)
-        rss0 = proc_rss_kb(server.pid)
-        shares = [n // args.procs + (1 if i < n % args.procs else 0) for i in range(args.procs)]
+        rss0 = sum(proc_rss_kb(server.pid) for server in servers)
+        nprocs = max(args.procs, args.instances)
+        shares = [n // nprocs + (1 if i < n % nprocs else 0) for i in range(nprocs)]
         t_connect = time.monotonic()
-        for share in shares:
+        for i, share in enumerate(shares):
             if share:
+                port = ports[i % args.instances]  # the clients spread evenly, as a load balancer spreads them
                 procs.append(
                     subprocess.Popen(
-                        [*base, "--role", "clients", "--count", str(share)],
+                        [*base(port, 0), "--role", "clients", "--count", str(share)],
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         text=True,
@@ -423,16 +441,17 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
             connected, failed = connected + int(ok), failed + int(bad)
         connect_s = time.monotonic() - t_connect
         time.sleep(max(2.0, 3 * args.push_interval))  # settle: the initial messages are out
-        m0, cpu0, start = scrape(port), proc_cpu_s(server.pid), time.time()
+        m0 = [scrape(port) for port in ports]
+        cpu0, start = sum(proc_cpu_s(server.pid) for server in servers), time.time()
         end = start + args.duration
         for p in procs:
             assert p.stdin is not None
             p.stdin.write(f"go {start} {end}\n")
             p.stdin.flush()
         time.sleep(args.duration / 2)
-        rss_n = proc_rss_kb(server.pid)
+        rss_n = sum(proc_rss_kb(server.pid) for server in servers)
         time.sleep(max(0.0, end - time.time()))
-        cpu1, m1 = proc_cpu_s(server.pid), scrape(port)
+        cpu1, m1 = sum(proc_cpu_s(server.pid) for server in servers), [scrape(port) for port in ports]
         latencies: list[float] = []
         kernel: list[float] = []
         counts = {"messages": 0, "missed": 0, "closed": 0, "client_cpu_s": 0.0}
@@ -448,11 +467,19 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
             p.wait(30)
         latencies.sort()
         kernel.sort()
-        ticks = m1.get("wallboard_seq", 0) - m0.get("wallboard_seq", 0)
-        tick_n = m1.get("wallboard_tick_duration_seconds_count", 0) - m0.get("wallboard_tick_duration_seconds_count", 0)
-        tick_sum = m1.get("wallboard_tick_duration_seconds_sum", 0) - m0.get("wallboard_tick_duration_seconds_sum", 0)
+
+        def delta(name: str) -> float:
+            return sum(after.get(name, 0) - before.get(name, 0) for before, after in zip(m0, m1, strict=True))
+
+        ticks = delta("wallboard_seq") / args.instances  # per instance
+        tick_n, tick_sum = delta("wallboard_tick_duration_seconds_count"), delta("wallboard_tick_duration_seconds_sum")
+        push_p99 = [
+            bucket_p99(before, after, "wallboard_push_latency_seconds") for before, after in zip(m0, m1, strict=True)
+        ]
+        known = [v for v in push_p99 if v is not None]
         return {
             "n": n,
+            "instances": args.instances,
             "connected": connected,
             "failed": failed,
             "connect_s": connect_s,
@@ -465,20 +492,20 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
             "kernel_samples": len(kernel),
             "expected": int(connected * ticks),
             **counts,
-            "cpu_ms_per_tick": (cpu1 - cpu0) * 1000 / ticks if ticks else float("nan"),
-            "rss0_mb": rss0 / 1024,
+            # Per instance: the CPU of all of them over their ticks, divided by how many there are.
+            "cpu_ms_per_tick": (cpu1 - cpu0) * 1000 / ticks / args.instances if ticks else float("nan"),
+            "rss0_mb": rss0 / 1024 / args.instances,
             "rss_kb_per_client": (rss_n - rss0) / n if n else float("nan"),
             "tick_build_ms": tick_sum * 1000 / tick_n if tick_n else float("nan"),
-            "server_push_p99_ms": (lambda v: v * 1000 if v is not None else float("nan"))(
-                bucket_p99(m0, m1, "wallboard_push_latency_seconds")
-            ),
+            "server_push_p99_ms": max(known) * 1000 if known else float("nan"),
             "client_cpu_pct": counts["client_cpu_s"] / args.duration * 100,
         }
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 def main() -> None:
@@ -490,6 +517,12 @@ def main() -> None:
         "--pin",
         action="store_true",
         help="run the server on CPU 0 alone and the clients on the other CPUs (as if on other machines)",
+    )
+    ap.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="servers side by side, the clients spread evenly over them (with --pin: server i on CPU i)",
     )
     ap.add_argument("--push-interval", type=float, default=1.0)
     ap.add_argument("--scale", type=float, default=1.0, help="simulator traffic scale")
@@ -520,6 +553,7 @@ def main() -> None:
     ap.add_argument("--profile", default="", help="write the server's cProfile stats to this file")
     ap.add_argument("--role", choices=("bench", "server", "clients"), default="bench", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--cpu", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.role == "server":
@@ -537,7 +571,8 @@ def main() -> None:
         f"fanout: view {args.view}, ws {args.ws}, scenario {args.scenario} x{args.scale}, "
         f"push every {args.push_interval:g} s, "
         f"{args.duration:g} s per N, {args.procs} client processes, deflate {'on' if args.deflate else 'off'}, "
-        f"server loop {loop}, {os.cpu_count()} CPUs{' (server pinned to CPU 0)' if args.pin else ''}, "
+        f"server loop {loop}, {args.instances} instance(s), {os.cpu_count()} CPUs"
+        f"{' (server i pinned to CPU i)' if args.pin else ''}, "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )

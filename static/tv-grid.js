@@ -106,7 +106,9 @@
       }
     });
     var agents = !blank && row.agents ? row.agents.available : null;
-    setCell(el.querySelector('.g-cell[data-metric="available"]'), WB.fmtCount(agents), agents, null);
+    var agentLevels = (row.levels && row.levels.agents) || {};
+    setCell(el.querySelector('.g-cell[data-metric="available"]'), WB.fmtCount(agents), agents,
+            blank ? null : agentLevels.available);
   }
 
   function tick() {

@@ -94,7 +94,8 @@
                        : { chan: blank ? null : data.totals.channels[ch], settings: WB.settingsFor(settings, null, ch) };
     });
     WB.tvPanels.render(panels);
-    WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents);
+    WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents,
+                       blank ? null : sel ? sel.levels : data.totals.levels);
     if (data.board) renderBoardHeader(data.board, sel);
     else renderSelection(sel);
     renderAsOf();

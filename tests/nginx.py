@@ -91,16 +91,23 @@ def _replace_once(text: str, old: str, new: str) -> str:
 def render(
     template: str,
     *,
-    upstream: Address,
+    upstream: Address | Sequence[Address],
     https_port: int,
     http_port: int,
     tls: TLSFiles,
     extra: Sequence[str] = (),
 ) -> str:
-    """The site file with the test's addresses, certificate paths and ``extra`` directives (one per item)."""
+    """The site file with the test's addresses, certificate paths and ``extra`` directives (one per item).
+
+    Several ``upstream`` addresses: one ``server`` line each, as docs/deployment.md "Several instances" says.
+    """
     text = template
+    servers = [upstream] if isinstance(upstream, Address) else list(upstream)
     for old, new in (
-        ("server 127.0.0.1:8080;", f"server {upstream.netloc};"),
+        (
+            "server 127.0.0.1:8080 max_fails=1 fail_timeout=2s;",
+            "\n    ".join(f"server {u.netloc} max_fails=1 fail_timeout=2s;" for u in servers),
+        ),
         ("listen 80;", f"listen {HOST}:{http_port};"),
         ("listen 443 ssl;", f"listen {HOST}:{https_port} ssl;"),
         ("/etc/ssl/wallboard/fullchain.pem", str(tls.cert_file)),
@@ -213,7 +220,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 @contextlib.contextmanager
 def running(
-    upstream: Address,
+    upstream: Address | Sequence[Address],
     directory: Path,
     tls: TLSFiles,
     *,

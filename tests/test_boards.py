@@ -23,7 +23,7 @@ from wallboard.boards import board_view, level_schedule, step_at, title, worst_l
 from wallboard.cli import main
 from wallboard.engine import Engine
 from wallboard.errors import SettingsError
-from wallboard.events import InteractionEvent
+from wallboard.events import AgentStateEvent, InteractionEvent
 from wallboard.levels import add_levels
 from wallboard.settings import load_settings, parse_settings, settings_tree, with_overrides
 
@@ -248,10 +248,14 @@ def grid_settings(**board: Any) -> Any:
     )
 
 
-def grid_engine(s: Any) -> Engine:
+def grid_engine(s: Any, agent: bool = True) -> Engine:
     engine = Engine(s.metrics, T0)
     for n, (queue, wait) in enumerate((("loans", 5), ("loans", 8), ("loans", 9), ("信用卡", 30), ("gold", 1))):
         engine.apply(InteractionEvent(f"e{n}", (T0 - wait) * 1000, "call", "offered", f"i{n}", queue, None))
+    if agent:  # one available for all three: fewer than loans' 3 and cards' 2 waiting (amber), as many as 信用卡's
+        engine.apply(
+            AgentStateEvent("s1", (T0 - 60) * 1000, "A1", "available", ("loans", "信用卡", "gold"), None, None)
+        )
     return engine
 
 
@@ -279,8 +283,21 @@ def test_a_grid_board_has_one_row_per_group_and_queue_worst_first() -> None:
     # The wait of 信用卡 (30 s at T0) turns red at 60 s: the row's schedule says when.
     assert [st["level"] for st in rows["信用卡"]["level_steps"]] == ["warn", "alarm"]
     assert rows["信用卡"]["level_steps"][1]["from"] == engine.days.iso_ms((T0 + 30) * 1000)
+    assert rows["loans"]["levels"]["agents"]["available"] == "warn"  # the selection's own levels, as sent
     as_listed = board_view(engine, "wall", grid_settings(order="as_listed").boards["wall"])
     assert [r["name"] for r in as_listed["rows"]] == ["cards", "loans", "信用卡", "quiet"]
+
+
+def test_a_level_of_any_key_counts_in_the_rows_level() -> None:
+    """Nobody available while customers wait is red (levels.agents.available): each waiting row is red."""
+    s = grid_settings()
+    rows = board_view(grid_engine(s, agent=False), "wall", s.boards["wall"])["rows"]
+    assert [(r["name"], r["level"]) for r in rows] == [
+        ("cards", "alarm"),
+        ("loans", "alarm"),
+        ("信用卡", "alarm"),
+        ("quiet", None),
+    ]
 
 
 def test_a_queue_not_seen_today_is_a_row_without_numbers() -> None:

@@ -141,19 +141,20 @@ def board_view(engine: Engine, name: str, board: BoardSettings) -> BoardView:
             add_selection_levels(sel, metrics)
             del sel["settings"]  # the pages colour from the levels; the settings are in hello.settings
             steps = level_schedule(sel, as_of)
-            rows.append(
-                {
-                    "kind": "group" if kind == "group" else "queue",
-                    "name": row_name,
-                    "position": position,
-                    "queues": sel["queues"],
-                    "missing": sel["missing"],
-                    "channels": sel["channels"],
-                    "agents": sel["agents"],
-                    "level": steps[0]["level"] if steps else None,
-                    "level_steps": steps,
-                }
-            )
+            row: BoardRow = {
+                "kind": "group" if kind == "group" else "queue",
+                "name": row_name,
+                "position": position,
+                "queues": sel["queues"],
+                "missing": sel["missing"],
+                "channels": sel["channels"],
+                "agents": sel["agents"],
+                "level": steps[0]["level"] if steps else None,
+                "level_steps": steps,
+            }
+            if "levels" in sel:
+                row["levels"] = sel["levels"]
+            rows.append(row)
         if board.order == "worst_first":
             rows.sort(key=lambda row: (-RANK[row["level"]], row["position"]))
     else:
