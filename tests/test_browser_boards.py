@@ -48,12 +48,27 @@ def board_settings() -> dict[str, Any]:
 
 
 def ticking_events() -> list[dict[str, Any]]:
-    """tick-q: one call waiting 15 s at NOW (ok; amber from 20 s); two-waiting: two calls waiting 1-2 s (amber)."""
+    """tick-q: one call waiting 15 s at NOW (ok; amber from 20 s); two-waiting: two calls waiting 1-2 s (amber).
+
+    Each has as many agents available as calls waiting (nobody available while customers wait is red).
+    """
     offered = [("tick-q", NOW - 15), ("two-waiting", NOW - 1), ("two-waiting", NOW - 2)]
-    return [
+    events = [
         {"event_id": f"tick-{n}", "type": "call.offered", "ts": at * 1000, "interaction_id": f"tick-{n}", "queue": q}
         for n, (q, at) in enumerate(offered)
     ]
+    for n, queue in enumerate(["tick-q", "two-waiting", "two-waiting"]):
+        events.append(
+            {
+                "event_id": f"tick-agent-{n}",
+                "type": "agent.state",
+                "ts": (NOW - 300) * 1000,
+                "agent_id": f"tick-agent-{n}",
+                "state": "available",
+                "queues": [queue],
+            }
+        )
+    return events
 
 
 @pytest.fixture(scope="module")
