@@ -107,11 +107,11 @@ class Live:
         """The tick counter: +1 per tick (docs/protocol.md)."""
         self.data_seq = 0
         """The seq of the newest data message."""
-        self._built_key: tuple[int, int, int] | None = None
-        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int], Outgoing]] = {}
-        self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int], float, Outgoing]] = {}
+        self._built_key: tuple[int, int, int, int] | None = None
+        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], Outgoing]] = {}
+        self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], float, Outgoing]] = {}
         """Views built for a connect or resync between ticks: (state key, monotonic time built, message)."""
-        self._snapshot_cache: tuple[tuple[int, int, int, int], Snapshot] | None = None
+        self._snapshot_cache: tuple[tuple[int, int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
         self.broadcast_text = ""
         self.broadcast_set_at: str | None = None
@@ -142,12 +142,13 @@ class Live:
         text = dumps_ascii({**head, **body})
         return Outgoing(slot, text, s, born, text_frame(text), selection)
 
-    def _state_key(self) -> tuple[int, int, int]:
-        """What makes the views change: the engine's version, the local day and the intraday interval."""
+    def _state_key(self) -> tuple[int, int, int, int]:
+        """What makes the views change: the engine's version, the local day, the intraday interval, and how
+        many agents have passed their [agent_limits] (which the clock alone changes)."""
         engine = self.engine
         now = engine.now
         day = engine.days.day_of(now)
-        return engine.version, day.start, (now - day.start) // self.settings.metrics.interval
+        return engine.version, day.start, (now - day.start) // self.settings.metrics.interval, engine.limit_crossings()
 
     def build_view(self, view: str, selection: Selection = ()) -> View:
         """One engine view (metrics.md JSON, with the levels of wallboard/levels.py) at the engine clock.
