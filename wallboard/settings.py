@@ -845,11 +845,11 @@ class _Decoder:
                     self._normal_name(name, at, meta.noun)
                 entry = _plain(raw)
                 if not isinstance(entry, Mapping):
-                    kind = (
-                        f"{like.meta.noun}s"
-                        if like is not None and isinstance(like.meta, Entries)
-                        else f"settings (known: {', '.join(sorted(_keys(inner)))}; e.g. {{ {fields_of(inner)[0].name} = ... }})"
-                    )
+                    if like is not None and isinstance(like.meta, Entries):
+                        kind = f"{like.meta.noun}s"
+                    else:
+                        first = fields_of(inner)[0].name
+                        kind = f"settings (known: {', '.join(sorted(_keys(inner)))}; e.g. {{ {first} = ... }})"
                     self.problems.append(f"{at}: must be a table of {kind}")
                     continue
                 if like is not None:
