@@ -271,7 +271,12 @@ LIMITED_STATES: tuple[str, ...] = tuple(s for s in AGENT_STATES if s != "offline
 
 @dataclass(frozen=True, kw_only=True)
 class ReasonLimit:
-    limit: int = setting(0, "seconds an agent may stay in the state with this reason; 0: no limit", ge=0, le=86400)
+    limit: int = setting(
+        0,
+        "seconds an agent may stay in the state with this reason code (instead of the state's limit); 0: no limit",
+        ge=0,
+        le=86400,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,7 +284,11 @@ class StateLimit:
     """How long an agent may stay in one state before it counts as over its limit (docs/metrics.md)."""
 
     limit: int = setting(
-        0, "seconds an agent may stay in this state (a reason's own limit aside); 0: no limit", ge=0, le=86400
+        0,
+        "seconds an agent may stay in this state before it counts as over its limit (a reason's own limit aside; "
+        'offline takes none); 0: no limit (docs/metrics.md "Agents over their limit")',
+        ge=0,
+        le=86400,
     )
     reasons: Mapping[str, ReasonLimit] = entries(noun="reason", max_name=256, normal_names=True)
 
@@ -307,9 +316,7 @@ class MetricSettings:
     channels: Mapping[str, ChannelSettings] = entries(noun="channel", names=CHANNELS)
     queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels", normal_names=True)
     limits: LimitSettings = section("`[limits]`: what producers' data may make the board hold")
-    agent_limits: Mapping[str, StateLimit] = entries(
-        noun="agent state with a limit (offline has none)", names=LIMITED_STATES
-    )
+    agent_limits: Mapping[str, StateLimit] = entries(noun="agent state", names=LIMITED_STATES)
 
     def agent_limit(self, state: str, reason: str | None) -> int:
         """The limit in force (seconds, 0: none) for an agent in ``state`` with ``reason``.
