@@ -76,7 +76,8 @@
                        : { chan: blank ? null : data.totals.channels[ch], settings: WB.settingsFor(settings, null, ch) };
     });
     WB.tvPanels.render(panels);
-    WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents);
+    WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents,
+                       blank ? null : sel ? sel.agents_over_limit : data.totals.agents_over_limit);
     renderSelection(sel);
     WB.setText(document.getElementById("as-of"), asOfMs === null || blank ? WB.t("as_of_none")
                                                  : WB.t("as_of", { t: WB.fmtTime(asOfMs, zone) }));
