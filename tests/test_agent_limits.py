@@ -181,7 +181,7 @@ def test_the_board_pushes_a_crossing_at_its_second_without_any_event() -> None:
             assert recv(ws)["type"] == "heartbeat"
             board.clock.now = T0 + 41
             board.tick()
-            pushed = {}
+            pushed: dict[str, Any] = {}
             while len(pushed) < 3:
                 m = recv(ws)
                 pushed[m["type"]] = m["data"]
