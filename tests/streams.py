@@ -127,6 +127,8 @@ def to_json(event: Any, rng: random.Random | None = None) -> bytes:
             body["name"] = event.name
         if event.team is not None:
             body["team"] = event.team
+        if event.reason is not None:
+            body["reason"] = event.reason
     import json
 
     return json.dumps(body, ensure_ascii=False).encode()

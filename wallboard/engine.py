@@ -184,6 +184,10 @@ def _ts_only(entry: tuple[Any, ...]) -> int:
     return int(entry[0])
 
 
+def _first(entry: tuple[int, AgentNow]) -> int:
+    return entry[0]
+
+
 class Lane:
     """Everything counted for one queue and channel: periods, queue depth, calls in progress.
 
@@ -272,11 +276,12 @@ class Engine:
 
         # [agent_limits] in milliseconds: per state, and per state and reason; the states with any limit
         self._state_limit_ms: dict[str, int] = {s: lim.limit * 1000 for s, lim in settings.agent_limits.items()}
-        self._reason_limit_ms: dict[str, dict[str, int]] = {
-            s: {r: own.limit * 1000 for r, own in lim.reasons.items()} for s, lim in settings.agent_limits.items()
+        self._reason_limit_ms: dict[tuple[str, str], int] = {
+            (s, r): own.limit * 1000 for s, lim in settings.agent_limits.items() for r, own in lim.reasons.items()
         }
         self.limited_states: list[str] = settings.limited_states()
-        self._deadlines: tuple[int, list[int]] = (-1, [])  # (version, sorted instants agents pass their limit)
+        # (version, the instants agents pass their limit, sorted, and those agents' states in the same order)
+        self._deadlines: tuple[int, list[int], list[AgentNow]] = (-1, [], [])
 
     # ------------------------------------------------------------------ input
 
@@ -779,7 +784,7 @@ class Engine:
     def agent_limit_ms(self, state: str, reason: str | None) -> int:
         """The limit in force for ``state`` with ``reason``, milliseconds; 0: none (``MetricSettings.agent_limit``)."""
         if reason is not None:
-            own = self._reason_limit_ms.get(state, {}).get(reason)
+            own = self._reason_limit_ms.get((state, reason))
             if own is not None:
                 return own
         return self._state_limit_ms.get(state, 0)
@@ -798,10 +803,8 @@ class Engine:
         totals = self.zero_over_limit()
         if not self.limited_states:
             return by_queue, totals
-        for agent in self._agents.values():
-            cur = agent.current
-            if cur is None or not self.is_over_limit(cur):
-                continue
+        passed = self.limit_crossings()
+        for cur in self._deadlines[2][:passed]:  # those past their instant, in the order they passed it
             state = cur[0]
             totals[state] += 1
             for queue in cur[2]:
@@ -826,15 +829,15 @@ class Engine:
             return 0
         version = self.version
         if self._deadlines[0] != version:
-            deadlines = []
+            limited: list[tuple[int, AgentNow]] = []
             for agent in self._agents.values():
                 cur = agent.current
                 if cur is not None:
                     limit = self.agent_limit_ms(cur[0], cur[5])
                     if limit > 0:
-                        deadlines.append(cur[1] + limit)
-            deadlines.sort()
-            self._deadlines = (version, deadlines)
+                        limited.append((cur[1] + limit, cur))
+            limited.sort(key=_first)
+            self._deadlines = (version, [d for d, _ in limited], [cur for _, cur in limited])
         return bisect_left(self._deadlines[1], self._now * 1000)
 
     def current_agents(self) -> Iterator[tuple[str, AgentNow]]:
