@@ -790,6 +790,10 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
         assert row["queues"] == ", ".join(a["queues"])
         assert row["handled_call"] == str(a["handled_today"]["call"])
         assert row["handled_sms"] == str(a["handled_today"]["sms"])
+        assert row["over_limit"] == DASH and a["limit_s"] is None  # no [agent_limits] on this board
+        if a["state"] == "offline":
+            assert row["time_in_state"] == DASH, a  # only logged-in agents have a time in state
+            continue
         in_state = as_of - datetime.fromisoformat(a["since"]).timestamp()
         assert math.floor(in_state) <= parse_wait(row["time_in_state"]) <= in_state + 3, (a, row)
     # The formula in force, per channel, with the target.
