@@ -11,7 +11,8 @@
  *   WB.svQueues.tick()       the longest waits, every second
  *   WB.svQueues.relabel()    after a change of language
  *
- * Cells are coloured with the levels the server put in each channel view (wallboard/levels.py).
+ * Cells are coloured with the levels the server put in each channel view, and the agent columns with those
+ * of the queue or the totals (wallboard/levels.py).
  */
 (function () {
   "use strict";
@@ -42,9 +43,12 @@
     return p ? p[f] : null;
   }
 
-  /** The server's level of a cell: its levels object has the same keys as the channel view. */
+  /** The server's level of a cell: its levels object has the same keys as the view it colours (the channel
+   *  view's; for the agent columns, the queue's or the totals', whose levels.agents.available weighs the
+   *  agents available against the customers waiting in every channel). */
   function levelOf(row, key) {
-    var levels = row.data ? row.data.levels : null;
+    var agentCol = key.indexOf("agents.") === 0;
+    var levels = agentCol ? row.queueLevels : row.data ? row.data.levels : null;
     if (!levels) return null;
     var dot = key.indexOf(".");
     if (dot < 0) return levels[key] === undefined ? null : levels[key];
@@ -77,7 +81,7 @@
       tr.appendChild(td);
     });
     return { tr: tr, cells: cells, queue: queue, channel: channel, isTotal: isTotal, data: null, agents: null,
-             sinceMs: null };
+             queueLevels: null, sinceMs: null };
   }
 
   function fillRow(row) {
@@ -107,9 +111,10 @@
     WB.setAttr(td, "data-level", WB.levelAttr(row.data ? WB.stepLevel(row.data.levels, now) : null));
   }
 
-  function setData(row, chan, agents) {
+  function setData(row, chan, node) {
     row.data = chan || null;
-    row.agents = agents || null;
+    row.agents = node ? node.agents : null;
+    row.queueLevels = node ? node.levels || null : null;
     row.sinceMs = chan ? WB.parseTs(chan.longest_wait_since) : null;
     fillRow(row);
   }
@@ -161,7 +166,7 @@
           group.rows.push(row);
           group.tbody.appendChild(row.tr);
         }
-        setData(row, queues[q].channels[ch], queues[q].agents);
+        setData(row, queues[q].channels[ch], queues[q]);
       });
     });
     rows.forEach(function (row, key) {
@@ -179,7 +184,7 @@
       });
     }
     totalRows.forEach(function (row) {
-      setData(row, snapshot.totals.channels[row.channel], snapshot.totals.agents);
+      setData(row, snapshot.totals.channels[row.channel], snapshot.totals);
     });
     sortRows();
     applyFilter();

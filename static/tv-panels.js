@@ -6,6 +6,7 @@
  *   WB.tvPanels.render(panels)  panels[channel] = {chan: a channel view with its levels, or null;
  *                                                  settings: the settings in force for it}
  *   WB.tvPanels.tick()          the longest wait, every 250 ms
+ *   WB.tvPanels.setLevel(el, level)  an element's data-level, pulsing once when it turns worse
  */
 (function () {
   "use strict";
@@ -51,6 +52,16 @@
 
   function nullable(v) { return v === undefined ? null : v; }
 
+  /** The line under a tile's figure as a label and a secondary figure with its own level (no pulse). */
+  function setSub(tile, label, text, raw, level) {
+    if (!tile) return;
+    WB.setText(tile.querySelector(".sub-label"), label);
+    var v = tile.querySelector(".sub-value");
+    WB.setText(v, text);
+    WB.setAttr(v, "data-raw", raw === null || raw === undefined ? "null" : raw);
+    WB.setAttr(v, "data-level", WB.levelAttr(level));
+  }
+
   function init(p) {
     page = p;
     // Show only the channels asked for; one channel gets the whole width.
@@ -83,10 +94,14 @@
             winLevels.service_level, target);
     setTile(tileOf(ch, "sl_today"), WB.fmtPct(today.service_level), nullable(today.service_level),
             todayLevels.service_level, target);
-    setTile(tileOf(ch, "asa_window"), WB.fmtWait(win.asa_s), nullable(win.asa_s), null,
-            WB.t("col_today") + " " + WB.fmtWait(today.asa_s));
-    setTile(tileOf(ch, "abandon_window"), WB.fmtPct(win.abandon_rate), nullable(win.abandon_rate), null,
-            WB.t("col_today") + " " + WB.fmtPct(today.abandon_rate));
+    // ASA and abandon rate: the window's figure, and today's under it, each with the server's level.
+    setTile(tileOf(ch, "asa_window"), WB.fmtWait(win.asa_s), nullable(win.asa_s), winLevels.asa_s);
+    setSub(tileOf(ch, "asa_window"), WB.t("col_today"), WB.fmtWait(today.asa_s), nullable(today.asa_s),
+           todayLevels.asa_s);
+    setTile(tileOf(ch, "abandon_window"), WB.fmtPct(win.abandon_rate), nullable(win.abandon_rate),
+            winLevels.abandon_rate);
+    setSub(tileOf(ch, "abandon_window"), WB.t("col_today"), WB.fmtPct(today.abandon_rate),
+           nullable(today.abandon_rate), todayLevels.abandon_rate);
     setTile(tileOf(ch, "offered_today"), WB.fmtCount(today.offered), nullable(today.offered), null, "");
     setTile(tileOf(ch, "answered_today"), WB.fmtCount(today.answered), nullable(today.answered), null, "");
     setTile(tileOf(ch, "abandoned_today"), WB.fmtCount(today.abandoned), nullable(today.abandoned), null, "");
@@ -121,5 +136,5 @@
     });
   }
 
-  WB.tvPanels = { init: init, render: render, tick: tick, shown: shown };
+  WB.tvPanels = { init: init, render: render, tick: tick, shown: shown, setLevel: setLevel };
 })();

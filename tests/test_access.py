@@ -104,8 +104,8 @@ ROLE_CAN: dict[str, set[str]] = {
     "anonymous": set(),
     "display": {"board"},
     "display-session": {"board"},
-    "supervisor": {"board", "agents", "broadcast"},
-    "admin": {"board", "agents", "broadcast", "metrics"},
+    "supervisor": {"board", "agents", "broadcast", "acknowledge"},
+    "admin": {"board", "agents", "broadcast", "acknowledge", "metrics"},
     "monitor": {"metrics"},
 }
 HTTP_ROUTES = sorted((m, p) for (m, p) in POLICY if m != "WS" and p != "/static/")

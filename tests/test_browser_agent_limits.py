@@ -51,7 +51,7 @@ def badge(page: Any, state: str) -> dict[str, Any]:
             f'.agent-count[data-agent-state="{state}"]',
             """e => { const b = e.querySelector('.agent-over');
                       return {hidden: b.hidden, shown: !!b.getClientRects().length, text: b.textContent,
-                              label: b.getAttribute('aria-label'), level: e.dataset.level || '',
+                              label: b.getAttribute('aria-label'), level: e.dataset.over || '',
                               size: parseFloat(getComputedStyle(b).fontSize),
                               marker: getComputedStyle(b, '::before').content}; }""",
         )

@@ -31,6 +31,7 @@ from tests.conftest import make_settings
 from tests.servers import in_thread
 from wallboard.resources import static_dir
 from wallboard.settings import Settings, with_overrides
+from wallboard.sources.control import ControlChannel
 from wallboard.sources.memory import ListSource
 from wallboard.web import create_app
 from wallboard.web.hub import Selection
@@ -140,11 +141,13 @@ def running(
     batches: list[list[bytes]] | None = None,
     source: ListSource | None = None,
     raise_server_exceptions: bool = True,
+    control: ControlChannel | None = None,
+    start: float = T0,
 ) -> Iterator[Board]:
     src = source or ListSource([FIRST_BATCH] if batches is None else batches)
-    clock = Clock(float(T0))
+    clock = Clock(float(start))
     settings = settings or web_settings()
-    app = create_app(settings, src, clock=clock)
+    app = create_app(settings, src, clock=clock, control=control)
     started = time.monotonic()
     with TestClient(app, base_url="http://localhost", raise_server_exceptions=raise_server_exceptions) as client:
         board = Board(client, app.state.live, src, clock)
@@ -573,15 +576,24 @@ def test_channel_views_carry_their_levels_and_the_settings_name_the_channels(boa
     with board.client.websocket_connect("/ws?views=snapshot,summary") as ws:
         msgs = recv_initial(ws)
     assert msgs["hello"]["settings"]["channel_names"] == ["call", "sms"]
+    limits = ("abandon_rate_warn", "abandon_rate_alarm", "asa_warn", "asa_alarm", "aht_warn", "aht_alarm")
+    assert [msgs["hello"]["settings"]["channels"]["call"][k] for k in limits] == [0.05, 0.1, 15, 30, 0, 0]
     call = msgs["snapshot"]["data"]["queues"][QUEUE]["channels"]["call"]
     # One waiting for 5 s (warn at 10 and 20 s), one answered in 10 s (SL 100%).
     assert call["levels"]["waiting"] == "ok" and call["levels"]["longest_wait_s"] == "ok"
-    assert call["levels"]["today"] == {"service_level": "ok"}
+    assert call["levels"]["today"] == {"service_level": "ok", "asa_s": "ok", "aht_s": None, "abandon_rate": "ok"}
     assert [s["level"] for s in call["levels"]["longest_wait_steps"]] == ["ok", "warn", "alarm"]
     sms = msgs["snapshot"]["data"]["queues"][QUEUE]["channels"]["sms"]["levels"]
-    assert sms["today"] == {"service_level": None} and sms["longest_wait_steps"] is None
+    assert (
+        sms["today"] == dict.fromkeys(("service_level", "asa_s", "aht_s", "abandon_rate"))
+        and sms["longest_wait_steps"] is None
+    )
     assert msgs["summary"]["data"]["totals"]["channels"]["call"]["levels"] == call["levels"]
     assert board.client.get("/api/snapshot").json()["totals"]["channels"]["call"]["levels"] == call["levels"]
+    # One waiting, A1 available: the agents are enough (queue, totals, API alike).
+    assert msgs["snapshot"]["data"]["queues"][QUEUE]["levels"] == {"agents": {"available": "ok"}}
+    assert msgs["summary"]["data"]["totals"]["levels"] == {"agents": {"available": "ok"}}
+    assert board.client.get("/api/snapshot").json()["queues"][QUEUE]["levels"] == {"agents": {"available": "ok"}}
 
 
 def test_a_selection_of_queues_is_summed_by_the_server(board: Board) -> None:
@@ -608,6 +620,7 @@ def test_a_selection_of_queues_is_summed_by_the_server(board: Board) -> None:
         assert call["levels"]["today"]["service_level"] == "alarm"  # 50% against the channel's 80%
         assert sel["settings"]["call"]["sl_target"] == 0.8
         assert sel["agents"]["available"] == 2  # A1 and A9, A9 once although it serves both
+        assert sel["levels"] == {"agents": {"available": "ok"}}  # 2 available, 1 waiting
         # The same block from the JSON API.
         api = board.client.get("/api/snapshot", params={"queues": f"{QUEUE},loans,nosuch"}).json()
         assert api["selection"] == sel

@@ -90,7 +90,27 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ({"kafka": {"topics": []}}, "kafka.topics: must be a non-empty list"),
         ({"web": {"push_interval": 0.1}}, "web.push_interval: must be at least 0.25"),
         ({"web": {"port": 70000}}, "web.port: must be at most 65535"),
-        ({"late_horizon": 60, "window": 1800}, "late_horizon: must be at least window"),
+        ({"late_horizon": 60, "window": 1800}, "late_horizon: must be at least window (1800), got 60"),
+        # Every red colour limit is at least its amber one.
+        (
+            {"channels": {"call": {"waiting_warn": 5, "waiting_alarm": 4}}},
+            "waiting_alarm: must be at least waiting_warn",
+        ),
+        (
+            {"channels": {"sms": {"longest_wait_alarm": 30}}},
+            "sms.longest_wait_alarm: must be at least longest_wait_warn (60)",
+        ),
+        ({"channels": {"call": {"asa_alarm": 10}}}, "channels.call.asa_alarm: must be at least asa_warn (15), got 10"),
+        (
+            {"channels": {"call": {"aht_warn": 400, "aht_alarm": 300}}},
+            "call.aht_alarm: must be at least aht_warn (400)",
+        ),
+        (
+            {"channels": {"call": {"abandon_rate_warn": 0.2}}, "queues": {"x": {"call": {"abandon_rate_alarm": 0.15}}}},
+            'queues."x".call.abandon_rate_alarm: must be at least abandon_rate_warn (0.2), got 0.15',
+        ),
+        ({"channels": {"call": {"abandon_rate_warn": 5}}}, "channels.call.abandon_rate_warn: must be at most 1"),
+        ({"channels": {"call": {"asa_warn": -1}}}, "channels.call.asa_warn: must be at least 0"),
         ({"web": {"push_interval": float("nan")}}, "web.push_interval: must be a number, got float nan"),
         ({"queues": {"": {"call": {}}}}, 'queues."": a queue name has 1 to 64 characters'),
         ({"queues": {"x": 5}}, 'queues."x": must be a table of channels'),
@@ -100,6 +120,28 @@ def test_every_bad_value_gets_a_clear_message(data: dict[str, object], message: 
     with pytest.raises(SettingsError) as info:
         parse_settings({"timezone": "UTC", **data}, environ={})
     assert any(message in p for p in info.value.problems), info.value.problems
+
+
+def test_colour_limits_pair_up_a_limit_of_0_is_off_and_an_unset_red_limit_follows_the_amber_one() -> None:
+    s = parse_settings(
+        {
+            "timezone": "UTC",
+            "channels": {"call": {"asa_warn": 40, "aht_warn": 300}, "sms": {"waiting_warn": 50}},
+            "queues": {"x": {"call": {"aht_alarm": 420, "abandon_rate_warn": 0, "abandon_rate_alarm": 0.02}}},
+        },
+        environ={},
+    )
+    call, sms, x = s.metrics.channels["call"], s.metrics.channels["sms"], s.metrics.channel("x", "call")
+    assert (call.asa_warn, call.asa_alarm) == (40, 40)  # the default red limit (30) raised to the amber one
+    assert (sms.waiting_warn, sms.waiting_alarm) == (50, 50)
+    assert (call.aht_warn, call.aht_alarm) == (300, 0)  # red off: amber only
+    assert (x.aht_warn, x.aht_alarm) == (300, 420)  # the queue's own red limit, the channel's amber one
+    assert (x.abandon_rate_warn, x.abandon_rate_alarm) == (0, 0.02)  # amber off: any red limit will do
+    defaults = parse_settings({"timezone": "UTC"}, environ={}).metrics.channels
+    assert (defaults["call"].aht_warn, defaults["call"].aht_alarm) == (0, 0)  # AHT: no colour unless asked
+    assert (defaults["call"].asa_warn, defaults["call"].asa_alarm) == (15, 30)
+    assert (defaults["sms"].asa_warn, defaults["sms"].asa_alarm) == (40, 60)
+    assert (defaults["sms"].abandon_rate_warn, defaults["sms"].abandon_rate_alarm) == (0.05, 0.10)
 
 
 def test_all_problems_are_reported_at_once() -> None:

@@ -21,7 +21,7 @@ from wallboard.web.status import (
     scrape,
     source_block,
 )
-from wallboard.wire import EngineStatus
+from wallboard.wire import ControlBlock, EngineStatus
 
 NOW = 1_796_000_000.0
 TS = datetime.fromtimestamp(NOW - 5, UTC).isoformat(timespec="milliseconds")  # the newest event: 5 s ago
@@ -151,17 +151,37 @@ def test_health_fails_only_once_the_pump_died() -> None:
     )
 
 
+def control(ready: bool) -> ControlBlock:
+    return {
+        "kind": "kafka",
+        "topic": "cc.board-control",
+        "ready": ready,
+        "connected": ready,
+        "lag": 0 if ready else 2,
+        "records": 3,
+        "rejected": {},
+        "last_error": None,
+        "sender": ready,
+    }
+
+
 def test_readiness_lists_every_reason() -> None:
     block = source_block(NOW, LIVE, TS, RUNNING, RULES)
-    assert readiness(block, RUNNING) == (
+    assert readiness(block, RUNNING, control(True)) == (
         True,
-        {"ready": True, "reasons": [], "catch_up": 1.0, "pump": "running", "source": block},
+        {"ready": True, "reasons": [], "catch_up": 1.0, "pump": "running", "source": block, "control": control(True)},
     )
     tasks = Tasks("failed", "pump", "tick")
     catching_up = source_block(NOW, SourceStatus("kafka", catch_up=0.4), TS, tasks, RULES)
-    ok, body = readiness(catching_up, tasks)
-    assert not ok and body["reasons"] == ["source_not_ready", "pump_failed", "tick_failed"]
+    ok, body = readiness(catching_up, tasks, control(False))
+    assert not ok and body["reasons"] == ["source_not_ready", "control_not_ready", "pump_failed", "tick_failed"]
     assert body["catch_up"] == 0.4 and body["pump"] == "failed"
+
+
+def test_a_board_is_not_ready_before_it_read_the_control_records() -> None:
+    """Else a screen could get the numbers without the broadcast every other instance shows."""
+    ok, body = readiness(source_block(NOW, LIVE, TS, RUNNING, RULES), RUNNING, control(False))
+    assert not ok and body["reasons"] == ["control_not_ready"]
 
 
 def test_scrape_figures() -> None:

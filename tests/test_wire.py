@@ -116,8 +116,10 @@ def test_the_views_checked_hold_levels_waiting_calls_and_an_empty_selection(live
     views = [v for q in snapshot["queues"].values() for v in q["channels"].values()]
     assert all("levels" in v for v in views)
     assert any(v["levels"]["longest_wait_steps"] for v in views)  # something waits: the steps were checked too
+    assert all("levels" in q for q in [*snapshot["queues"].values(), snapshot["totals"]])
+    assert all(q["levels"]["agents"]["available"] in ("ok", "warn", "alarm") for q in snapshot["queues"].values())
     empty = live.selection_block(("no-such-queue",))
-    assert empty["channels"] is None and empty["agents"] is None
+    assert empty["channels"] is None and empty["agents"] is None and empty["levels"]["agents"]["available"] is None
     assert problems(empty, wire.SelectionView) == []
 
 

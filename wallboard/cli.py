@@ -23,6 +23,8 @@ from wallboard.settings import Settings, load_settings, with_overrides
 
 if TYPE_CHECKING:
     from wallboard.sources.base import EventSource
+    from wallboard.sources.control import ControlChannel
+    from wallboard.sources.election import SenderElection
     from wallboard.web.live import Clock
 
 log = logging.getLogger(__name__)
@@ -78,9 +80,15 @@ def main() -> None:
 @config_option
 @click.option("--agents", "view", flag_value="agents", help="Print the per-agent rows instead of the snapshot.")
 @click.option("--intraday", "view", flag_value="intraday", help="Print today's intervals instead of the snapshot.")
+@click.option(
+    "--alerts",
+    "view",
+    flag_value="alerts",
+    help="Print the alerts active at --at and since when ([alerts.rules], folded over every second).",
+)
 def replay(events_file: str, at: str, config: str | None, view: str | None) -> None:
     """Print what the board showed at --at, computed from EVENTS_FILE (one raw message per line, any order)."""
-    from wallboard.replay import parse_time, read_lines
+    from wallboard.replay import parse_time, read_lines, replay_alerts
     from wallboard.replay import replay as run_replay
 
     settings = _settings(config)
@@ -88,6 +96,12 @@ def replay(events_file: str, at: str, config: str | None, view: str | None) -> N
         at_s = parse_time(at, settings.metrics)
     except WallboardError as exc:
         raise click.BadParameter(str(exc), param_hint="--at") from None
+    if view == "alerts":
+        from wallboard.alerts import alerts_view
+
+        engine, book = replay_alerts(read_lines(events_file), settings, at_s)
+        _print_json(alerts_view(book, settings, engine.days.iso(at_s)))
+        return
     engine = run_replay(read_lines(events_file), settings.metrics, at_s)
     if view == "agents":
         _print_json(engine.agents())
@@ -207,7 +221,14 @@ def _web_options(f: _F) -> _F:
 
 
 def _run_web(
-    settings: Settings, source: EventSource, clock: Clock, host: str | None, port: int | None, what: str
+    settings: Settings,
+    source: EventSource,
+    clock: Clock,
+    host: str | None,
+    port: int | None,
+    what: str,
+    control: ControlChannel | None = None,
+    election: SenderElection | None = None,
 ) -> None:
     import uvicorn
 
@@ -226,7 +247,14 @@ def _run_web(
     from wallboard.web.watchdog import Watchdog
 
     try:
-        app = create_app(settings, source, clock=clock, watchdog=Watchdog.from_environ(os.environ))
+        app = create_app(
+            settings,
+            source,
+            clock=clock,
+            watchdog=Watchdog.from_environ(os.environ),
+            control=control,
+            election=election,
+        )
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     base = f"http://{settings.web.host}:{settings.web.port}"
@@ -292,11 +320,21 @@ def serve(config: str | None, host: str | None, port: int | None) -> None:
     """Run the board fed by Kafka ([kafka] settings; see docs/kafka.md)."""
     import time
 
-    from wallboard.sources.kafka import KafkaSource
+    from wallboard.sources.control import KafkaControl
+    from wallboard.sources.election import KafkaSenderElection
+    from wallboard.sources.kafka import KafkaSource, client_options
 
     settings = _settings(config)
     source = KafkaSource(settings.kafka, settings.metrics)
-    _run_web(settings, source, time.time, host, port, f"serve (Kafka {settings.kafka.bootstrap_servers})")
+    control = election = None
+    if settings.kafka.control_topic:
+        control = KafkaControl(settings.kafka, client_options(settings.kafka))
+        if settings.alerts.rules:
+            election = KafkaSenderElection(settings.kafka, client_options(settings.kafka))
+    else:
+        log.warning("[kafka] control_topic is empty: a broadcast reaches this instance only, and a restart loses it")
+    what = f"serve (Kafka {settings.kafka.bootstrap_servers})"
+    _run_web(settings, source, time.time, host, port, what, control, election)
 
 
 @main.group()

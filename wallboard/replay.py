@@ -16,14 +16,17 @@ and the replay's order is ts order, the live board's its arrival order.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from wallboard.alerts import AlertBook, measure
 from wallboard.engine import Engine
 from wallboard.errors import ContractError, WallboardError
 from wallboard.events import Event, contract_for, parse_rfc3339_ms
-from wallboard.settings import MetricSettings
+from wallboard.settings import MetricSettings, Settings
+
+SecondHook = Callable[[Engine], None]
 
 
 def read_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
@@ -35,8 +38,15 @@ def read_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
                 yield line
 
 
-def replay(lines: Iterable[bytes], settings: MetricSettings, at_s: int) -> Engine:
-    """An engine holding the board's state at ``at_s`` (Unix seconds) from the given raw messages."""
+def replay(
+    lines: Iterable[bytes], settings: MetricSettings, at_s: int, *, every_second: SecondHook | None = None
+) -> Engine:
+    """An engine holding the board's state at ``at_s`` (Unix seconds) from the given raw messages.
+
+    ``every_second(engine)`` is called at each whole second from the first
+    event's to ``at_s``, once the events of that second are applied and the
+    clock is on it: what a board ticking every second saw (the alerts' fold).
+    """
     events: list[Event] = []
     rejected: dict[str, int] = {}
     parse = contract_for(settings.limits).parse
@@ -53,13 +63,45 @@ def replay(lines: Iterable[bytes], settings: MetricSettings, at_s: int) -> Engin
     engine = Engine(settings, min(start, at_s))
     for reason, count in rejected.items():
         engine.reject(reason, count)
-    for event in events:
-        second = event.ts_ms // 1000
-        if second > engine.now:
-            engine.advance(second)
-        engine.apply(event)
-    engine.advance(at_s)
+    if every_second is None:
+        for event in events:
+            second = event.ts_ms // 1000
+            if second > engine.now:
+                engine.advance(second)
+            engine.apply(event)
+        engine.advance(at_s)
+        return engine
+    i = 0
+    for second in range(engine.now, at_s + 1):
+        engine.advance(second)
+        while i < len(events) and events[i].ts_ms // 1000 <= second:
+            engine.apply(events[i])
+            i += 1
+        every_second(engine)
     return engine
+
+
+def replay_alerts(lines: Iterable[bytes], settings: Settings, at_s: int) -> tuple[Engine, AlertBook]:
+    """The engine at ``at_s`` and the alerts then, folded over every second of the events (docs/alerts.md).
+
+    The snapshot is built again only when the engine's state, the day or the
+    interval changed; between two such changes only the longest wait moves,
+    and ``alerts.measure`` takes it at each second.
+    """
+    book = AlertBook(settings.alerts.rules)
+    rules = settings.alerts.rules
+    cache: list[object] = [None, None]
+
+    def evaluate(engine: Engine) -> None:
+        now = engine.now
+        day = engine.days.day_of(now)
+        key = (engine.version, day.start, (now - day.start) // settings.metrics.interval)
+        if cache[0] != key:
+            cache[0], cache[1] = key, engine.snapshot()
+        book.evaluate(now, measure(cache[1], rules, now))  # type: ignore[arg-type]
+
+    engine = replay(lines, settings.metrics, at_s, every_second=evaluate if rules else None)
+    return engine, book
 
 
 def parse_time(text: str, settings: MetricSettings) -> int:

@@ -72,6 +72,8 @@ class Setting:
     """The default of each entry of a table of named entries (``{"call": 20, "sms": 60}``)."""
     at_least: tuple[str, str] | None = None
     """(sibling field, why): a given value below the sibling's is a problem; a default below it is raised to it."""
+    zero_off: bool = False
+    """A value of 0 turns it off (a colour limit that colours nothing); ``at_least`` does not apply to it."""
     check: Callable[[object], str | None] | None = None
     """A check of its own, after the type's (returns the problem or None)."""
     default_from: Callable[[Mapping[str, str]], object] | None = None
@@ -118,6 +120,7 @@ def setting(
     secret: bool = False,
     by_name: Mapping[str, object] | None = None,
     at_least: tuple[str, str] | None = None,
+    zero_off: bool = False,
     check: Callable[[object], str | None] | None = None,
     default_from: Callable[[Mapping[str, str]], object] | None = None,
     shown_default: str | None = None,
@@ -131,6 +134,7 @@ def setting(
         secret=secret,
         by_name=by_name,
         at_least=at_least,
+        zero_off=zero_off,
         check=check,
         default_from=default_from,
         shown_default=shown_default,
@@ -196,6 +200,10 @@ def local_zone_name(environ: Mapping[str, str]) -> str:
 # The settings.
 
 
+AMBER_FIRST = "a red limit below the amber one would skip amber (equal limits: no amber band)"
+"""Why each ``*_alarm`` colour limit is at least its ``*_warn`` (``at_least``)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChannelSettings:
     """The per-channel settings of metrics.md (and the board's colour limits)."""
@@ -215,12 +223,65 @@ class ChannelSettings:
         le=1,
     )
     waiting_warn: int = setting(10, "waiting count shown amber at or above this", ge=0)
-    waiting_alarm: int = setting(30, "waiting count shown red at or above this", ge=0)
+    waiting_alarm: int = setting(
+        30, "waiting count shown red at or above this", ge=0, at_least=("waiting_warn", AMBER_FIRST)
+    )
     longest_wait_warn: float = setting(
         help="longest wait (s) shown amber at or above this", ge=0, by_name={"call": 20, "sms": 60}
     )
     longest_wait_alarm: float = setting(
-        help="longest wait (s) shown red at or above this", ge=0, by_name={"call": 60, "sms": 180}
+        help="longest wait (s) shown red at or above this",
+        ge=0,
+        by_name={"call": 60, "sms": 180},
+        at_least=("longest_wait_warn", AMBER_FIRST),
+    )
+    # The defaults of the limits below: docs/metrics.md "Levels" says where each comes from.
+    abandon_rate_warn: float = setting(
+        0.05,
+        "abandon rate (0..1, window and today) shown amber at or above this, compared in the whole percent shown; "
+        "0 = off",
+        ge=0,
+        le=1,
+        zero_off=True,
+    )
+    abandon_rate_alarm: float = setting(
+        0.10,
+        "abandon rate (0..1) shown red at or above this, compared in the whole percent shown; 0 = off",
+        ge=0,
+        le=1,
+        zero_off=True,
+        at_least=("abandon_rate_warn", AMBER_FIRST),
+    )
+    asa_warn: float = setting(
+        help="ASA (s, window and today) shown amber at or above this, compared in the whole seconds shown; 0 = off",
+        ge=0,
+        le=86400,
+        zero_off=True,
+        by_name={"call": 15, "sms": 40},
+    )
+    asa_alarm: float = setting(
+        help="ASA (s) shown red at or above this, compared in the whole seconds shown; 0 = off",
+        ge=0,
+        le=86400,
+        zero_off=True,
+        by_name={"call": 30, "sms": 60},
+        at_least=("asa_warn", AMBER_FIRST),
+    )
+    aht_warn: float = setting(
+        0,
+        "AHT (s, window and today) shown amber at or above this, compared in the whole seconds shown; "
+        "0 = off (the default: a coaching signal, set it per queue)",
+        ge=0,
+        le=86400,
+        zero_off=True,
+    )
+    aht_alarm: float = setting(
+        0,
+        "AHT (s) shown red at or above this, compared in the whole seconds shown; 0 = off (the default)",
+        ge=0,
+        le=86400,
+        zero_off=True,
+        at_least=("aht_warn", AMBER_FIRST),
     )
 
 
@@ -370,6 +431,20 @@ class KafkaSettings:
     )
     dead_letter: bool = setting(False, "forward rejected messages to dead_letter_topic")
     dead_letter_topic: str = setting("cc.deadletter", "topic for rejected messages", nonempty=True)
+    control_topic: str = setting(
+        "cc.board-control",
+        "compacted topic keeping what people set (the broadcast), shared by every instance; "
+        '"" keeps it in this process only (one instance, lost on restart)',
+        shown_default='"cc.board-control"',
+    )
+    sender_group: str = setting(
+        "wallboard-alert-sender",
+        "consumer group on the control topic whose one member posts the alert webhooks (the others stand by)",
+        nonempty=True,
+    )
+    sender_session_timeout: float = setting(
+        10.0, "seconds before a dead sender's place is taken (the group's session timeout)", ge=1, le=300
+    )
     lookback: int = setting(7200, "replay starts this many seconds before local midnight", ge=0, le=7 * 86400)
     client_id: str = setting("wallboard", "Kafka client id", nonempty=True)
     security_protocol: SecurityProtocol = setting("PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
@@ -607,6 +682,87 @@ class ServerSettings:
     )
 
 
+AlertMetric = Literal[
+    "waiting",
+    "longest_wait_s",
+    "window.service_level",
+    "today.service_level",
+    "window.abandon_rate",
+    "today.abandon_rate",
+    "window.asa_s",
+    "today.asa_s",
+    "window.aht_s",
+    "today.aht_s",
+    "agents.available",
+    "agents.busy",
+    "agents.wrap_up",
+    "agents.break",
+]
+ALERT_METRICS: tuple[AlertMetric, ...] = get_args(AlertMetric)
+AlertScope = Literal["total", "queue", "group"]
+AlertWhen = Literal["above", "below"]
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRuleSettings:
+    """One alert rule (docs/alerts.md): a number of the snapshot, compared for a while, with hysteresis."""
+
+    metric: AlertMetric = setting(
+        "window.service_level", "the number watched: " + ", ".join(ALERT_METRICS) + " (as the board shows it)"
+    )
+    channel: str = setting("", "the channel of a channel's number (call, sms); empty for agents.*")
+    scope: AlertScope = setting("total", "total (the whole centre), queue or group")
+    names: tuple[str, ...] = setting(
+        (), "the queues (scope queue) or groups (scope group) watched, each on its own; empty: every one"
+    )
+    when: AlertWhen = setting("below", "breached when the number is above (at or above) or below the threshold")
+    threshold: float = setting(
+        0.8, "in the number's unit: a fraction for rates (0.8 = 80%), seconds for waits, a count for counts"
+    )
+    hysteresis: float = setting(0.0, "cleared only once this far on the good side of the threshold (no flapping)", ge=0)
+    for_s: int = setting(60, "breached this long, seconds, before it fires", ge=0, le=86400)
+    clear_for_s: int = setting(60, "on the good side this long, seconds, before it clears", ge=0, le=86400)
+    severity: Severity = setting("warning", "warning or critical")
+    notify: tuple[str, ...] = setting((), "the [alerts.webhooks] told when it fires and resolves")
+
+
+WebhookFormat = Literal["generic", "wecom", "dingtalk"]
+Lang = Literal["zh-CN", "en"]
+
+
+def _webhook_url(v: object) -> str | None:
+    if not isinstance(v, str) or not v.startswith(("https://", "http://")) or len(v) > 2000:
+        return "must be an http:// or https:// URL of at most 2,000 characters"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSettings:
+    """Where alerts are posted (docs/alerts.md "Webhooks")."""
+
+    url: str = setting(
+        "",
+        "the URL posted to (a WeCom or DingTalk robot's URL with its key; never logged)",
+        check=_webhook_url,
+        secret=True,
+    )
+    format: WebhookFormat = setting(
+        "generic", "generic (JSON of the alert), wecom or dingtalk (their robots' markdown)"
+    )
+    lang: Lang = setting("zh-CN", "language of the message text: zh-CN or en")
+    secret: str = setting("", "DingTalk robot's signing secret (SEC...), if the robot requires signing", secret=True)
+    timeout_s: float = setting(5.0, "seconds one attempt may take", ge=0.1, le=60)
+    attempts: int = setting(6, "attempts before giving up (1 = no retry)", ge=1, le=20)
+    backoff_s: float = setting(1.0, "pause before the first retry, doubled each time (at most 60 s)", ge=0, le=60)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertSettings:
+    rules: Mapping[str, AlertRuleSettings] = entries(noun="alert rule", max_name=64)
+    webhooks: Mapping[str, WebhookSettings] = entries(noun="webhook", max_name=64)
+
+
 LogFormat = Literal["plain", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -637,6 +793,7 @@ class Settings:
     server: ServerSettings = section("`[server]`: what one client may take of the server")
     log: LogSettings = section()
     simulator: SimulatorSettings = section()
+    alerts: AlertSettings = section("`[alerts.rules.NAME]`: alert rules (docs/alerts.md)")
 
 
 # ---------------------------------------------------------------------------
@@ -818,9 +975,14 @@ class _Decoder:
                 mine, theirs = values[f.name], values[other]
                 if not (isinstance(mine, int | float) and isinstance(theirs, int | float)):
                     continue  # one of them is bad, and already said so
+                sibling = keys[other].meta
+                if (f.meta.zero_off and mine == 0) or (
+                    isinstance(sibling, Setting) and sibling.zero_off and theirs == 0
+                ):
+                    continue  # one of them is off: nothing to compare
                 if mine < theirs:
                     if f.name in data:
-                        self.problems.append(f"{where}{f.name}: must be at least {other}, {why}")
+                        self.problems.append(f"{where}{f.name}: must be at least {other} ({theirs}), got {mine}: {why}")
                     else:
                         values[f.name] = theirs
         return cls(**values) if len(self.problems) == before else None
@@ -882,7 +1044,9 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
     settings: Settings | None = decoder.table(Settings, data, "")
     if decoder.problems or settings is None:
         raise SettingsError(decoder.problems)
-    problems = _auth_problems(settings.auth) + _agent_limit_problems(settings.metrics)
+    problems = (
+        _auth_problems(settings.auth) + _alert_problems(settings.alerts) + _agent_limit_problems(settings.metrics)
+    )
     if problems:
         raise SettingsError(problems)
     return settings
@@ -919,6 +1083,35 @@ def _auth_problems(auth: AuthSettings) -> list[str]:
             problems.append(f"auth.tokens.{name}.sha256: required (`wallboard auth token {name}` prints it)")
     if auth.proxy_user_header and not auth.trusted_proxies:
         problems.append("auth.trusted_proxies: required with auth.proxy_user_header (only a proxy may set it)")
+    return problems
+
+
+def _alert_problems(alerts: AlertSettings) -> list[str]:
+    """What an alert rule says that cannot be watched (each value was checked on its own already)."""
+    problems: list[str] = []
+    for name, rule in alerts.rules.items():
+        where = f"alerts.rules.{name}"
+        if rule.metric.startswith("agents."):
+            if rule.channel:
+                problems.append(f"{where}.channel: {rule.metric} is not per channel; leave channel out")
+        elif rule.channel not in CHANNELS:
+            problems.append(
+                f"{where}.channel: {rule.metric} is per channel: set channel to one of {', '.join(CHANNELS)}"
+                + (f" (got {rule.channel!r})" if rule.channel else "")
+            )
+        if rule.scope == "total" and rule.names:
+            problems.append(f"{where}.names: only with scope 'queue' or 'group'")
+        if len(rule.names) > 200:
+            problems.append(f"{where}.names: at most 200")
+        for target in rule.notify:
+            if target not in alerts.webhooks:
+                known = ", ".join(sorted(alerts.webhooks)) or "none defined"
+                problems.append(f"{where}.notify: no [alerts.webhooks.{target}] ({known})")
+    for name, hook in alerts.webhooks.items():
+        if not hook.url:
+            problems.append(f"alerts.webhooks.{name}.url: required (the robot's or the receiver's URL)")
+    if len(alerts.rules) > 100:
+        problems.append(f"alerts.rules: at most 100 rules, got {len(alerts.rules)}")
     return problems
 
 

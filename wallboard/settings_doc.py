@@ -95,9 +95,19 @@ def _default(f: Field) -> str:
     return str(value)
 
 
+def _meaning(meta: Setting) -> str:
+    """The help, and the rule against a sibling (``at_least``) that a value must follow."""
+    if meta.at_least is None:
+        return meta.help
+    off = " unless either is 0" if meta.zero_off else ""
+    return f"{meta.help}; at least `{meta.at_least[0]}`{off} (left unset: raised to it)"
+
+
 def _table(cls: type[object]) -> list[str]:
     rows = ["| setting | default | meaning |", "|---|---|---|"]
-    rows += [f"| `{f.name}` | {_default(f)} | {f.meta.help} |" for f in fields_of(cls) if isinstance(f.meta, Setting)]
+    rows += [
+        f"| `{f.name}` | {_default(f)} | {_meaning(f.meta)} |" for f in fields_of(cls) if isinstance(f.meta, Setting)
+    ]
     return rows
 
 

@@ -43,7 +43,12 @@ class Period(TypedDict):
 
 
 class PeriodLevels(TypedDict):
+    """The levels of a period's rates (its keys follow the period's own); None: undefined, or that limit off."""
+
     service_level: Level | None
+    asa_s: Level | None
+    aht_s: Level | None
+    abandon_rate: Level | None
 
 
 LongestWaitStep = TypedDict("LongestWaitStep", {"from": str, "level": Level})
@@ -73,6 +78,17 @@ class ChannelView(TypedDict):
     """Added by wallboard/levels.py before the view is sent."""
 
 
+class AgentLevels(TypedDict):
+    available: Level | None
+    """Available agents against the customers waiting in every channel of the same queues."""
+
+
+class QueueLevels(TypedDict):
+    """The ``levels`` of a queue, of the totals or of a selection: what is not per channel (its agents)."""
+
+    agents: AgentLevels
+
+
 class QueueView(TypedDict):
     """One queue of the snapshot, or the totals of all of them."""
 
@@ -80,6 +96,8 @@ class QueueView(TypedDict):
     agents: AgentCounts
     agents_over_limit: AgentCounts
     """Agents in their state longer than its limit ([agent_limits]), by state."""
+    levels: NotRequired[QueueLevels]
+    """Added by wallboard/levels.py before the view is sent."""
 
 
 class EngineStatus(TypedDict):
@@ -125,6 +143,8 @@ class SelectionView(TypedDict):
     channels: dict[str, ChannelView] | None
     agents: AgentCounts | None
     agents_over_limit: AgentCounts | None
+    levels: NotRequired[QueueLevels]
+    """Added by wallboard/levels.py, as a queue's (its ``agents.available`` None when no queue is found)."""
     settings: NotRequired[dict[str, dict[str, object]]]
     """The channel settings in force, added with the levels."""
 
@@ -254,6 +274,21 @@ class Health(TypedDict):
     error: NotRequired[str | None]
 
 
+class ControlBlock(TypedDict):
+    """What /readyz says of the control records (wallboard/control.py): the broadcast's store."""
+
+    kind: str
+    topic: str | None
+    ready: bool
+    connected: bool
+    lag: int
+    records: int
+    rejected: dict[str, int]
+    last_error: str | None
+    sender: bool
+    """This instance posts the alert webhooks (docs/alerts.md "One sender")."""
+
+
 class Readiness(TypedDict):
     """``/readyz``."""
 
@@ -262,3 +297,30 @@ class Readiness(TypedDict):
     catch_up: float
     pump: PumpState
     source: SourceBlock
+    control: ControlBlock
+
+
+class AlertRow(TypedDict):
+    """One alert breached now (docs/alerts.md): ``pending`` until its ``for`` is over, then ``firing``."""
+
+    rule: str
+    scope: str
+    metric: str
+    channel: str | None
+    severity: str
+    when: str
+    threshold: float
+    state: str
+    since: str
+    fired_at: str | None
+    value: float | None
+    idempotency_key: str | None
+    acknowledged_by: str | None
+    acknowledged_at: str | None
+
+
+class AlertsView(TypedDict):
+    """``/api/alerts`` and ``wallboard replay --alerts``: the alerts breached at ``as_of``, firing first."""
+
+    as_of: str
+    alerts: list[AlertRow]

@@ -1,11 +1,13 @@
 """``create_app``: one engine, one source, one hub, wired into a Starlette app.  Wiring only.
 
-The lifespan starts two tasks and stops them on shutdown:
+The lifespan starts three tasks and stops them on shutdown:
 
 * the pump: ``source.batches()`` -> ``ingest`` -> engine (wallboard/web/live.py);
 * the tick: every ``push_interval``, advance the engine clock to ``clock()``
   and publish the changed views, serialised once, or a heartbeat.  Advancing on
-  every tick is what rolls the day over at midnight when no event comes.
+  every tick is what rolls the day over at midnight when no event comes;
+* the control reader: the records of what people set (the broadcast), from
+  the Kafka control topic every instance shares (wallboard/control.py).
 
 If the pump dies it is logged once, and from then on /readyz answers 503 and
 every message says ``source.stale`` (reason ``pump_failed``): the board never
@@ -32,6 +34,8 @@ from wallboard.errors import SettingsError, SourceError
 from wallboard.resources import static_dir
 from wallboard.settings import Settings, exposure_problem
 from wallboard.sources.base import EventSource
+from wallboard.sources.control import ControlChannel
+from wallboard.sources.election import SenderElection
 from wallboard.web.auth import Authenticator
 from wallboard.web.gc_schedule import scheduled_gc
 from wallboard.web.guard import Guard
@@ -58,7 +62,13 @@ class State(TypedDict):
 
 
 def create_app(
-    settings: Settings, source: EventSource, *, clock: Clock = time.time, watchdog: Watchdog | None = None
+    settings: Settings,
+    source: EventSource,
+    *,
+    clock: Clock = time.time,
+    watchdog: Watchdog | None = None,
+    control: ControlChannel | None = None,
+    election: SenderElection | None = None,
 ) -> Starlette:
     """The web app over ``source``.
 
@@ -66,12 +76,16 @@ def create_app(
     production, the simulator's clock (``SimulatorSource.clock``) when it runs
     faster than real time, a controllable one in tests.  It drives the engine
     clock, ``server_time`` and staleness; the tick cadence itself is real time.
+    ``control`` keeps what a person sets (the broadcast): the Kafka control
+    topic shared by every instance, or by default this process's memory.
+    ``election`` says whether this instance posts the alerts (one sender among
+    several: wallboard/sources/election.py); alone by default.
     """
     problem = exposure_problem(settings)
     if problem is not None:
         raise SettingsError([problem])
     metrics = WebMetrics()
-    live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog)
+    live = Live(settings, source, clock=clock, metrics=metrics, watchdog=watchdog, control=control, election=election)
     metrics.watch(live)
     auth = Authenticator(settings.auth)  # sessions expire in real time, whatever the board's clock
     state: State = {
@@ -91,7 +105,12 @@ def create_app(
             tasks = [
                 asyncio.create_task(live.pump(), name="wallboard-pump"),
                 asyncio.create_task(live.tick_loop(), name="wallboard-tick"),
+                asyncio.create_task(live.control.run(live.on_control_record), name="wallboard-control"),
+                asyncio.create_task(live.control_writer(), name="wallboard-control-writer"),
+                asyncio.create_task(live.election.run(live.on_sender_change), name="wallboard-sender-election"),
             ]
+            if live.webhooks is not None:
+                tasks.append(asyncio.create_task(live.webhooks.run(), name="wallboard-webhooks"))
             log.info("wallboard web started: push every %g s, source %s", live.push_interval, source.status().kind)
             try:
                 yield state
@@ -107,6 +126,7 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError, SourceError):
                         await task
                 await source.close()
+                await live.control.close()
                 log.info("wallboard web stopped")
 
     app = Starlette(

@@ -28,16 +28,17 @@ import orjson
 
 from wallboard.settings import AuthSettings, Role
 
-Permission = Literal["board", "agents", "broadcast", "metrics"]
+Permission = Literal["board", "agents", "broadcast", "acknowledge", "metrics"]
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     "display": frozenset({"board"}),
-    "supervisor": frozenset({"board", "agents", "broadcast"}),
-    "admin": frozenset({"board", "agents", "broadcast", "metrics"}),
+    "supervisor": frozenset({"board", "agents", "broadcast", "acknowledge"}),
+    "admin": frozenset({"board", "agents", "broadcast", "acknowledge", "metrics"}),
     "monitor": frozenset({"metrics"}),
 }
 """What each role may do: ``board`` aggregate numbers and the ticker (the TV); ``agents`` agent rows and names;
-``broadcast`` set the message on every board; ``metrics`` the Prometheus scrape."""
+``broadcast`` set the message on every board; ``acknowledge`` acknowledge an alert; ``metrics`` the Prometheus
+scrape."""
 
 PUBLIC: None = None
 """Anyone, signed in or not (health checks for load balancers, the login page, static files)."""
@@ -57,6 +58,8 @@ POLICY: Mapping[tuple[str, str], Permission | None] = {
     ("GET", "/api/intraday"): "board",
     ("GET", "/api/agents"): "agents",
     ("GET", "/api/broadcast"): "board",
+    ("GET", "/api/alerts"): "board",  # rule names and queue numbers, no person's data: the TVs show them too
+    ("POST", "/api/alerts/ack"): "acknowledge",
     ("POST", "/api/broadcast"): "broadcast",
     ("GET", "/metrics"): "metrics",
     ("WS", "/ws"): "board",

@@ -23,13 +23,28 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from wallboard.alerts import Alert, AlertBook, AlertKey, Transition, alerts_view, measure
+from wallboard.control import (
+    ACK_PREFIX,
+    Ack,
+    Broadcast,
+    ControlState,
+    FiredAlert,
+    encode_ack,
+    encode_broadcast,
+    encode_fired,
+    encode_resolved,
+)
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
 from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
+from wallboard.notify.webhooks import Webhooks
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
+from wallboard.sources.control import ControlChannel, ControlError, MemoryControl
+from wallboard.sources.election import AlwaysSender, SenderElection
 from wallboard.web import gc_schedule, status
 from wallboard.web.admission import Admission
 from wallboard.web.ascii_json import dumps_ascii
@@ -39,8 +54,11 @@ from wallboard.web.metrics import Scrape, WebMetrics
 from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
+    AlertRow,
+    AlertsView,
     Body,
     BroadcastBody,
+    ControlBlock,
     Health,
     PumpState,
     Readiness,
@@ -85,8 +103,13 @@ class Live:
         clock: Clock,
         metrics: WebMetrics,
         watchdog: Watchdog | None = None,
+        control: ControlChannel | None = None,
+        election: SenderElection | None = None,
     ) -> None:
         self.settings = settings
+        self.control: ControlChannel = control or MemoryControl()
+        """Where what a person sets is kept: the Kafka control topic, shared by every instance, or this process."""
+        self.control_state = ControlState(max_length=settings.web.broadcast_max_length)
         self.watchdog = watchdog
         self.source = source
         self.clock = clock
@@ -113,9 +136,21 @@ class Live:
         """Views built for a connect or resync between ticks: (state key, monotonic time built, message)."""
         self._snapshot_cache: tuple[tuple[int, int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
-        self.broadcast_text = ""
-        self.broadcast_set_at: str | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
+        self.alerts = AlertBook(settings.alerts.rules)
+        """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
+        self._alert_snapshot: tuple[tuple[int, int, int, int], Snapshot] | None = None
+        self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
+        self.webhooks = Webhooks(settings.alerts, settings.metrics.zone) if settings.alerts.webhooks else None
+        """Where alert changes are posted (wallboard/notify/webhooks.py), by the one sender among the instances."""
+        self.election: SenderElection = election or AlwaysSender()
+        """Whether this instance is the one that records and sends alert changes (docs/alerts.md "One sender")."""
+        self.sends_alerts: Callable[[], bool] = self.election.is_sender
+        self._reconciled = False
+        """Whether this sender has caught up with what the last one sent (``_reconcile``)."""
+        self._last_sent: dict[AlertKey, tuple[str, int | None]] = {}
+        """The last change this instance sent of each alert (its records may not be read back yet)."""
+        self.control_write_failures = 0
         self.pump_state: PumpState = "starting"
         self.pump_error: str | None = None
         self.tick_error: str | None = None
@@ -267,14 +302,44 @@ class Live:
             0.0,
         )
 
-    def set_broadcast(self, text: str) -> BroadcastBody:
-        """Set (or, with "", clear) the broadcast message and push it to every client."""
-        self.broadcast_text = text
-        self.broadcast_set_at = self.server_time()
-        body: BroadcastBody = {"text": text, "set_at": self.broadcast_set_at}
-        self._broadcast = self._make("broadcast", body, time.perf_counter())
-        self.hub.publish(self._broadcast)
-        return body
+    @property
+    def broadcast_text(self) -> str:
+        return self.control_state.broadcast.text
+
+    @property
+    def broadcast_set_at(self) -> str | None:
+        return self.control_state.broadcast.set_at
+
+    async def post_broadcast(self, text: str, by: str) -> BroadcastBody:
+        """Set (or, with "", clear) the broadcast: stored in the control store, shown once read back from it.
+
+        Every instance reading the same control topic shows it within a
+        second; ``ControlError`` when it could not be stored.
+        """
+        key, value = encode_broadcast(Broadcast(text, self.server_time(), by))
+        await self.control.write(key, value)
+        return {"text": self.broadcast_text, "set_at": self.broadcast_set_at}
+
+    def on_control_record(self, key: bytes | None, value: bytes | None) -> None:
+        """A control record, in the control store's order: push the broadcast when it changed; restore alerts."""
+        changed = self.control_state.apply(key, value)
+        if changed == "broadcast":
+            body: BroadcastBody = {"text": self.broadcast_text, "set_at": self.broadcast_set_at}
+            self._broadcast = self._make("broadcast", body, time.perf_counter())
+            self.hub.publish(self._broadcast)
+        elif changed == "alert":
+            for fired in self.control_state.fired.values():
+                self.alerts.restore(fired.rule, fired.scope, fired.since, fired.fired_at)
+
+    async def control_writer(self) -> None:
+        """Write the alerts' changes to the control store, in order, off the tick (a slow broker never delays it)."""
+        while True:
+            key, value = await self._control_writes.get()
+            try:
+                await self.control.write(key, value)
+            except ControlError as exc:
+                self.control_write_failures += 1
+                log.warning("alert state not recorded in the control topic (%s); a restart may fire it again", exc)
 
     def _forget_selections(self, keep: Iterable[Selection]) -> None:
         """Drop the newest messages of selections no client watches any more (they would pile up)."""
@@ -313,6 +378,7 @@ class Live:
                     self.hub.publish(msg)
             else:
                 self.hub.publish(self.heartbeat())
+            self._evaluate_alerts(key)
             self._forget_selections(self.hub.selections())
             if failing is not None:
                 log.info("tick recovered after: %s", failing)
@@ -328,6 +394,98 @@ class Live:
         if self.watchdog is not None and self.pump_state != "failed":
             self.watchdog.alive(time.monotonic())  # pings stop when /healthz fails: systemd restarts us
         self.metrics.tick_duration.observe(time.perf_counter() - t0)
+
+    def _evaluate_alerts(self, key: tuple[int, int, int, int]) -> None:
+        """Fold this tick's numbers into the alerts, once per second of the engine clock.
+
+        The snapshot is taken again only when the state changed (between two
+        changes only the longest wait moves, which ``measure`` takes at the
+        second), as ``wallboard replay --alerts`` does, so the two agree.
+        """
+        if not self.alerts.rules:
+            return
+        if self.source_block()["state"] not in ("fresh", "quiet"):
+            return  # numbers still loading, or stale: no alert fires or clears on them (docs/alerts.md)
+        now = self.engine.now
+        if self.alerts.last_at is not None and now <= self.alerts.last_at:
+            return
+        if self.sends_alerts() and not self._reconciled and self.control.status().ready:
+            self._reconcile(now)
+        if self._alert_snapshot is None or self._alert_snapshot[0] != key:
+            cached = self._snapshot_cache
+            snapshot = cached[1] if cached is not None and cached[0][:4] == key else self.engine.snapshot()
+            self._alert_snapshot = (key, snapshot)
+        for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
+            alert = change.alert
+            log.warning(
+                "alert %s: %s on %s (%s, since %s)",
+                change.change,
+                alert.key.rule,
+                alert.key.scope,
+                self.alerts.rules[alert.key.rule].severity,
+                self.engine.days.iso(alert.since),
+                extra={"alert": alert.key.rule, "scope": alert.key.scope, "change": change.change},
+            )
+            if self.sends_alerts():
+                self._send(change)
+
+    def on_sender_change(self, sender: bool) -> None:
+        """This instance became (or stopped being) the sender: a new sender first catches up (``_reconcile``)."""
+        self._reconciled = False
+
+    def _reconcile(self, now: int) -> None:
+        """What the last sender may not have sent: a firing it did not record, a resolution it did not see.
+
+        Sent with the firing's own idempotency key, so a receiver that got it
+        from the last sender drops it: the overlap of docs/alerts.md "One sender".
+        """
+        recorded = {AlertKey(f.rule, f.scope): f for f in self.control_state.fired.values()}
+        firing = {a.key: a for a in self.alerts.firing()}
+        for key, alert in firing.items():
+            fired = recorded.get(key)
+            if (fired is None or fired.fired_at != alert.fired_at) and self._last_sent.get(key) != (
+                "fired",
+                alert.fired_at,
+            ):
+                self._send(Transition("fired", alert, now))
+        for key, fired in recorded.items():
+            if key not in firing and self._last_sent.get(key) != ("resolved", fired.fired_at):
+                self._send(Transition("resolved", Alert(key, "firing", fired.since, fired.fired_at, None), now))
+        self._reconciled = True
+
+    def _send(self, change: Transition) -> None:
+        """The sender's part: post to the webhooks, and record the change in the control topic (both queued)."""
+        alert = change.alert
+        self._last_sent[alert.key] = (change.change, alert.fired_at)
+        if self.webhooks is not None:
+            self.webhooks.submit(change)
+        record: tuple[bytes, bytes | None]
+        if change.change == "fired":
+            assert alert.fired_at is not None
+            record = encode_fired(FiredAlert(alert.key.rule, alert.key.scope, alert.since, alert.fired_at))
+        else:
+            record = encode_resolved(alert.key.rule, alert.key.scope)
+        records = [record]
+        if change.change == "resolved" and alert.idempotency_key in self.control_state.acks:
+            records.append((f"{ACK_PREFIX}{alert.idempotency_key}".encode(), None))  # the firing is over
+        for item in records:
+            try:
+                self._control_writes.put_nowait(item)
+            except asyncio.QueueFull:
+                self.control_write_failures += 1
+
+    def alerts_view(self) -> AlertsView:
+        """/api/alerts: the alerts breached at the engine clock."""
+        acks = {key: (ack.by, ack.at) for key, ack in self.control_state.acks.items()}
+        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now), acks)
+
+    async def acknowledge(self, idempotency_key: str, by: str) -> AlertRow | None:
+        """Record that ``by`` acknowledged the firing ``idempotency_key`` (every instance shows it); None if no
+        alert fires with that key.  ``ControlError`` when it could not be stored."""
+        if not any(a.idempotency_key == idempotency_key for a in self.alerts.firing()):
+            return None
+        await self.control.write(*encode_ack(idempotency_key, Ack(by, self.server_time())))
+        return next((row for row in self.alerts_view()["alerts"] if row["idempotency_key"] == idempotency_key), None)
 
     async def tick_loop(self) -> None:
         """Tick every push_interval on the monotonic clock; a late tick is not repeated (no bursts).
@@ -394,7 +552,22 @@ class Live:
 
     def readiness(self) -> tuple[bool, Readiness]:
         """/readyz (``status.readiness``)."""
-        return status.readiness(self.source_block(), self.tasks())
+        return status.readiness(self.source_block(), self.tasks(), self.control_block())
+
+    def control_block(self) -> ControlBlock:
+        """What /readyz says of the control records."""
+        c = self.control.status()
+        return {
+            "kind": c.kind,
+            "topic": c.topic,
+            "ready": c.ready,
+            "connected": c.connected,
+            "lag": c.lag,
+            "records": c.records,
+            "rejected": dict(self.control_state.rejected),
+            "last_error": c.last_error,
+            "sender": self.sends_alerts(),
+        }
 
     def scrape(self) -> Scrape:
         """The figures /metrics reads at scrape time (``status.scrape``)."""

@@ -17,7 +17,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from wallboard.alerts import AlertBook
+    from wallboard.notify.webhooks import Webhooks
     from wallboard.web.live import Live
+    from wallboard.wire import ControlBlock
 
 # Push latency: most pushes take a few ms; the goal is p99 < 100 ms at 5,000 clients.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -83,6 +86,8 @@ class WebMetrics:
     def watch(self, live: Live) -> None:
         """Expose the engine's, the source's and the hub's own figures at scrape time."""
         self.registry.register(_LiveCollector(live.scrape, self.push_latency))
+        self.registry.register(_ControlCollector(live.control_block))
+        self.registry.register(_AlertCollector(live.alerts, live.webhooks))
 
 
 class LoopHistogram:
@@ -158,3 +163,63 @@ class _LiveCollector(Collector):
             "wallboard_push_latency_seconds",
             "Time from the start of a tick to its message handed to a client's socket.",
         )
+
+
+class _ControlCollector(Collector):
+    """The control records' figures (wallboard/control.py): the broadcast's store, read at scrape time."""
+
+    def __init__(self, block: Callable[[], ControlBlock]) -> None:
+        self._block = block
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        c = self._block()
+        yield GaugeMetricFamily(
+            "wallboard_control_ready", "1 once the control records were read to their end.", value=float(c["ready"])
+        )
+        yield GaugeMetricFamily(
+            "wallboard_control_connected", "1 while the control topic is followed.", value=float(c["connected"])
+        )
+        yield GaugeMetricFamily("wallboard_control_lag", "Control records not read yet.", value=float(c["lag"]))
+        yield GaugeMetricFamily(
+            "wallboard_alert_sender", "1 while this instance posts the alert webhooks.", value=float(c["sender"])
+        )
+        yield CounterMetricFamily("wallboard_control_records", "Control records read.", value=float(c["records"]))
+        rejected = CounterMetricFamily(
+            "wallboard_control_rejected", "Control records that changed nothing, by reason.", labels=["reason"]
+        )
+        for reason, n in c["rejected"].items():
+            rejected.add_metric([reason], float(n))
+        yield rejected
+
+
+class _AlertCollector(Collector):
+    """``wallboard_alert_active{rule,scope,severity}``: 1 for each alert firing now (as Prometheus' ALERTS)."""
+
+    def __init__(self, book: AlertBook, webhooks: Webhooks | None) -> None:
+        self._book = book
+        self._webhooks = webhooks
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        active = GaugeMetricFamily(
+            "wallboard_alert_active",
+            "1 for each alert firing now (docs/alerts.md).",
+            labels=["rule", "scope", "severity"],
+        )
+        for alert in self._book.firing():
+            active.add_metric([alert.key.rule, alert.key.scope, self._book.rules[alert.key.rule].severity], 1.0)
+        yield active
+        deliveries = CounterMetricFamily(
+            "wallboard_webhook_deliveries",
+            "Alert changes posted to webhooks, by webhook and result (delivered, refused, failed, dropped).",
+            labels=["webhook", "result"],
+        )
+        if self._webhooks is not None:
+            for (name, result), n in sorted(self._webhooks.counts().items()):
+                deliveries.add_metric([name, result], float(n))
+        yield deliveries

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,8 +26,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from wallboard.control import broadcast_text
 from wallboard.events import CHANNELS
 from wallboard.resources import static_dir, templates_dir
+from wallboard.sources.control import ControlError
 from wallboard.web.admission import CLOSE_REFUSED, client_address
 from wallboard.web.auth import ROLE_PERMISSIONS, Authenticator
 from wallboard.web.frames import EXTENSION as FRAMES_EXTENSION
@@ -63,10 +64,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",  # a page carries the settings and who is signed in
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-"""Zero-width and bidi control characters: on a wall they hide or reorder text (U+202E shows it backwards)."""
-_SPACE = re.compile(r"\s+")
 
 
 class JSONResponse(Response):
@@ -207,6 +204,40 @@ async def get_broadcast(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def get_alerts(request: Request) -> Response:
+    """The alerts breached now ([alerts.rules], docs/alerts.md), firing first."""
+    live: Live = request.state.live
+    return JSONResponse(live.alerts_view())
+
+
+async def post_ack(request: Request) -> Response:
+    """Acknowledge a firing alert: JSON {"idempotency_key": "..."}; every instance shows who and when."""
+    live: Live = request.state.live
+    principal = principal_of(request.scope)
+    data = await read_json(request, MAX_BODY)
+    if isinstance(data, Response):
+        return data
+    key = data.get("idempotency_key")
+    if not isinstance(key, str) or not key or len(key) > 64:
+        return error(400, "bad_request", 'the body must be {"idempotency_key": "..."} of a firing alert')
+    try:
+        row = await live.acknowledge(key, principal.name)
+    except ControlError as exc:
+        return error(503, "not_stored", f"the acknowledgement was not stored, try again: {exc}")
+    if row is None:
+        return error(404, "not_firing", "no alert fires with that idempotency_key (it may have resolved)")
+    client = request.scope.get("wallboard.client", "")
+    audit.info(
+        "alert %s on %s acknowledged by %s from %s",
+        row["rule"],
+        row["scope"],
+        principal.name,
+        client,
+        extra={"actor": principal.name, "role": principal.role, "client": client, "action": "acknowledge"},
+    )
+    return JSONResponse(row)
+
+
 async def read_json(request: Request, limit: int) -> dict[str, Any] | Response:
     """The body as a JSON object, or the error answer (too large, not JSON, not an object)."""
     body = b""
@@ -250,12 +281,15 @@ async def post_broadcast(request: Request) -> Response:
     text = data["text"]
     if not isinstance(text, str):
         return error(400, "bad_type", f'"text" must be a string, got {type(text).__name__}')
-    if _CONTROL.search(text) or _INVISIBLE.search(text):
-        return error(400, "bad_text", '"text" holds control, bidi or zero-width characters; send plain text')
-    text = _SPACE.sub(" ", text).strip()  # one line on the ticker
-    if len(text) > web.broadcast_max_length:
-        return error(400, "too_long", f'"text" has {len(text)} characters; at most {web.broadcast_max_length}')
-    result = live.set_broadcast(text)
+    shown = broadcast_text(text, web.broadcast_max_length)  # one line on the ticker, nothing hidden
+    if isinstance(shown, tuple):
+        return error(400, *shown)
+    text = shown
+    try:
+        result = await live.post_broadcast(text, principal.name)
+    except ControlError as exc:
+        log.error("broadcast by %s not stored: %s", principal.name, exc)
+        return error(503, "not_stored", f"the broadcast was not stored, try again: {exc}")
     # Who and from where, never what (the text is on every board anyway; the log need not keep it).
     audit.info(
         "broadcast %s by %s from %s (%d characters)",
@@ -550,6 +584,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/agents", _view("agents"), methods=["GET"]),
         Route("/api/intraday", _view("intraday"), methods=["GET"]),
         Route("/api/broadcast", get_broadcast, methods=["GET"]),
+        Route("/api/alerts", get_alerts, methods=["GET"]),
+        Route("/api/alerts/ack", post_ack, methods=["POST"]),
         Route("/api/broadcast", post_broadcast, methods=["POST"]),
         Route("/login", login_page, methods=["GET"], name="login"),
         Route("/api/login", api_login, methods=["POST"]),

@@ -17,7 +17,16 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from wallboard.settings import WEEKDAYS, Settings, opening_minutes
 from wallboard.sources.base import SourceStatus
 from wallboard.web.metrics import Scrape
-from wallboard.wire import EngineStatus, Health, PumpState, Readiness, SourceBlock, SourceState, StaleReason
+from wallboard.wire import (
+    ControlBlock,
+    EngineStatus,
+    Health,
+    PumpState,
+    Readiness,
+    SourceBlock,
+    SourceState,
+    StaleReason,
+)
 
 QUIET_AFTER_S = 60.0
 """A feed read to its end with no event for this long is *quiet*: the page says when the last event was."""
@@ -159,11 +168,19 @@ def health(tasks: Tasks) -> tuple[bool, Health]:
     return True, {"status": "ok"}
 
 
-def readiness(block: SourceBlock, tasks: Tasks) -> tuple[bool, Readiness]:
-    """/readyz: ready when the source has caught up and the pump and the tick work (``block``: ``source_block``)."""
+def readiness(block: SourceBlock, tasks: Tasks, control: ControlBlock) -> tuple[bool, Readiness]:
+    """/readyz: ready when the source and the control records have caught up and the pump and the tick work.
+
+    ``block``: ``source_block``.  The control records must have been read to
+    their end once, so that no screen is served without the broadcast every
+    other instance shows; a later disconnection of the control topic is told
+    (``control.connected``, ``control.last_error``) but keeps the numbers served.
+    """
     reasons = []
     if not block["ready"]:
         reasons.append("source_not_ready")
+    if not control["ready"]:
+        reasons.append("control_not_ready")
     if tasks.pump_state == "failed":
         reasons.append("pump_failed")
     if tasks.tick_error is not None:
@@ -174,6 +191,7 @@ def readiness(block: SourceBlock, tasks: Tasks) -> tuple[bool, Readiness]:
         "catch_up": block["catch_up"],
         "pump": tasks.pump_state,
         "source": block,
+        "control": control,
     }
 
 
