@@ -77,7 +77,8 @@
     });
     WB.tvPanels.render(panels);
     WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents,
-                       blank ? null : sel ? sel.levels : data.totals.levels);
+                       blank ? null : sel ? sel.levels : data.totals.levels,
+                       blank ? null : sel ? sel.agents_over_limit : data.totals.agents_over_limit);
     renderSelection(sel);
     WB.setText(document.getElementById("as-of"), asOfMs === null || blank ? WB.t("as_of_none")
                                                  : WB.t("as_of", { t: WB.fmtTime(asOfMs, zone) }));

@@ -42,6 +42,7 @@ def snapshot(engine: Engine) -> Snapshot:
     settings = engine.settings
     today = days.day_of(now)
     agents_by_queue, agent_totals = engine.agent_counts()
+    over_by_queue, over_totals = engine.over_limit_counts()
     queues: dict[str, QueueView] = {}
     total_day = {ch: new_counters() for ch in CHANNELS}
     total_window = {ch: new_counters() for ch in CHANNELS}
@@ -65,7 +66,11 @@ def snapshot(engine: Engine) -> Snapshot:
             if oldest is not None and (point[1] is None or oldest < point[1]):
                 point[1] = oldest
             point[2] += lane.in_progress
-        queues[queue] = {"channels": channels, "agents": agents_by_queue.get(queue) or zero_agents()}
+        queues[queue] = {
+            "channels": channels,
+            "agents": agents_by_queue.get(queue) or zero_agents(),
+            "agents_over_limit": over_by_queue.get(queue) or engine.zero_over_limit(),
+        }
     totals_channels = {
         ch: channel_view(
             engine,
@@ -83,7 +88,7 @@ def snapshot(engine: Engine) -> Snapshot:
         "timezone": settings.timezone,
         "window_s": settings.window,
         "queues": queues,
-        "totals": {"channels": totals_channels, "agents": agent_totals},
+        "totals": {"channels": totals_channels, "agents": agent_totals, "agents_over_limit": over_totals},
         "status": engine.status(),
     }
 
@@ -97,7 +102,7 @@ def selection(engine: Engine, queues: Sequence[str]) -> SelectionView:
     ratios; the service level uses the one queue's formula when one is
     found, else the channel's (``MetricSettings.for_queues``); the longest
     wait is the oldest among the queues; an agent serving several of them
-    counts once.  ``channels`` and ``agents`` are None when no queue is found.
+    counts once.  ``channels``, ``agents`` and ``agents_over_limit`` are None when no queue is found.
     """
     today = engine.days.day_of(engine.now)
     visible = engine.visible_set()
@@ -105,7 +110,7 @@ def selection(engine: Engine, queues: Sequence[str]) -> SelectionView:
     found = [q for q in asked if q in visible]
     missing = [q for q in asked if q not in visible]
     if not found:
-        return {"queues": found, "missing": missing, "channels": None, "agents": None}
+        return {"queues": found, "missing": missing, "channels": None, "agents": None, "agents_over_limit": None}
     channels: dict[str, ChannelView] = {}
     for ch in CHANNELS:
         day = new_counters()
@@ -128,10 +133,13 @@ def selection(engine: Engine, queues: Sequence[str]) -> SelectionView:
         channels[ch] = channel_view(engine, waiting, oldest, in_progress, window, day, formula)
     wanted = set(found)
     agents = zero_agents()
-    for _, (state, _, served, _, _) in engine.current_agents():
-        if not wanted.isdisjoint(served):
-            agents[state] += 1
-    return {"queues": found, "missing": missing, "channels": channels, "agents": agents}
+    over = engine.zero_over_limit()
+    for _, cur in engine.current_agents():
+        if not wanted.isdisjoint(cur[2]):
+            agents[cur[0]] += 1
+            if over and engine.is_over_limit(cur):
+                over[cur[0]] += 1
+    return {"queues": found, "missing": missing, "channels": channels, "agents": agents, "agents_over_limit": over}
 
 
 def channel_view(
@@ -163,21 +171,36 @@ def agents(engine: Engine) -> AgentsView:
     handled = engine.handled_on(today.start)
     rows: list[AgentRow] = []
     totals = zero_agents()
-    for agent_id, (state, since, queues, name, team) in sorted(engine.current_agents()):
+    over = engine.zero_over_limit()
+    for agent_id, cur in sorted(engine.current_agents()):
+        state, since, queues, name, team, reason = cur
         totals[state] += 1
         counts = handled.get(agent_id) or [0] * len(CHANNELS)
+        limit_ms = engine.agent_limit_ms(state, reason)
+        over_limit = engine.is_over_limit(cur)
+        if over_limit:
+            over[state] += 1
         rows.append(
             {
                 "agent_id": agent_id,
                 "name": name,
                 "team": team,
                 "state": state,
+                "reason": reason,
                 "since": days.iso_ms(since),
+                "limit_s": limit_ms // 1000 if limit_ms else None,
+                "over_limit": over_limit,
                 "queues": list(queues),
                 "handled_today": {ch: counts[i] for i, ch in enumerate(CHANNELS)},
             }
         )
-    return {"as_of": days.iso(engine.now), "timezone": engine.settings.timezone, "agents": rows, "totals": totals}
+    return {
+        "as_of": days.iso(engine.now),
+        "timezone": engine.settings.timezone,
+        "agents": rows,
+        "totals": totals,
+        "agents_over_limit": over,
+    }
 
 
 def intraday(engine: Engine) -> Intraday:

@@ -15,7 +15,8 @@ from typing import Literal, NotRequired, TypedDict
 Level = Literal["ok", "warn", "alarm"]
 """A colour level (docs/board.md "Colours"): the pages' CSS ``data-level``."""
 AgentCounts = dict[str, int]
-"""Agents per state, every state of ``wallboard.events.AGENT_STATES`` present."""
+"""Agents per state, every state of ``wallboard.events.AGENT_STATES`` present (``agents_over_limit``: every
+state with a limit in ``[agent_limits]``, none when no limit is set)."""
 PumpState = Literal["starting", "running", "finished", "failed"]
 StaleReason = Literal["pump_failed", "tick_failed", "disconnected", "lagging", "no_recent_events"]
 SourceState = Literal["waiting", "fresh", "quiet", "stale"]
@@ -93,6 +94,8 @@ class QueueView(TypedDict):
 
     channels: dict[str, ChannelView]
     agents: AgentCounts
+    agents_over_limit: AgentCounts
+    """Agents in their state longer than its limit ([agent_limits]), by state."""
     levels: NotRequired[QueueLevels]
     """Added by wallboard/levels.py before the view is sent."""
 
@@ -139,6 +142,7 @@ class SelectionView(TypedDict):
     missing: list[str]
     channels: dict[str, ChannelView] | None
     agents: AgentCounts | None
+    agents_over_limit: AgentCounts | None
     levels: NotRequired[QueueLevels]
     """Added by wallboard/levels.py, as a queue's (its ``agents.available`` None when no queue is found)."""
     settings: NotRequired[dict[str, dict[str, object]]]
@@ -157,7 +161,13 @@ class AgentRow(TypedDict):
     name: str | None
     team: str | None
     state: str
+    reason: str | None
+    """The reason code of the latest event (contract version 2), None when it gave none."""
     since: str
+    limit_s: int | None
+    """The limit in force for this state and reason ([agent_limits]), seconds; None: no limit."""
+    over_limit: bool
+    """In this state for longer than ``limit_s`` at ``as_of``."""
     queues: list[str]
     handled_today: dict[str, int]
 
@@ -169,6 +179,7 @@ class AgentsView(TypedDict):
     timezone: str
     agents: list[AgentRow]
     totals: AgentCounts
+    agents_over_limit: AgentCounts
 
 
 class Interval(TypedDict):

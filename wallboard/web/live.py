@@ -132,16 +132,16 @@ class Live:
         """The tick counter: +1 per tick (docs/protocol.md)."""
         self.data_seq = 0
         """The seq of the newest data message."""
-        self._built_key: tuple[int, int, int] | None = None
-        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int], Outgoing]] = {}
-        self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int], float, Outgoing]] = {}
+        self._built_key: tuple[int, int, int, int] | None = None
+        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], Outgoing]] = {}
+        self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], float, Outgoing]] = {}
         """Views built for a connect or resync between ticks: (state key, monotonic time built, message)."""
-        self._snapshot_cache: tuple[tuple[int, int, int, int], Snapshot] | None = None
+        self._snapshot_cache: tuple[tuple[int, int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
         self.alerts = AlertBook(settings.alerts.rules)
         """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
-        self._alert_snapshot: tuple[tuple[int, int, int], Snapshot] | None = None
+        self._alert_snapshot: tuple[tuple[int, int, int, int], Snapshot] | None = None
         self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
         self.webhooks = Webhooks(settings.alerts, settings.metrics.zone) if settings.alerts.webhooks else None
         """Where alert changes are posted (wallboard/notify/webhooks.py), by the one sender among the instances."""
@@ -181,12 +181,13 @@ class Live:
         text = dumps_ascii({**head, **body})
         return Outgoing(slot, text, s, born, text_frame(text), selection)
 
-    def _state_key(self) -> tuple[int, int, int]:
-        """What makes the views change: the engine's version, the local day and the intraday interval."""
+    def _state_key(self) -> tuple[int, int, int, int]:
+        """What makes the views change: the engine's version, the local day, the intraday interval, and how
+        many agents have passed their [agent_limits] (which the clock alone changes)."""
         engine = self.engine
         now = engine.now
         day = engine.days.day_of(now)
-        return engine.version, day.start, (now - day.start) // self.settings.metrics.interval
+        return engine.version, day.start, (now - day.start) // self.settings.metrics.interval, engine.limit_crossings()
 
     def build_view(self, view: str, selection: Selection = ()) -> View:
         """One engine view (metrics.md JSON, with the levels of wallboard/levels.py) at the engine clock.
@@ -398,7 +399,7 @@ class Live:
             self.watchdog.alive(time.monotonic())  # pings stop when /healthz fails: systemd restarts us
         self.metrics.tick_duration.observe(time.perf_counter() - t0)
 
-    def _evaluate_alerts(self, key: tuple[int, int, int]) -> None:
+    def _evaluate_alerts(self, key: tuple[int, int, int, int]) -> None:
         """Fold this tick's numbers into the alerts, once per second of the engine clock.
 
         The snapshot is taken again only when the state changed (between two
@@ -416,7 +417,7 @@ class Live:
             self._reconcile(now)
         if self._alert_snapshot is None or self._alert_snapshot[0] != key:
             cached = self._snapshot_cache
-            snapshot = cached[1] if cached is not None and cached[0][:3] == key else self.engine.snapshot()
+            snapshot = cached[1] if cached is not None and cached[0][:4] == key else self.engine.snapshot()
             self._alert_snapshot = (key, snapshot)
         for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
             alert = change.alert
