@@ -141,9 +141,10 @@ def measure(snapshot: Snapshot, rules: Mapping[str, AlertRuleSettings], at_s: in
     values: dict[AlertKey, float | None] = {}
     for name, rule in rules.items():
         for scope, view in _scopes(snapshot, rule):
-            if rule.metric.startswith("agents."):
-                agents = view.get("agents")
-                raw = None if not isinstance(agents, Mapping) else agents.get(rule.metric.split(".", 1)[1])
+            if rule.metric.startswith("agents"):  # agents.STATE, agents_over_limit.STATE
+                table, state = rule.metric.split(".", 1)
+                agents = view.get(table)
+                raw = None if not isinstance(agents, Mapping) else agents.get(state)
                 value = None if raw is None else float(raw)
             else:
                 channels = view["channels"]

@@ -697,6 +697,10 @@ AlertMetric = Literal[
     "agents.busy",
     "agents.wrap_up",
     "agents.break",
+    "agents_over_limit.available",
+    "agents_over_limit.busy",
+    "agents_over_limit.wrap_up",
+    "agents_over_limit.break",
 ]
 ALERT_METRICS: tuple[AlertMetric, ...] = get_args(AlertMetric)
 AlertScope = Literal["total", "queue", "group"]
@@ -1094,7 +1098,7 @@ def _alert_problems(alerts: AlertSettings) -> list[str]:
     problems: list[str] = []
     for name, rule in alerts.rules.items():
         where = f"alerts.rules.{name}"
-        if rule.metric.startswith("agents."):
+        if rule.metric.startswith("agents"):
             if rule.channel:
                 problems.append(f"{where}.channel: {rule.metric} is not per channel; leave channel out")
         elif rule.channel not in CHANNELS:

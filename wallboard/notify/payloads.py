@@ -28,6 +28,10 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
     "agents.busy": ("通话中坐席", "busy agents"),
     "agents.wrap_up": ("话后处理坐席", "agents in wrap-up"),
     "agents.break": ("小休坐席", "agents on break"),
+    "agents_over_limit.available": ("空闲超时坐席", "agents available too long"),
+    "agents_over_limit.busy": ("通话超时坐席", "agents busy too long"),
+    "agents_over_limit.wrap_up": ("话后处理超时坐席", "agents in wrap-up too long"),
+    "agents_over_limit.break": ("小休超时坐席", "agents on break too long"),
 }
 """(zh-CN, en) names of the numbers, as the board's pages name them."""
 
