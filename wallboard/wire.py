@@ -262,7 +262,13 @@ class BroadcastBody(TypedDict):
     set_at: str | None
 
 
-Body = HelloBody | DataBody | HeartbeatBody | BroadcastBody
+class AlertsBody(TypedDict):
+    """The ``alerts`` message (docs/protocol.md): the alerts breached now, as ``/api/alerts`` lists them."""
+
+    alerts: list[AlertRow]
+
+
+Body = HelloBody | DataBody | HeartbeatBody | BroadcastBody | AlertsBody
 """A message's own fields; ``type``, ``seq`` and ``server_time`` go in front of them."""
 
 

@@ -56,6 +56,7 @@ from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
     AlertRow,
+    AlertsBody,
     AlertsView,
     Body,
     BroadcastBody,
@@ -139,6 +140,9 @@ class Live:
         self._snapshot_cache: tuple[tuple[int, int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
+        self._alerts_body: list[AlertRow] = []
+        self._alerts_msg = self._make("alerts", AlertsBody(alerts=[]), 0.0)
+        """The alerts message: kept, sent on connect and whenever the list changes (docs/protocol.md)."""
         self.alerts = AlertBook(settings.alerts.rules)
         """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
         self._alert_snapshot: tuple[tuple[int, int, int, int], Snapshot] | None = None
@@ -289,6 +293,8 @@ class Live:
                     self._rebuilt[(view, feed)] = (key, at, msg)
             out.append(dataclasses.replace(msg, born=0.0))
         out.append(self._broadcast)
+        if self.alerts.rules:  # a board without alert rules gets no alerts message at all
+            out.append(self._alerts_msg)
         return out
 
     def hello(self, views: Iterable[str], selection: Selection = ()) -> Outgoing:
@@ -334,6 +340,17 @@ class Live:
         elif changed == "alert":
             for fired in self.control_state.fired.values():
                 self.alerts.restore(fired.rule, fired.scope, fired.since, fired.fired_at)
+            self._publish_alerts()
+        elif changed == "ack":
+            self._publish_alerts()
+
+    def _publish_alerts(self) -> None:
+        """Push the alerts message to every client when the list (states, values as shown, acks) changed."""
+        rows = self.alerts_view()["alerts"] if self.alerts.rules else []
+        if rows != self._alerts_body:
+            self._alerts_body = rows
+            self._alerts_msg = self._make("alerts", AlertsBody(alerts=rows), time.perf_counter())
+            self.hub.publish(self._alerts_msg)
 
     async def control_writer(self) -> None:
         """Write the alerts' changes to the control store, in order, off the tick (a slow broker never delays it)."""
@@ -419,7 +436,9 @@ class Live:
             cached = self._snapshot_cache
             snapshot = cached[1] if cached is not None and cached[0][:4] == key else self.engine.snapshot()
             self._alert_snapshot = (key, snapshot)
-        for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
+        changes = self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now))
+        self._publish_alerts()
+        for change in changes:
             alert = change.alert
             log.warning(
                 "alert %s: %s on %s (%s, since %s)",
