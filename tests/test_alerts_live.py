@@ -153,6 +153,11 @@ def test_an_acknowledgement_is_shown_with_who_and_when_and_goes_with_the_firing(
         (row,) = [a for a in board.client.get("/api/alerts").json()["alerts"] if a["rule"] == "waiting"]
         key = row["idempotency_key"]
         assert row["acknowledged_by"] is None
+        assert row["text"] == {
+            "label": {"zh-CN": "信用卡 电话 排队数", "en": "信用卡 calls waiting"},
+            "shown": "1",
+            "limit": "1",
+        }
         origin = {"Origin": "http://localhost"}
         r = board.client.post("/api/alerts/ack", json={"idempotency_key": key}, headers=origin)
         assert r.status_code == 200, r.text

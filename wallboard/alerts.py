@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from wallboard.levels import round_half_up
 from wallboard.settings import AlertRuleSettings, Settings
-from wallboard.wire import AlertRow, AlertsView, ChannelView, Snapshot
+from wallboard.wire import AlertRow, AlertsView, AlertText, ChannelView, Snapshot
 
 AlertState = Literal["pending", "firing"]
 Change = Literal["fired", "resolved"]
@@ -242,11 +242,16 @@ class AlertBook:
 
 
 def alerts_view(
-    book: AlertBook, settings: Settings, as_of: str, acks: Mapping[str, tuple[str, str]] | None = None
+    book: AlertBook,
+    settings: Settings,
+    as_of: str,
+    acks: Mapping[str, tuple[str, str]] | None = None,
+    describe: Callable[[AlertRuleSettings, str, float | None], AlertText] | None = None,
 ) -> AlertsView:
     """The alerts breached now as JSON: firing first (critical first), then pending; by rule and scope.
 
     ``acks``: who acknowledged a firing and when, by its idempotency key.
+    ``describe``: the words the pages show (``text``), when given.
     """
     acks = acks or {}
     zone = settings.metrics.zone
@@ -278,5 +283,7 @@ def alerts_view(
         ack = acks.get(alert.idempotency_key or "")
         if ack is not None:
             rows[-1]["acknowledged_by"], rows[-1]["acknowledged_at"] = ack
+        if describe is not None:
+            rows[-1]["text"] = describe(rule, key.scope, alert.value)
     rows.sort(key=lambda r: (r["state"] != "firing", r["severity"] != "critical", r["rule"], r["scope"]))
     return {"as_of": as_of, "alerts": rows}

@@ -306,6 +306,17 @@ class Readiness(TypedDict):
     control: ControlBlock
 
 
+class AlertText(TypedDict):
+    """How the pages word an alert (wallboard/notify/payloads.py ``describe``)."""
+
+    label: dict[str, str]
+    """What is watched, where, by language (``zh-CN``, ``en``)."""
+    shown: str
+    """The number now, as the board writes it (``52%``, ``1:05``)."""
+    limit: str
+    """The threshold, written the same way."""
+
+
 class AlertRow(TypedDict):
     """One alert breached now (docs/alerts.md): ``pending`` until its ``for`` is over, then ``firing``."""
 
@@ -323,6 +334,7 @@ class AlertRow(TypedDict):
     idempotency_key: str | None
     acknowledged_by: str | None
     acknowledged_at: str | None
+    text: NotRequired[AlertText]
 
 
 class AlertsView(TypedDict):

@@ -41,6 +41,7 @@ from wallboard.events import CHANNELS
 from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
 from wallboard.notify.alert_topic import AlertTopic
+from wallboard.notify.payloads import describe
 from wallboard.notify.webhooks import Webhooks
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
@@ -502,7 +503,7 @@ class Live:
     def alerts_view(self) -> AlertsView:
         """/api/alerts: the alerts breached at the engine clock."""
         acks = {key: (ack.by, ack.at) for key, ack in self.control_state.acks.items()}
-        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now), acks)
+        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now), acks, describe)
 
     async def acknowledge(self, idempotency_key: str, by: str) -> AlertRow | None:
         """Record that ``by`` acknowledged the firing ``idempotency_key`` (every instance shows it); None if no
