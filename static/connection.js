@@ -181,9 +181,9 @@
     this.lastMsgAt = now;
     this.heardAt = now;
     this.attempt = 0; // the server answers: the next failure starts the backoff from 0.5 s again
-    // Not from a broadcast: the server keeps it as it was made and sends it again to every new socket,
-    // so its server_time is the posting time (the clock would jump back to it on every load).
-    var st = msg.type === "broadcast" ? null : WB.parseTs(msg.server_time);
+    // Not from a broadcast or the alerts: the server keeps them as made and sends them again to every new socket,
+    // so their server_time is when they changed (the clock would jump back to it on every load).
+    var st = msg.type === "broadcast" || msg.type === "alerts" ? null : WB.parseTs(msg.server_time);
     if (st !== null) { this.lastServerMs = st; this.lastServerAt = now; }
     if (msg.type === "hello") {
       if (WB.isNum(msg.push_interval_s) && msg.push_interval_s > 0) this.pushInterval = msg.push_interval_s;

@@ -1,6 +1,7 @@
-/* wallboard: the supervisor's agent list (the `agents` view): name, ID, team, state, time in
- * state ticking from `since`, queues, handled today per channel; filters by queue, team, state
- * and a search; sortable.
+/* wallboard: the supervisor's agent list (the `agents` view): name, ID, team, state and its reason,
+ * time in state ticking from `since` (logged-in agents only: offline shows a dash and sorts last),
+ * the limit in force (rows over it: class "over-limit" and a ■ before the limit, as the server says),
+ * queues, handled today per channel; filters by queue, team, state and a search; sortable.
  *
  *   WB.svAgents.init(page)   page.channels, page.conn, and the current page.snapshot, page.asOfMs
  *   WB.svAgents.render(view) after an `agents` message (null: before the first)
@@ -28,7 +29,12 @@
 
   function agentValue(row, key) {
     var a = row.a;
-    if (key === "time_in_state") return row.sinceMs === null ? null : -row.sinceMs; // longer in state = larger
+    if (key === "time_in_state") {
+      // Longer in state = larger; offline agents have no time in state (a roster's absentees sort last).
+      return row.sinceMs === null || a.state === "offline" ? null : -row.sinceMs;
+    }
+    // Over their limit first (descending), then the others with a limit; no limit last.
+    if (key === "over_limit") return WB.isNum(a.limit_s) ? (a.over_limit ? 1 : 0) : null;
     if (key === "queues") return a.queues.join(", ");
     if (key.indexOf("handled_") === 0) {
       var v = a.handled_today[key.slice(8)];
@@ -44,7 +50,7 @@
   }
 
   function columns() {
-    return ["name", "agent_id", "team", "state", "time_in_state", "queues"]
+    return ["name", "agent_id", "team", "state", "time_in_state", "over_limit", "queues"]
       .concat(page.channels.map(function (ch) { return "handled_" + ch; }));
   }
 
@@ -52,9 +58,12 @@
     var tr = WB.el("tr", { "data-agent-id": id });
     var cells = {};
     columns().forEach(function (key) {
-      var isNum = key === "time_in_state" || key.indexOf("handled_") === 0;
+      var isNum = key === "time_in_state" || key === "over_limit" || key.indexOf("handled_") === 0;
       var td = WB.el("td", { "data-col": key, "class": isNum ? "num" : "text" });
-      if (key === "state") td.appendChild(WB.el("span", { "class": "state-badge" }));
+      if (key === "state") {
+        td.appendChild(WB.el("span", { "class": "state-badge" }));
+        td.appendChild(WB.el("span", { "class": "state-reason" }));
+      }
       cells[key] = td;
       tr.appendChild(td);
     });
@@ -69,6 +78,11 @@
     var badge = row.cells.state.firstChild;
     WB.setText(badge, WB.t("state_" + a.state));
     WB.setAttr(badge, "data-state", a.state);
+    WB.setText(badge.nextSibling, a.reason || "");
+    var limit = row.cells.over_limit;
+    WB.setText(limit, WB.isNum(a.limit_s) ? (a.over_limit ? "\u25a0 " : "") + WB.fmtClock(a.limit_s) : WB.DASH);
+    WB.setAttr(limit, "title", a.over_limit ? WB.t("over_limit_mark") : "");
+    row.tr.classList.toggle("over-limit", a.over_limit === true);
     WB.setText(row.cells.queues, a.queues.join(", "));
     page.channels.forEach(function (ch) {
       var v = a.handled_today[ch];
@@ -81,7 +95,7 @@
 
   function tickRow(row, now) {
     var td = row.cells.time_in_state;
-    if (row.sinceMs === null || now === null) { WB.setText(td, WB.DASH); return; }
+    if (row.sinceMs === null || now === null || row.a.state === "offline") { WB.setText(td, WB.DASH); return; }
     WB.setText(td, WB.fmtClock(Math.max(0, Math.floor((now - row.sinceMs) / 1000))));
   }
 

@@ -95,7 +95,8 @@
     });
     WB.tvPanels.render(panels);
     WB.tvAgents.render(blank ? null : sel ? sel.agents : data.totals.agents,
-                       blank ? null : sel ? sel.levels : data.totals.levels);
+                       blank ? null : sel ? sel.levels : data.totals.levels,
+                       blank ? null : sel ? sel.agents_over_limit : data.totals.agents_over_limit);
     if (data.board) renderBoardHeader(data.board, sel);
     else renderSelection(sel);
     renderAsOf();

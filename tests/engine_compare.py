@@ -25,11 +25,13 @@ def assert_matches_reference(engine: Engine, ref: dict[str, Any]) -> None:
         assert got["since"] == engine.days.iso_ms(row["since_ms"]), agent_id
         assert got["queues"] == row["queues"]
         assert (got["name"], got["team"]) == (row["name"], row["team"])
+        assert (got["reason"], got["limit_s"], got["over_limit"]) == (row["reason"], row["limit_s"], row["over_limit"])
         assert got["handled_today"] == ref["handled_today"].get(agent_id, {"call": 0, "sms": 0}), agent_id
 
 
 def _compare_queue(got: Mapping[str, Any], ref: dict[str, Any], where: str) -> None:
     assert got["agents"] == ref["agents"], f"{where}: agents by state"
+    assert got["agents_over_limit"] == ref["agents_over_limit"], f"{where}: agents over their limit"
     for ch, cref in ref["channels"].items():
         cgot = got["channels"][ch]
         at = f"{where}/{ch}"

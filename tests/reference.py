@@ -99,7 +99,7 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
                 abandoned_in_sl=int(not short and wait <= cs.sl_threshold),
             )
 
-    agents = reference_agents(events, at_s)
+    agents = reference_agents(events, at_s, settings)
     for row in agents.values():
         queues_seen.update(row["queues"])
     queues_seen.update(q for q, _ in waiting)
@@ -148,11 +148,15 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
     def agent_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
         return {s: sum(1 for r in rows if r["state"] == s) for s in STATES}
 
+    def over_limit(rows: list[dict[str, Any]]) -> dict[str, int]:
+        return {s: sum(1 for r in rows if r["state"] == s and r["over_limit"]) for s in settings.limited_states()}
+
     out_queues = {}
     for q in sorted(queues_seen):
         out_queues[q] = {
             "channels": {ch: channel_view([q], ch, settings.channel(q, ch).sl_formula) for ch in ("call", "sms")},
             "agents": agent_counts([r for r in agents.values() if q in r["queues"]]),
+            "agents_over_limit": over_limit([r for r in agents.values() if q in r["queues"]]),
         }
     return {
         "queues": out_queues,
@@ -161,6 +165,7 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
                 ch: channel_view(sorted(queues_seen), ch, settings.channels[ch].sl_formula) for ch in ("call", "sms")
             },
             "agents": agent_counts(list(agents.values())),
+            "agents_over_limit": over_limit(list(agents.values())),
         },
         "groups": {
             name: {
@@ -169,6 +174,7 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
                     for ch in ("call", "sms")
                 },
                 "agents": agent_counts([r for r in agents.values() if set(r["queues"]) & set(g.queues)]),
+                "agents_over_limit": over_limit([r for r in agents.values() if set(r["queues"]) & set(g.queues)]),
             }
             for name, g in settings.groups.items()
         },
@@ -177,7 +183,7 @@ def reference(events: list[Any], settings: MetricSettings, at_s: int) -> dict[st
     }
 
 
-def reference_agents(events: list[Any], at_s: int) -> dict[str, dict[str, Any]]:
+def reference_agents(events: list[Any], at_s: int, settings: MetricSettings) -> dict[str, dict[str, Any]]:
     per_agent: dict[str, list[AgentStateEvent]] = defaultdict(list)
     for e in set(events):
         if isinstance(e, AgentStateEvent) and e.ts_ms // 1000 <= at_s:
@@ -193,8 +199,12 @@ def reference_agents(events: list[Any], at_s: int) -> dict[str, dict[str, Any]]:
             since = e.ts_ms
         names = [e.name for e in evs if e.name is not None]
         teams = [e.team for e in evs if e.team is not None]
+        limit = settings.agent_limit(last.state, last.reason)
         rows[agent_id] = {
             "state": last.state,
+            "reason": last.reason,
+            "limit_s": limit or None,
+            "over_limit": limit > 0 and at_s * 1000 - since > limit * 1000,
             "since_ms": since,
             "queues": list(last.queues),
             "name": names[-1] if names else None,

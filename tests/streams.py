@@ -14,6 +14,13 @@ from wallboard.events import AgentStateEvent, InteractionEvent
 
 QUEUES = ("credit-card", "信用卡", "网银", "<img src=x onerror=alert(1)>")
 STATES = ("available", "busy", "wrap_up", "break", "offline")
+REASONS = (None, "lunch", "培训")
+AGENT_LIMITS = {
+    "break": {"limit": 600, "reasons": {"lunch": {"limit": 3600}, "培训": {"limit": 0}}},
+    "wrap_up": {"limit": 120},
+    "busy": {"limit": 1800},
+}
+"""[agent_limits] for the property tests: state limits, a reason's longer one, a reason without one."""
 
 
 def random_stream(rng: random.Random, base_s: int, span_s: int, interactions: int, agents: int = 4) -> list[Any]:
@@ -69,9 +76,10 @@ def random_stream(rng: random.Random, base_s: int, span_s: int, interactions: in
             state = rng.choice(STATES)
             name = rng.choice((None, f"Agent {a}", f"座席{a}"))
             team = rng.choice((None, "team-1", "组长王"))
-            events.append(AgentStateEvent(eid(), t, f"A{a}", state, queues, name, team))
-            if rng.random() < 0.2:  # a repeat of the same state must not reset `since`
-                events.append(AgentStateEvent(eid(), t + 500, f"A{a}", state, queues, None, None))
+            reason = rng.choice(REASONS)
+            events.append(AgentStateEvent(eid(), t, f"A{a}", state, queues, name, team, reason))
+            if rng.random() < 0.2:  # a repeat of the same state must not reset `since` (another reason neither)
+                events.append(AgentStateEvent(eid(), t + 500, f"A{a}", state, queues, None, None, rng.choice(REASONS)))
             t += rng.choice((0, rng.randrange(1, span_s * 1000 // 4 + 2)))
     # Re-sent duplicates (same event_id, same content).
     events.extend(rng.sample(events, len(events) // 10))
@@ -119,6 +127,8 @@ def to_json(event: Any, rng: random.Random | None = None) -> bytes:
             body["name"] = event.name
         if event.team is not None:
             body["team"] = event.team
+        if event.reason is not None:
+            body["reason"] = event.reason
     import json
 
     return json.dumps(body, ensure_ascii=False).encode()

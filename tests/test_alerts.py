@@ -307,3 +307,21 @@ def test_a_restored_firing_keeps_its_fired_at_and_the_earliest_wins() -> None:
     assert book.restore("sl", "total", BASE - 200, BASE - 150) is True  # earlier: the sender's
     assert book.active[KEY].idempotency_key == idempotency_key(KEY, BASE - 150)
     assert run(book, [0.9, 0.9, 0.9], BASE + 2) == [("resolved", BASE + 4)]
+
+
+def test_agents_over_their_limit_can_be_watched() -> None:
+    """'More than 2 agents on break too long, for a minute': the count of [agent_limits], per queue or total."""
+    s = make_settings(
+        agent_limits={"break": {"limit": 900}},
+        alerts={
+            "rules": {
+                "breaks": {"metric": "agents_over_limit.break", "when": "above", "threshold": 1, "scope": "queue"}
+            }
+        },
+    )
+    engine = Engine(s.metrics, BASE)
+    raw = {"type": "agent.state", "ts": (BASE - 1000) * 1000, "state": "break", "queues": ["信用卡"]}
+    for i in range(2):
+        engine.apply(parse(json.dumps({**raw, "event_id": f"b{i}", "agent_id": f"A{i}"}).encode()))
+    engine.advance(BASE)
+    assert measure(engine.snapshot(), s.alerts.rules, BASE) == {AlertKey("breaks", "queue:信用卡"): 2.0}

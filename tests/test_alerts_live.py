@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from tests.conftest import make_settings
 from tests.test_routes import PARKED, QUEUE, T0, TEST_HOSTS, agent_ev, ev, running
 from wallboard.replay import replay_alerts
@@ -151,6 +153,11 @@ def test_an_acknowledgement_is_shown_with_who_and_when_and_goes_with_the_firing(
         (row,) = [a for a in board.client.get("/api/alerts").json()["alerts"] if a["rule"] == "waiting"]
         key = row["idempotency_key"]
         assert row["acknowledged_by"] is None
+        assert row["text"] == {
+            "label": {"zh-CN": "信用卡 电话 排队数", "en": "信用卡 calls waiting"},
+            "shown": "1",
+            "limit": "1",
+        }
         origin = {"Origin": "http://localhost"}
         r = board.client.post("/api/alerts/ack", json={"idempotency_key": key}, headers=origin)
         assert r.status_code == 200, r.text
@@ -169,3 +176,41 @@ def test_an_acknowledgement_is_shown_with_who_and_when_and_goes_with_the_firing(
             board.tick()
             board.settle()
     assert (f"ack/{key}".encode(), None) in topic.log  # the acknowledgement went with the firing
+
+
+def test_every_board_gets_the_alerts_on_connect_and_when_they_change() -> None:
+    s = settings()
+    with running(s, batches=[]) as board, board.client.websocket_connect("/ws?views=summary") as ws:
+        first = [orjson.loads(ws.receive_text()) for _ in range(4)]
+        assert [m["type"] for m in first] == ["hello", "summary", "broadcast", "alerts"]
+        assert first[-1]["alerts"] == []
+        got: list[dict[str, Any]] = []
+        for second in range(1, 34):
+            board.clock.now = T0 + second
+            due = [raw for at, raw in EVENTS if at == second]
+            if due:
+                board.feed(due)
+            board.tick()
+        while len(got) < 3:  # the waiting alert pending at 30, firing at 32, then acknowledged
+            msg = orjson.loads(ws.receive_text())
+            if msg["type"] == "alerts":
+                got.append(msg)
+                if len(got) == 2:
+                    key = msg["alerts"][0]["idempotency_key"]
+                    board.client.post(
+                        "/api/alerts/ack", json={"idempotency_key": key}, headers={"Origin": "http://localhost"}
+                    )
+    assert [[(a["rule"], a["state"]) for a in m["alerts"]] for m in got] == [
+        [("waiting", "pending")],
+        [("waiting", "firing")],
+        [("waiting", "firing")],
+    ]
+    assert got[2]["alerts"][0]["acknowledged_by"] == "local"
+
+
+def test_a_board_without_alert_rules_gets_no_alerts_message() -> None:
+    with running() as board, board.client.websocket_connect("/ws?views=summary") as ws:
+        first = [orjson.loads(ws.receive_text()) for _ in range(3)]
+        board.tick()
+        after = orjson.loads(ws.receive_text())
+    assert [m["type"] for m in first] == ["hello", "summary", "broadcast"] and after["type"] != "alerts"

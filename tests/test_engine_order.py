@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import make_settings
 from tests.engine_compare import assert_same_board, fed
-from tests.streams import partitioned, random_stream, shuffled_with_duplicates
+from tests.streams import AGENT_LIMITS, partitioned, random_stream, shuffled_with_duplicates
 from wallboard.engine import Engine
 from wallboard.ingest import advance
 from wallboard.sources.base import SourceStatus
@@ -28,7 +28,7 @@ def test_shuffling_and_duplicating_never_changes_the_snapshot(seed: int) -> None
     rng = random.Random(seed)
     events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 100))
     at = BASE + rng.randrange(0, SPAN + 3600)
-    s = make_settings()
+    s = make_settings(agent_limits=AGENT_LIMITS)
     assert_same_board(fed(s, shuffled_with_duplicates(rng, events), at), fed(s, events, at))
 
 
@@ -38,7 +38,7 @@ def test_repartitioning_never_changes_the_snapshot(seed: int, partitions: int) -
     rng = random.Random(seed)
     events = sorted(random_stream(rng, BASE, SPAN, interactions=rng.randrange(0, 100)), key=lambda e: e.ts_ms)
     at = BASE + rng.randrange(0, SPAN + 3600)
-    s = make_settings()
+    s = make_settings(agent_limits=AGENT_LIMITS)
     assert_same_board(fed(s, partitioned(rng, events, partitions), at), fed(s, events, at))
 
 
@@ -47,7 +47,7 @@ def test_repartitioning_never_changes_the_snapshot(seed: int, partitions: int) -
 def test_arrival_order_within_the_late_horizon_with_a_moving_clock(seed: int) -> None:
     """Live-like: the clock follows the stream, events arrive up to 20 min late, in any order within that."""
     rng = random.Random(seed)
-    s = make_settings(window=900, late_horizon=3600)
+    s = make_settings(agent_limits=AGENT_LIMITS, window=900, late_horizon=3600)
     events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(1, 100))
     at = max(e.ts_ms for e in events) // 1000 + 3600  # after the last event, so the live clock never passes it
     arrival = sorted(events, key=lambda e: e.ts_ms + rng.randrange(0, 20 * 60 * 1000))
@@ -68,7 +68,7 @@ def test_catch_up_with_partitions_hours_apart_loses_nothing(seed: int) -> None:
     With pruning held off until the source has caught up, the clock may tick all along and nothing is dropped.
     """
     rng = random.Random(seed)
-    s = make_settings(window=900, late_horizon=1800)
+    s = make_settings(agent_limits=AGENT_LIMITS, window=900, late_horizon=1800)
     events = sorted(random_stream(rng, BASE, SPAN, interactions=rng.randrange(20, 120)), key=lambda e: e.ts_ms)
     at = max(e.ts_ms for e in events) // 1000 + 60
     fast = [e for e in events if hash(e.event_id) % 2]
@@ -89,7 +89,7 @@ def test_catch_up_pruned_by_the_slowest_partition_loses_nothing(seed: int) -> No
     """During a catch-up the engine forgets only what is a late horizon older than the slowest partition still
     behind (SourceStatus.low_watermark_ms): memory stays bounded, and no event of a laggard is too late."""
     rng = random.Random(seed)
-    s = make_settings(window=900, late_horizon=1800)
+    s = make_settings(agent_limits=AGENT_LIMITS, window=900, late_horizon=1800)
     events = sorted(random_stream(rng, BASE, SPAN, interactions=rng.randrange(20, 120)), key=lambda e: e.ts_ms)
     at = max(e.ts_ms for e in events) // 1000 + 60
     parts: list[list[object]] = [[], [], []]

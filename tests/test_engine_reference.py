@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.conftest import make_settings
 from tests.engine_compare import assert_matches_reference, fed
 from tests.reference import reference
-from tests.streams import random_stream
+from tests.streams import AGENT_LIMITS, random_stream
 from wallboard.engine import Engine
 
 BASE = 1_795_960_800  # 2026-11-29T22:00:00+08:00: two hours before midnight, so streams cross it
@@ -31,6 +31,7 @@ SPAN = 8 * 3600
 def test_engine_equals_reference_at_any_time(seed: int, offset: int, formula: str) -> None:
     rng = random.Random(seed)
     s = make_settings(
+        agent_limits=AGENT_LIMITS,
         window=rng.choice([60, 900, 1800]),
         interval=900,
         channels={"call": {"sl_formula": formula}, "sms": {"sl_formula": formula}},
@@ -46,7 +47,7 @@ def test_engine_equals_reference_at_any_time(seed: int, offset: int, formula: st
 def test_live_path_in_time_order_equals_reference(seed: int) -> None:
     """Events arriving in ts order with the clock following them (the live board) give the same numbers."""
     rng = random.Random(seed)
-    s = make_settings(window=900, late_horizon=3600)
+    s = make_settings(agent_limits=AGENT_LIMITS, window=900, late_horizon=3600)
     events = random_stream(rng, BASE, SPAN, interactions=rng.randrange(1, 150))
     at = max(e.ts_ms for e in events) // 1000 + rng.randrange(0, 7200)  # the live clock never passes it
     engine = Engine(s.metrics, BASE)
@@ -61,7 +62,7 @@ def test_live_path_in_time_order_equals_reference(seed: int) -> None:
 @hsettings(max_examples=25, deadline=None)
 def test_future_events_are_held_until_the_clock_reaches_them(seed: int) -> None:
     rng = random.Random(seed)
-    s = make_settings()
+    s = make_settings(agent_limits=AGENT_LIMITS)
     events = random_stream(rng, BASE, SPAN, interactions=80)
     t1 = BASE + rng.randrange(0, SPAN)
     t2 = t1 + rng.randrange(1, SPAN)
@@ -77,7 +78,7 @@ def test_dst_days_match_reference(zone: str, day_start_local: str) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    s = make_settings(timezone=zone)
+    s = make_settings(agent_limits=AGENT_LIMITS, timezone=zone)
     start = int(datetime.fromisoformat(day_start_local).replace(tzinfo=ZoneInfo(zone)).timestamp())
     rng = random.Random(day_start_local + zone)
     events = random_stream(rng, start - 3600, 27 * 3600, interactions=200)

@@ -90,8 +90,20 @@ def test_the_names_asked_for_in_their_order_and_those_not_known() -> None:
     assert sel["channels"]["call"]["waiting"] == 2
     assert sel["channels"]["call"]["longest_wait_s"] == 10.0
     assert sel["channels"]["sms"]["waiting"] == 0
-    assert engine.selection([]) == {"queues": [], "missing": [], "channels": None, "agents": None}
-    assert engine.selection(["nope"]) == {"queues": [], "missing": ["nope"], "channels": None, "agents": None}
+    assert engine.selection([]) == {
+        "queues": [],
+        "missing": [],
+        "channels": None,
+        "agents": None,
+        "agents_over_limit": None,
+    }
+    assert engine.selection(["nope"]) == {
+        "queues": [],
+        "missing": ["nope"],
+        "channels": None,
+        "agents": None,
+        "agents_over_limit": None,
+    }
     # A queue seen since the last snapshot or selection is found (what is visible is not kept past a change).
     engine.snapshot()
     engine.apply(AgentStateEvent("s1", (BASE - 5) * 1000, "A1", "busy", ("nope",), None, None))

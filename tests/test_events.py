@@ -74,7 +74,17 @@ def test_agent_state_parses_with_optional_fields() -> None:
     ev = parse(msg(**agent(name="王小明", team="组长李")))
     assert ev == AgentStateEvent("a1", TS_MS, "A1", "available", ("信用卡", "credit-card"), "王小明", "组长李")
     bare = parse(msg(**agent()))
-    assert isinstance(bare, AgentStateEvent) and bare.name is None and bare.team is None
+    assert isinstance(bare, AgentStateEvent) and bare.name is None and bare.team is None and bare.reason is None
+
+
+def test_agent_state_reason_is_version_2_and_optional() -> None:
+    """Version 2 added `reason`; a version-1 message (without it) is the same event as before."""
+    ev = parse(msg(**agent(state="break", reason="lunch")))
+    assert ev == AgentStateEvent("a1", TS_MS, "A1", "break", ("信用卡", "credit-card"), None, None, "lunch")
+    assert _parse_checked(msg(**agent(state="break", reason="lunch"))) == ev
+    v1 = parse(msg(**agent(name="王小明")))
+    assert v1 == AgentStateEvent("a1", TS_MS, "A1", "available", ("信用卡", "credit-card"), "王小明", None)
+    assert parse(msg(**agent(name="王小明", reason=None))) == v1
 
 
 @pytest.mark.parametrize(
@@ -152,6 +162,10 @@ def test_unknown_extra_fields_are_ignored() -> None:
         (msg(**agent(queues=[""])), "bad_length"),
         (msg(**agent(name=42)), "wrong_type"),
         (msg(**agent(team=["a"])), "wrong_type"),
+        (msg(**agent(reason=7)), "wrong_type"),
+        (msg(**agent(reason=["lunch"])), "wrong_type"),
+        (msg(**agent(reason="x" * 33)), "bad_length"),
+        (msg(**agent(reason="a\tb")), "bad_characters"),
         (msg(**{k: v for k, v in agent().items() if k != "agent_id"}), "missing_field"),
     ],
 )
@@ -191,7 +205,7 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-FIELDS = ["type", "event_id", "ts", "interaction_id", "queue", "agent_id", "state", "queues", "name", "team"]
+FIELDS = ["type", "event_id", "ts", "interaction_id", "queue", "agent_id", "state", "queues", "name", "team", "reason"]
 
 
 @given(
@@ -240,6 +254,10 @@ def outcome(fn: object, raw: bytes) -> object:
                 "busy",
                 "x" * 64,
                 "x" * 65,
+                "x" * 32,
+                "x" * 33,
+                "lunch",
+                " \u200b",
                 "队" * 64,
                 "队" * 65,
                 "",

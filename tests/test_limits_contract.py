@@ -86,6 +86,7 @@ LIMITS = [
     ("a queue in queues", agent(queues=["q" * 64]), agent(queues=["q" * 65]), "bad_length"),
     ("display name", agent(name="名" * 64), agent(name="名" * 65), "bad_length"),
     ("team", agent(team="组" * 64), agent(team="组" * 65), "bad_length"),
+    ("reason", agent(reason="午" * 32), agent(reason="午" * 33), "bad_length"),
     ("queues listed", agent(queues=[f"q{i}" for i in range(16)]), agent(queues=[f"q{i}" for i in range(17)]), None),
 ]
 
@@ -97,7 +98,7 @@ def test_each_limit_takes_a_message_at_it_and_rejects_one_over_it(what, at_limit
 
 
 def test_the_defaults_are_the_contracts_lengths_and_documented() -> None:
-    assert DEFAULT_LIMITS == ContractLimits(64, 64, 64, 64, 16)
+    assert DEFAULT_LIMITS == ContractLimits(64, 64, 64, 64, 16, 32)
     limits = make_settings().metrics.limits
     assert contract_for(limits).limits == DEFAULT_LIMITS
     assert contract_for(limits) is contract_for(make_settings().metrics.limits)  # built once
@@ -121,6 +122,21 @@ def test_a_name_is_held_to_its_limit_as_sent_and_once_normalised() -> None:
     assert isinstance(reason(msg(**answered(queue="\u0958" * 32))), InteractionEvent)
     assert reason(msg(**agent(name="\u0958" * 40))) == "bad_length"
     assert reason(msg(**agent(team="\u0958" * 40))) == "bad_length"
+    assert reason(msg(**agent(reason="\u0958" * 20))) == "bad_length"  # 20 as sent, 40 once normalised
+
+
+def test_a_reason_is_normalised_like_the_names_and_blank_is_none() -> None:
+    """Contract version 2: `reason` is optional; null, "", or nothing visible once normalised is no reason."""
+    for blank in (None, "", " ", "\u200b"):
+        ev = reason(msg(**agent(reason=blank)))
+        assert isinstance(ev, AgentStateEvent) and ev.reason is None, blank
+    ev = reason(msg(**agent(reason=" lunch\u200b ")))
+    assert isinstance(ev, AgentStateEvent) and ev.reason == "lunch"
+    assert reason(msg(**agent(reason="lun\nch"))) == "bad_characters"
+    assert reason(msg(**agent(reason="\u2028"))) == "bad_characters"
+    assert reason(msg(**agent(reason=3))) == "wrong_type"
+    with pytest.raises(ContractError, match="`reason`"):
+        parse(msg(**agent(reason="a\x07")))
 
 
 def test_endless_new_names_do_not_grow_the_contracts_memory() -> None:
@@ -150,6 +166,7 @@ def test_the_settings_move_the_limits() -> None:
             "max_agent_name": 3,
             "max_team_name": 2,
             "max_queues_per_agent": 2,
+            "max_reason": 5,
         }
     ).metrics.limits
     strict = contract_for(limits)
@@ -160,6 +177,10 @@ def test_the_settings_move_the_limits() -> None:
     assert reason(msg(**agent(agent_id="A1", name="王小明x")), strict) == "bad_length"
     assert reason(msg(**agent(agent_id="A1", name=None, team="一组x")), strict) == "bad_length"
     assert reason(msg(**agent(agent_id="A1", queues=["a", "b", "c"])), strict) == "queue_list_too_long"
+    assert isinstance(
+        reason(msg(**agent(agent_id="A1", name=None, team=None, reason="lunch")), strict), AgentStateEvent
+    )
+    assert reason(msg(**agent(agent_id="A1", name=None, team=None, reason="lunch!")), strict) == "bad_length"
     # Raised above the contract's 64: longer names are taken (an extension; every v1 message stays valid).
     roomy = contract_for(make_settings(limits={"max_queue_name": 100}).metrics.limits)
     assert isinstance(reason(msg(**answered(queue="q" * 100)), roomy), InteractionEvent)
@@ -201,6 +222,7 @@ NAMES = st.text(st.sampled_from(["a", "队", " ", "\u200b", "\u202e", "\x07", "\
             "queues": st.lists(NAMES, max_size=5),
             "name": st.none() | NAMES,
             "team": st.none() | NAMES | st.integers(),
+            "reason": st.none() | NAMES | st.integers(),
         },
     ),
     st.integers(1, 5),
@@ -208,5 +230,5 @@ NAMES = st.text(st.sampled_from(["a", "队", " ", "\u200b", "\u202e", "\x07", "\
 )
 def test_both_paths_agree_under_any_limits(obj, length, count):
     """Whatever the limits and the names (invisible, control and composing characters near the limits)."""
-    contract = Contract(ContractLimits(length, length, length, length, count))
+    contract = Contract(ContractLimits(length, length, length, length, count, length))
     reason(msg(**obj), contract)

@@ -890,7 +890,7 @@ def test_a_client_that_stops_reading_is_dropped_with_1013(monkeypatch: pytest.Mo
     app = create_app(web_settings(push_interval=0.25, slow_client_timeout=0.5), src, clock=time.time)
     live: Live = app.state.live
     real = live._state_key
-    live._state_key = lambda: (*real()[:2], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick
+    live._state_key = lambda: (*real()[:3], time.monotonic_ns())  # type: ignore[method-assign]  # data each tick
     with in_thread(app) as address:
         # a small window, as over a stalled link
         with rawws.connect(address, rcvbuf=4096) as sock:

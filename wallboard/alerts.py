@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from wallboard.levels import round_half_up
 from wallboard.settings import AlertRuleSettings, Settings
-from wallboard.wire import AlertRow, AlertsView, ChannelView, Snapshot
+from wallboard.wire import AlertRow, AlertsView, AlertText, ChannelView, Snapshot
 
 AlertState = Literal["pending", "firing"]
 Change = Literal["fired", "resolved"]
@@ -141,9 +141,10 @@ def measure(snapshot: Snapshot, rules: Mapping[str, AlertRuleSettings], at_s: in
     values: dict[AlertKey, float | None] = {}
     for name, rule in rules.items():
         for scope, view in _scopes(snapshot, rule):
-            if rule.metric.startswith("agents."):
-                agents = view.get("agents")
-                raw = None if not isinstance(agents, Mapping) else agents.get(rule.metric.split(".", 1)[1])
+            if rule.metric.startswith("agents"):  # agents.STATE, agents_over_limit.STATE
+                table, state = rule.metric.split(".", 1)
+                agents = view.get(table)
+                raw = None if not isinstance(agents, Mapping) else agents.get(state)
                 value = None if raw is None else float(raw)
             else:
                 channels = view["channels"]
@@ -241,11 +242,16 @@ class AlertBook:
 
 
 def alerts_view(
-    book: AlertBook, settings: Settings, as_of: str, acks: Mapping[str, tuple[str, str]] | None = None
+    book: AlertBook,
+    settings: Settings,
+    as_of: str,
+    acks: Mapping[str, tuple[str, str]] | None = None,
+    describe: Callable[[AlertRuleSettings, str, float | None], AlertText] | None = None,
 ) -> AlertsView:
     """The alerts breached now as JSON: firing first (critical first), then pending; by rule and scope.
 
     ``acks``: who acknowledged a firing and when, by its idempotency key.
+    ``describe``: the words the pages show (``text``), when given.
     """
     acks = acks or {}
     zone = settings.metrics.zone
@@ -277,5 +283,7 @@ def alerts_view(
         ack = acks.get(alert.idempotency_key or "")
         if ack is not None:
             rows[-1]["acknowledged_by"], rows[-1]["acknowledged_at"] = ack
+        if describe is not None:
+            rows[-1]["text"] = describe(rule, key.scope, alert.value)
     rows.sort(key=lambda r: (r["state"] != "firing", r["severity"] != "critical", r["rule"], r["scope"]))
     return {"as_of": as_of, "alerts": rows}

@@ -63,8 +63,11 @@ from wallboard.settings import MetricSettings
 from wallboard.wire import AgentCounts, AgentsView, EngineStatus, Intraday, SelectionView, Snapshot
 
 QueueChannel = tuple[str, str]
-AgentNow = tuple[str, int, tuple[str, ...], str | None, str | None]
-"""What an agent is doing at the engine clock: (state, since_ms, queues, name, team)."""
+AgentNow = tuple[str, int, tuple[str, ...], str | None, str | None, str | None]
+"""What an agent is doing at the engine clock: (state, since_ms, queues, name, team, reason).
+
+``reason`` is the latest event's own (None when it gave none): unlike name and team it is not carried
+over from earlier events.  ``since`` is when the state began, whatever the reasons along the way."""
 _CHANNEL_INDEX = {ch: i for i, ch in enumerate(CHANNELS)}
 
 
@@ -115,10 +118,10 @@ class _Agent:
         # Fold when the history grows past this, then again FOLD_EVERY events later: a fold costs the length
         # of the history (the events within the horizon), spread over FOLD_EVERY events.
         self.fold_at = FOLD_EVERY
-        # history: sorted (ts_ms, event_id, state, queues, name, team); exact tuples, not the events
+        # history: sorted (ts_ms, event_id, state, queues, name, team, reason); exact tuples, not the events
         # themselves: the collector untracks plain tuples of strings, never a NamedTuple
-        self.history: list[tuple[int, str, str, tuple[str, ...], str | None, str | None]] = []
-        # base and current: (state, since_ms, queues, name, team)
+        self.history: list[tuple[int, str, str, tuple[str, ...], str | None, str | None, str | None]] = []
+        # base and current: (state, since_ms, queues, name, team, reason)
         self.base: AgentNow | None = None
         self.horizon_ms = -1
         self.current: AgentNow | None = None
@@ -129,7 +132,7 @@ class _Agent:
         i = bisect_left(hist, (ev.ts_ms, ev.event_id), key=_ts_and_id)
         if i < len(hist) and hist[i][0] == ev.ts_ms and hist[i][1] == ev.event_id:
             return False
-        hist.insert(i, (ev.ts_ms, ev.event_id, ev.state, ev.queues, ev.name, ev.team))
+        hist.insert(i, (ev.ts_ms, ev.event_id, ev.state, ev.queues, ev.name, ev.team, ev.reason))
         self.recompute()
         return True
 
@@ -139,7 +142,7 @@ class _Agent:
         if not hist:
             self.current = base
             return
-        ts, _, state, queues, name, team = hist[-1]
+        ts, _, state, queues, name, team, reason = hist[-1]
         since = ts
         for i in range(len(hist) - 2, -1, -1):
             if hist[i][2] != state:
@@ -157,10 +160,10 @@ class _Agent:
             if base is not None:
                 name = name if name is not None else base[3]
                 team = team if team is not None else base[4]
-        self.current = (state, since, queues, name, team)
+        self.current = (state, since, queues, name, team, reason)
 
     def fold_before(self, threshold_ms: int) -> None:
-        """Forget events older than threshold_ms, keeping what they determine (state, since, name, team)."""
+        """Forget events older than threshold_ms, keeping what they determine (state, since, name, team, reason)."""
         hist = self.history
         n = bisect_left(hist, threshold_ms, key=_ts_only)
         if n == 0:
@@ -179,6 +182,10 @@ def _ts_and_id(entry: tuple[Any, ...]) -> tuple[int, str]:
 
 def _ts_only(entry: tuple[Any, ...]) -> int:
     return int(entry[0])
+
+
+def _first(entry: tuple[int, AgentNow]) -> int:
+    return entry[0]
 
 
 class Lane:
@@ -266,6 +273,15 @@ class Engine:
         self._max_ts_ms = -1
         self._late_before_ms = -1
         self._agents_folded_ms = -1  # the horizon at the last fold of every agent (_fold_agents)
+
+        # [agent_limits] in milliseconds: per state, and per state and reason; the states with any limit
+        self._state_limit_ms: dict[str, int] = {s: lim.limit * 1000 for s, lim in settings.agent_limits.items()}
+        self._reason_limit_ms: dict[tuple[str, str], int] = {
+            (s, r): own.limit * 1000 for s, lim in settings.agent_limits.items() for r, own in lim.reasons.items()
+        }
+        self.limited_states: list[str] = settings.limited_states()
+        # (version, the instants agents pass their limit, sorted, and those agents' states in the same order)
+        self._deadlines: tuple[int, list[int], list[AgentNow]] = (-1, [], [])
 
     # ------------------------------------------------------------------ input
 
@@ -608,7 +624,7 @@ class Engine:
     # ----------------------------------------------------------------- agents
 
     def _apply_agent(self, ev: AgentStateEvent) -> None:
-        eid, ts, agent_id, state, queues, name, team = ev
+        eid, ts, agent_id, state, queues, name, team, reason = ev
         agent = self._agents[agent_id]  # made when admitted (apply)
         if ts < agent.horizon_ms:
             self.too_late += 1
@@ -626,9 +642,9 @@ class Engine:
                     name = cur[3]
                 if team is not None and team == cur[4]:
                     team = cur[4]
-            hist.append((ts, eid, state, queues, name, team))
+            hist.append((ts, eid, state, queues, name, team, reason))
             if cur is None:
-                agent.current = (state, ts, queues, name, team)
+                agent.current = (state, ts, queues, name, team, reason)
             else:
                 agent.current = (
                     state,
@@ -636,6 +652,7 @@ class Engine:
                     queues,
                     cur[3] if name is None else name,
                     cur[4] if team is None else team,
+                    reason,
                 )
         elif not agent.insert(ev):
             self.duplicates += 1
@@ -764,8 +781,67 @@ class Engine:
                 counts[state] += 1
         return by_queue, totals
 
+    def agent_limit_ms(self, state: str, reason: str | None) -> int:
+        """The limit in force for ``state`` with ``reason``, milliseconds; 0: none (``MetricSettings.agent_limit``)."""
+        if reason is not None:
+            own = self._reason_limit_ms.get((state, reason))
+            if own is not None:
+                return own
+        return self._state_limit_ms.get(state, 0)
+
+    def is_over_limit(self, cur: AgentNow) -> bool:
+        """Whether an agent has been in its state longer than its limit at the engine clock."""
+        limit = self.agent_limit_ms(cur[0], cur[5])
+        return limit > 0 and self._now * 1000 - cur[1] > limit
+
+    def over_limit_counts(self) -> tuple[dict[str, AgentCounts], AgentCounts]:
+        """Agents over their limit, by state: per queue they serve, and centre-wide (each once).
+
+        Only the states with a limit are keys (``limited_states``); {} when no limit is set.
+        """
+        by_queue: dict[str, AgentCounts] = {}
+        totals = self.zero_over_limit()
+        if not self.limited_states:
+            return by_queue, totals
+        passed = self.limit_crossings()
+        for cur in self._deadlines[2][:passed]:  # those past their instant, in the order they passed it
+            state = cur[0]
+            totals[state] += 1
+            for queue in cur[2]:
+                counts = by_queue.get(queue)
+                if counts is None:
+                    counts = by_queue[queue] = self.zero_over_limit()
+                counts[state] += 1
+        return by_queue, totals
+
+    def zero_over_limit(self) -> AgentCounts:
+        """A count of 0 for every state with a limit."""
+        return dict.fromkeys(self.limited_states, 0)
+
+    def limit_crossings(self) -> int:
+        """How many agents, in the state they are in, have passed their limit at the engine clock.
+
+        It changes with the clock alone (an agent passes 15 minutes of break without any event), so the
+        live board's state key includes it: the views are rebuilt at the second a crossing happens.  The
+        instants are sorted once per engine version; each tick then costs a binary search.
+        """
+        if not self.limited_states:
+            return 0
+        version = self.version
+        if self._deadlines[0] != version:
+            limited: list[tuple[int, AgentNow]] = []
+            for agent in self._agents.values():
+                cur = agent.current
+                if cur is not None:
+                    limit = self.agent_limit_ms(cur[0], cur[5])
+                    if limit > 0:
+                        limited.append((cur[1] + limit, cur))
+            limited.sort(key=_first)
+            self._deadlines = (version, [d for d, _ in limited], [cur for _, cur in limited])
+        return bisect_left(self._deadlines[1], self._now * 1000)
+
     def current_agents(self) -> Iterator[tuple[str, AgentNow]]:
-        """(agent id, (state, since_ms, queues, name, team)) of every agent with a state, in no set order."""
+        """(agent id, (state, since_ms, queues, name, team, reason)) of every agent with a state, in no set order."""
         for agent_id, agent in self._agents.items():
             cur = agent.current
             if cur is not None:

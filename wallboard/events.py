@@ -1,4 +1,7 @@
-"""The event contract (version 1, ../shared/spec/events.md, documented in docs/events.md).
+"""The event contract (version 2, ../shared/spec/events.md, documented in docs/events.md).
+
+Version 2 added the optional ``reason`` of ``agent.state`` (docs/events.md "Versions"): a message
+without it is read exactly as in version 1.
 
 ``parse(raw)`` turns one Kafka message value into an event or raises
 ``ContractError`` with a stable reason code (``REJECT_REASONS``).  It never
@@ -14,7 +17,7 @@ tests/test_events.py checks on generated messages that the two paths agree.
 Limits and names.  The lengths of names and the number of queues an agent
 lists are the settings' ``[limits]`` (``ContractLimits``): ``contract_for``
 gives the ``Contract`` for them, and the module's ``parse`` is the one with
-the defaults.  Every name (queue, agent id, display name, team) leaves the
+the defaults.  Every name (queue, agent id, display name, team, reason) leaves the
 parser normalised (``wallboard.names``), so that two spellings that look the
 same on a board are one queue, one agent.  What a producer can make the board
 *hold* (distinct queues and agents) is the engine's limit, not the message's.
@@ -104,6 +107,8 @@ class AgentStateEvent(NamedTuple):
     """The queues this agent serves, as of this event: normalised, each once, in the order first given."""
     name: str | None
     team: str | None
+    reason: str | None = None
+    """The reason code of the state (version 2: "lunch", "training"), normalised; None when not given."""
 
 
 Event = InteractionEvent | AgentStateEvent
@@ -126,6 +131,8 @@ class ContractLimits(NamedTuple):
     """``team``."""
     max_queues_per_agent: int = 16
     """Entries of one ``agent.state``'s ``queues`` (as sent); more is a ``queue_list_too_long``."""
+    max_reason: int = 32
+    """``reason``, an ``agent.state``'s reason code (version 2)."""
 
 
 DEFAULT_LIMITS: Final = ContractLimits()
@@ -144,6 +151,8 @@ class HasContractLimits(Protocol):
     def max_team_name(self) -> int: ...
     @property
     def max_queues_per_agent(self) -> int: ...
+    @property
+    def max_reason(self) -> int: ...
 
 
 _Ts = int | str  # the value is checked in parse() / by parse_rfc3339_ms, as on the checked path
@@ -166,6 +175,7 @@ def _typed_decoder(limits: ContractLimits) -> tuple[dict[type[msgspec.Struct], t
     queues: Any = Annotated[tuple.__class_getitem__((queue, ...)), msgspec.Meta(max_length=limits.max_queues_per_agent)]
     name: Any = Annotated[str, msgspec.Meta(max_length=limits.max_agent_name)] | None
     team: Any = Annotated[str, msgspec.Meta(max_length=limits.max_team_name)] | None
+    reason: Any = Annotated[str, msgspec.Meta(max_length=limits.max_reason)] | None
     interaction_fields: list[tuple[str, Any]] = [
         ("event_id", _Id),
         ("ts", _Ts),
@@ -191,6 +201,7 @@ def _typed_decoder(limits: ContractLimits) -> tuple[dict[type[msgspec.Struct], t
             ("queues", queues),
             ("name", name, None),
             ("team", team, None),
+            ("reason", reason, None),
         ],
     )
     return kinds, msgspec.json.Decoder(Union[(*kinds, agent)]).decode
@@ -253,6 +264,7 @@ class Contract:
         self._agent_ids: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._teams: dict[str, str] = {}
+        self._reasons: dict[str, str | None] = {}
         self._queue_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def _queue(self, value: str, field: str = "queue") -> str:
@@ -294,6 +306,21 @@ class Contract:
             _remember(memo, value, name)
         return name
 
+    def _reason(self, value: str | None) -> str | None:
+        """An ``agent.state``'s reason code: normalised, within max_reason; None when not given or blank."""
+        if not value:
+            return None
+        if value in self._reasons:
+            return self._reasons[value]
+        reason: str | None = _normal(value, "reason")
+        if reason and len(reason) > self.limits.max_reason:
+            raise ContractError(
+                "bad_length", f"`reason` has {len(reason)} characters once normalised (0..{self.limits.max_reason})"
+            )
+        reason = reason or None  # nothing visible once normalised: no reason, as "" and null
+        _remember(self._reasons, value, reason)
+        return reason
+
     def parse(self, raw: bytes | bytearray | memoryview | str) -> Event:
         """Parse and validate one message value; raise ContractError(reason, detail) if it breaks the contract."""
         if len(raw) > MAX_MESSAGE_BYTES:
@@ -332,6 +359,7 @@ class Contract:
         # msgspec hands back the interned literal for `state`.  Each name from its memo when seen before.
         name = msg.name
         team = msg.team
+        reason = msg.reason
         return _tuple_new(
             AgentStateEvent,
             (
@@ -342,6 +370,7 @@ class Contract:
                 self._queue_lists.get(msg.queues) or self._queue_list(msg.queues),
                 (self._names.get(name) or self._label(name, "name")) if name else name,
                 (self._teams.get(team) or self._label(team, "team")) if team else team,
+                self._reason(reason) if reason else None,
             ),
         )
 
@@ -408,6 +437,7 @@ class Contract:
                 served,
                 self._label(_optional_text(obj, "name", limits.max_agent_name), "name"),
                 self._label(_optional_text(obj, "team", limits.max_team_name), "team"),
+                self._reason(_optional_text(obj, "reason", limits.max_reason)),
             ),
         )
 
@@ -432,6 +462,7 @@ def contract_for(limits: HasContractLimits) -> Contract:
             limits.max_agent_name,
             limits.max_team_name,
             limits.max_queues_per_agent,
+            limits.max_reason,
         )
     )
 

@@ -84,9 +84,10 @@ def replay(
 def replay_alerts(lines: Iterable[bytes], settings: Settings, at_s: int) -> tuple[Engine, AlertBook]:
     """The engine at ``at_s`` and the alerts then, folded over every second of the events (docs/alerts.md).
 
-    The snapshot is built again only when the engine's state, the day or the
-    interval changed; between two such changes only the longest wait moves,
-    and ``alerts.measure`` takes it at each second.
+    The snapshot is built again only when the engine's state, the day, the
+    interval or the agents past their limit changed (the live board's state
+    key); between two such changes only the longest wait moves, and
+    ``alerts.measure`` takes it at each second.
     """
     book = AlertBook(settings.alerts.rules)
     rules = settings.alerts.rules
@@ -95,7 +96,7 @@ def replay_alerts(lines: Iterable[bytes], settings: Settings, at_s: int) -> tupl
     def evaluate(engine: Engine) -> None:
         now = engine.now
         day = engine.days.day_of(now)
-        key = (engine.version, day.start, (now - day.start) // settings.metrics.interval)
+        key = (engine.version, day.start, (now - day.start) // settings.metrics.interval, engine.limit_crossings())
         if cache[0] != key:
             cache[0], cache[1] = key, engine.snapshot()
         book.evaluate(now, measure(cache[1], rules, now))  # type: ignore[arg-type]

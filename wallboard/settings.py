@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from wallboard.errors import SettingsError
-from wallboard.events import CHANNELS, DEFAULT_LIMITS
+from wallboard.events import AGENT_STATES, CHANNELS, DEFAULT_LIMITS
 from wallboard.names import normalise
 
 ENV_PREFIX = "WALLBOARD_"
@@ -373,6 +373,7 @@ class LimitSettings:
     max_queues_per_agent: int = setting(
         DEFAULT_LIMITS.max_queues_per_agent, "most queues one agent.state may list", ge=1, le=10_000
     )
+    max_reason: int = setting(DEFAULT_LIMITS.max_reason, "longest agent.state reason code, characters", ge=1, le=256)
     max_queues: int = setting(
         200,
         "most distinct queues the board holds (since it started, [queues] included); "
@@ -387,6 +388,34 @@ class LimitSettings:
         ge=1,
         le=1_000_000,
     )
+
+
+LIMITED_STATES: tuple[str, ...] = tuple(s for s in AGENT_STATES if s != "offline")
+"""The agent states that may have a time limit (``[agent_limits]``): offline has none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReasonLimit:
+    limit: int = setting(
+        0,
+        "seconds an agent may stay in the state with this reason code (instead of the state's limit); 0: no limit",
+        ge=0,
+        le=86400,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateLimit:
+    """How long an agent may stay in one state before it counts as over its limit (docs/metrics.md)."""
+
+    limit: int = setting(
+        0,
+        "seconds an agent may stay in this state before it counts as over its limit (a reason's own limit aside; "
+        'offline takes none); 0: no limit (docs/metrics.md "Agents over their limit")',
+        ge=0,
+        le=86400,
+    )
+    reasons: Mapping[str, ReasonLimit] = entries(noun="reason", max_name=256, normal_names=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -426,6 +455,29 @@ class MetricSettings:
     queues: Mapping[str, Mapping[str, ChannelSettings]] = entries(noun="queue", like="channels", normal_names=True)
     groups: Mapping[str, GroupSettings] = entries(noun="group", normal_names=True, max_entries=100)
     limits: LimitSettings = section("`[limits]`: what producers' data may make the board hold")
+    agent_limits: Mapping[str, StateLimit] = entries(noun="agent state", names=LIMITED_STATES)
+
+    def agent_limit(self, state: str, reason: str | None) -> int:
+        """The limit in force (seconds, 0: none) for an agent in ``state`` with ``reason``.
+
+        The reason's own limit when ``[agent_limits.STATE.reasons]`` names it, else the state's.
+        """
+        limits = self.agent_limits.get(state)
+        if limits is None:
+            return 0
+        if reason is not None:
+            own = limits.reasons.get(reason)
+            if own is not None:
+                return own.limit
+        return limits.limit
+
+    def limited_states(self) -> list[str]:
+        """The states for which some limit is set (the keys of the views' ``agents_over_limit``)."""
+        return [
+            state
+            for state, limits in self.agent_limits.items()
+            if limits.limit or any(r.limit for r in limits.reasons.values())
+        ]
 
     def channel(self, queue: str, channel: str) -> ChannelSettings:
         """The settings in force for one queue and channel (per-queue override or channel default)."""
@@ -728,6 +780,10 @@ AlertMetric = Literal[
     "agents.busy",
     "agents.wrap_up",
     "agents.break",
+    "agents_over_limit.available",
+    "agents_over_limit.busy",
+    "agents_over_limit.wrap_up",
+    "agents_over_limit.break",
 ]
 ALERT_METRICS: tuple[AlertMetric, ...] = get_args(AlertMetric)
 AlertScope = Literal["total", "queue", "group"]
@@ -1079,7 +1135,11 @@ class _Decoder:
                     self.problems.append(f"{at}: {problem}")
                 entry = _plain(raw)
                 if not isinstance(entry, Mapping):
-                    kind = f"{like.meta.noun}s" if like is not None and isinstance(like.meta, Entries) else "settings"
+                    if like is not None and isinstance(like.meta, Entries):
+                        kind = f"{like.meta.noun}s"
+                    else:
+                        first = fields_of(inner)[0].name
+                        kind = f"settings (known: {', '.join(sorted(_keys(inner)))}; e.g. {{ {first} = ... }})"
                     self.problems.append(f"{at}: must be a table of {kind}")
                     continue
                 if like is not None:
@@ -1105,10 +1165,27 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
     settings: Settings | None = decoder.table(Settings, data, "")
     if decoder.problems or settings is None:
         raise SettingsError(decoder.problems)
-    problems = _auth_problems(settings.auth) + _alert_problems(settings.alerts) + _board_problems(settings)
+    problems = (
+        _auth_problems(settings.auth)
+        + _alert_problems(settings.alerts)
+        + _agent_limit_problems(settings.metrics)
+        + _board_problems(settings)
+    )
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _agent_limit_problems(metrics: MetricSettings) -> list[str]:
+    """Reason codes in [agent_limits] that no event could carry (longer than [limits] max_reason)."""
+    most = metrics.limits.max_reason
+    return [
+        f'agent_limits.{state}.reasons."{reason}": a reason code has at most [limits] max_reason = {most} '
+        "characters; no event could match this one"
+        for state, limits in metrics.agent_limits.items()
+        for reason in limits.reasons
+        if len(reason) > most
+    ]
 
 
 def _auth_problems(auth: AuthSettings) -> list[str]:
@@ -1172,7 +1249,7 @@ def _alert_problems(alerts: AlertSettings) -> list[str]:
     problems: list[str] = []
     for name, rule in alerts.rules.items():
         where = f"alerts.rules.{name}"
-        if rule.metric.startswith("agents."):
+        if rule.metric.startswith("agents"):
             if rule.channel:
                 problems.append(f"{where}.channel: {rule.metric} is not per channel; leave channel out")
         elif rule.channel not in CHANNELS:

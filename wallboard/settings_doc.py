@@ -60,6 +60,13 @@ short_abandon = 0
 [queues."信用卡".call]  # per-queue override of any channel setting
 sl_threshold = 30
 
+[agent_limits.break]   # agents over their limit are counted (docs/metrics.md); default: no limit
+limit = 900            # seconds
+reasons = { lunch = { limit = 3600 }, training = { limit = 0 } }  # reason codes' own; 0: no limit
+
+[agent_limits.wrap_up]
+limit = 120
+
 [kafka]
 bootstrap_servers = "kafka1:9092,kafka2:9092"
 dead_letter = true
@@ -123,7 +130,9 @@ def _entries(fields: Sequence[Field]) -> list[str]:
                     f"A per-{lm.noun} table overrides any of these for one {lm.noun}; "
                     f"unset keys fall back to the {meta.noun}'s value."
                 )
-        out += ["", heading, "", *notes, "", *_table(get_args(f.type)[1])]
+        inner = get_args(f.type)[1]
+        out += ["", heading, "", *([*notes, ""] if notes else []), *_table(inner)]
+        out += _named(f"{f.name}.STATE", fields_of(inner))  # its own named entries ([agent_limits.STATE.reasons])
     return out
 
 

@@ -22,6 +22,7 @@ from wallboard.engine import Engine, zero_agents
 from wallboard.events import CHANNELS
 from wallboard.periods import EMPTY, Counters, add_into, new_counters, period_metrics
 from wallboard.wire import (
+    AgentCounts,
     AgentRow,
     AgentsView,
     ChannelView,
@@ -42,6 +43,7 @@ def snapshot(engine: Engine) -> Snapshot:
     settings = engine.settings
     today = days.day_of(now)
     agents_by_queue, agent_totals = engine.agent_counts()
+    over_by_queue, over_totals = engine.over_limit_counts()
     queues: dict[str, QueueView] = {}
     total_day = {ch: new_counters() for ch in CHANNELS}
     total_window = {ch: new_counters() for ch in CHANNELS}
@@ -65,7 +67,11 @@ def snapshot(engine: Engine) -> Snapshot:
             if oldest is not None and (point[1] is None or oldest < point[1]):
                 point[1] = oldest
             point[2] += lane.in_progress
-        queues[queue] = {"channels": channels, "agents": agents_by_queue.get(queue) or zero_agents()}
+        queues[queue] = {
+            "channels": channels,
+            "agents": agents_by_queue.get(queue) or zero_agents(),
+            "agents_over_limit": over_by_queue.get(queue) or engine.zero_over_limit(),
+        }
     totals_channels = {
         ch: channel_view(
             engine,
@@ -84,7 +90,7 @@ def snapshot(engine: Engine) -> Snapshot:
         "window_s": settings.window,
         "queues": queues,
         "groups": groups(engine),
-        "totals": {"channels": totals_channels, "agents": agent_totals},
+        "totals": {"channels": totals_channels, "agents": agent_totals, "agents_over_limit": over_totals},
         "status": engine.status(),
     }
 
@@ -108,7 +114,7 @@ def selection(engine: Engine, queues: Sequence[str]) -> SelectionView:
     ratios; the service level uses the one queue's formula when one is
     found, else the channel's (``MetricSettings.for_queues``); the longest
     wait is the oldest among the queues; an agent serving several of them
-    counts once.  ``channels`` and ``agents`` are None when no queue is found.
+    counts once.  ``channels``, ``agents`` and ``agents_over_limit`` are None when no queue is found.
     """
     return selections(engine, [queues])[0]
 
@@ -122,14 +128,16 @@ def selections(engine: Engine, many: Sequence[Sequence[str]]) -> list[SelectionV
     visible = engine.visible_set()
     out: list[SelectionView] = []
     rows_of_queue: dict[str, list[int]] = {}
-    counts: list[dict[str, int] | None] = []
+    counts: list[tuple[AgentCounts, AgentCounts]] = []
     for index, queues in enumerate(many):
         asked = list(dict.fromkeys(queues))
         found = [q for q in asked if q in visible]
         missing = [q for q in asked if q not in visible]
         if not found:
-            out.append({"queues": found, "missing": missing, "channels": None, "agents": None})
-            counts.append(None)
+            out.append(
+                {"queues": found, "missing": missing, "channels": None, "agents": None, "agents_over_limit": None}
+            )
+            counts.append(({}, {}))
             continue
         channels: dict[str, ChannelView] = {}
         for ch in CHANNELS:
@@ -152,21 +160,29 @@ def selections(engine: Engine, many: Sequence[Sequence[str]]) -> list[SelectionV
             formula = engine.settings.for_queues(found, ch).sl_formula
             channels[ch] = channel_view(engine, waiting, oldest, in_progress, window, day, formula)
         agents = zero_agents()
-        out.append({"queues": found, "missing": missing, "channels": channels, "agents": agents})
-        counts.append(agents)
+        over = engine.zero_over_limit()
+        out.append(
+            {"queues": found, "missing": missing, "channels": channels, "agents": agents, "agents_over_limit": over}
+        )
+        counts.append((agents, over))
         for queue in found:
             rows_of_queue.setdefault(queue, []).append(index)
     if rows_of_queue:
-        for _, (state, _, served, _, _) in engine.current_agents():
+        for _, cur in engine.current_agents():
             hit: set[int] = set()
-            for queue in served:
+            for queue in cur[2]:
                 rows = rows_of_queue.get(queue)
                 if rows is not None:
                     hit.update(rows)
+            over_now: bool | None = None  # asked once per agent, and only of one some selection counts
             for index in hit:  # an agent serving several queues of one selection counts once in it
-                row = counts[index]
-                if row is not None:
-                    row[state] += 1
+                agents, over = counts[index]
+                agents[cur[0]] += 1
+                if over:
+                    if over_now is None:
+                        over_now = engine.is_over_limit(cur)
+                    if over_now:
+                        over[cur[0]] += 1
     return out
 
 
@@ -199,21 +215,36 @@ def agents(engine: Engine) -> AgentsView:
     handled = engine.handled_on(today.start)
     rows: list[AgentRow] = []
     totals = zero_agents()
-    for agent_id, (state, since, queues, name, team) in sorted(engine.current_agents()):
+    over = engine.zero_over_limit()
+    for agent_id, cur in sorted(engine.current_agents()):
+        state, since, queues, name, team, reason = cur
         totals[state] += 1
         counts = handled.get(agent_id) or [0] * len(CHANNELS)
+        limit_ms = engine.agent_limit_ms(state, reason)
+        over_limit = engine.is_over_limit(cur)
+        if over_limit:
+            over[state] += 1
         rows.append(
             {
                 "agent_id": agent_id,
                 "name": name,
                 "team": team,
                 "state": state,
+                "reason": reason,
                 "since": days.iso_ms(since),
+                "limit_s": limit_ms // 1000 if limit_ms else None,
+                "over_limit": over_limit,
                 "queues": list(queues),
                 "handled_today": {ch: counts[i] for i, ch in enumerate(CHANNELS)},
             }
         )
-    return {"as_of": days.iso(engine.now), "timezone": engine.settings.timezone, "agents": rows, "totals": totals}
+    return {
+        "as_of": days.iso(engine.now),
+        "timezone": engine.settings.timezone,
+        "agents": rows,
+        "totals": totals,
+        "agents_over_limit": over,
+    }
 
 
 def intraday(engine: Engine) -> Intraday:

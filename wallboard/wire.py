@@ -15,7 +15,8 @@ from typing import Literal, NotRequired, TypedDict
 Level = Literal["ok", "warn", "alarm"]
 """A colour level (docs/board.md "Colours"): the pages' CSS ``data-level``."""
 AgentCounts = dict[str, int]
-"""Agents per state, every state of ``wallboard.events.AGENT_STATES`` present."""
+"""Agents per state, every state of ``wallboard.events.AGENT_STATES`` present (``agents_over_limit``: every
+state with a limit in ``[agent_limits]``, none when no limit is set)."""
 PumpState = Literal["starting", "running", "finished", "failed"]
 StaleReason = Literal["pump_failed", "tick_failed", "disconnected", "lagging", "no_recent_events"]
 SourceState = Literal["waiting", "fresh", "quiet", "stale"]
@@ -93,6 +94,8 @@ class QueueView(TypedDict):
 
     channels: dict[str, ChannelView]
     agents: AgentCounts
+    agents_over_limit: AgentCounts
+    """Agents in their state longer than its limit ([agent_limits]), by state."""
     levels: NotRequired[QueueLevels]
     """Added by wallboard/levels.py before the view is sent."""
 
@@ -141,6 +144,7 @@ class SelectionView(TypedDict):
     missing: list[str]
     channels: dict[str, ChannelView] | None
     agents: AgentCounts | None
+    agents_over_limit: AgentCounts | None
     levels: NotRequired[QueueLevels]
     """Added by wallboard/levels.py, as a queue's (its ``agents.available`` None when no queue is found)."""
     settings: NotRequired[dict[str, dict[str, object]]]
@@ -203,7 +207,13 @@ class AgentRow(TypedDict):
     name: str | None
     team: str | None
     state: str
+    reason: str | None
+    """The reason code of the latest event (contract version 2), None when it gave none."""
     since: str
+    limit_s: int | None
+    """The limit in force for this state and reason ([agent_limits]), seconds; None: no limit."""
+    over_limit: bool
+    """In this state for longer than ``limit_s`` at ``as_of``."""
     queues: list[str]
     handled_today: dict[str, int]
 
@@ -215,6 +225,7 @@ class AgentsView(TypedDict):
     timezone: str
     agents: list[AgentRow]
     totals: AgentCounts
+    agents_over_limit: AgentCounts
 
 
 class Interval(TypedDict):
@@ -299,7 +310,13 @@ class BroadcastBody(TypedDict):
     set_at: str | None
 
 
-Body = HelloBody | DataBody | HeartbeatBody | BroadcastBody
+class AlertsBody(TypedDict):
+    """The ``alerts`` message (docs/protocol.md): the alerts breached now, as ``/api/alerts`` lists them."""
+
+    alerts: list[AlertRow]
+
+
+Body = HelloBody | DataBody | HeartbeatBody | BroadcastBody | AlertsBody
 """A message's own fields; ``type``, ``seq`` and ``server_time`` go in front of them."""
 
 
@@ -337,6 +354,17 @@ class Readiness(TypedDict):
     control: ControlBlock
 
 
+class AlertText(TypedDict):
+    """How the pages word an alert (wallboard/notify/payloads.py ``describe``)."""
+
+    label: dict[str, str]
+    """What is watched, where, by language (``zh-CN``, ``en``)."""
+    shown: str
+    """The number now, as the board writes it (``52%``, ``1:05``)."""
+    limit: str
+    """The threshold, written the same way."""
+
+
 class AlertRow(TypedDict):
     """One alert breached now (docs/alerts.md): ``pending`` until its ``for`` is over, then ``firing``."""
 
@@ -354,6 +382,7 @@ class AlertRow(TypedDict):
     idempotency_key: str | None
     acknowledged_by: str | None
     acknowledged_at: str | None
+    text: NotRequired[AlertText]
 
 
 class AlertsView(TypedDict):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from wallboard.alerts import Alert, Transition, shown
 from wallboard.settings import AlertRuleSettings, Lang, WebhookFormat
+from wallboard.wire import AlertText
 
 METRIC_NAMES: dict[str, tuple[str, str]] = {
     "waiting": ("排队数", "waiting"),
@@ -28,6 +29,10 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
     "agents.busy": ("通话中坐席", "busy agents"),
     "agents.wrap_up": ("话后处理坐席", "agents in wrap-up"),
     "agents.break": ("小休坐席", "agents on break"),
+    "agents_over_limit.available": ("空闲超时坐席", "agents available too long"),
+    "agents_over_limit.busy": ("通话超时坐席", "agents busy too long"),
+    "agents_over_limit.wrap_up": ("话后处理超时坐席", "agents in wrap-up too long"),
+    "agents_over_limit.break": ("小休超时坐席", "agents on break too long"),
 }
 """(zh-CN, en) names of the numbers, as the board's pages name them."""
 
@@ -61,18 +66,33 @@ def scope_name(scope: str, lang: Lang) -> str:
     return name if lang == "zh-CN" or kind == "queue" else f"{name} (group)"
 
 
+def label(rule: AlertRuleSettings, scope: str, lang: Lang) -> str:
+    """What is watched, where: "信用卡 电话 服务水平(滚动)", "whole centre calls ASA (window)"."""
+    i = 0 if lang == "zh-CN" else 1
+    metric = METRIC_NAMES[rule.metric][i]
+    if rule.channel:
+        metric = f"{CHANNEL_NAMES.get(rule.channel, (rule.channel, rule.channel))[i]} {metric}"
+    return f"{scope_name(scope, lang)} {metric}"
+
+
+def describe(rule: AlertRuleSettings, scope: str, value: float | None) -> AlertText:
+    """The words and numbers a page shows for an alert, in both languages, as the board writes them."""
+    return {
+        "label": {"zh-CN": label(rule, scope, "zh-CN"), "en": label(rule, scope, "en")},
+        "shown": display(rule.metric, value),
+        "limit": display(rule.metric, rule.threshold),
+    }
+
+
 def text(change: Transition, rule: AlertRuleSettings, lang: Lang, zone: ZoneInfo) -> tuple[str, str]:
     """(title, markdown body) of a change, for a person reading a chat."""
     i = 0 if lang == "zh-CN" else 1
     alert = change.alert
-    metric = METRIC_NAMES[rule.metric][i]
-    if rule.channel:
-        metric = f"{CHANNEL_NAMES.get(rule.channel, (rule.channel, rule.channel))[i]} {metric}"
-    where = scope_name(alert.key.scope, lang)
+    what = label(rule, alert.key.scope, lang)
     limit = display(rule.metric, rule.threshold)
     now = display(rule.metric, alert.value)
     since = datetime.fromtimestamp(alert.since, zone).strftime("%H:%M:%S")
-    title = f"[{SEVERITY_NAMES[rule.severity][i]}] {CHANGE_NAMES[change.change][i]}: {where} {metric}"
+    title = f"[{SEVERITY_NAMES[rule.severity][i]}] {CHANGE_NAMES[change.change][i]}: {what}"
     if lang == "zh-CN":
         relation = "高于" if rule.when == "above" else "低于"
         state = f"当前 {now}，{relation} {limit}（自 {since} 起）"

@@ -42,6 +42,7 @@ from wallboard.events import CHANNELS
 from wallboard.ingest import advance, ingest
 from wallboard.levels import add_levels, add_selection_levels
 from wallboard.notify.alert_topic import AlertTopic
+from wallboard.notify.payloads import describe
 from wallboard.notify.webhooks import Webhooks
 from wallboard.settings import Settings
 from wallboard.sources.base import EventSource
@@ -57,6 +58,7 @@ from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
     AlertRow,
+    AlertsBody,
     AlertsView,
     BoardData,
     Body,
@@ -134,16 +136,19 @@ class Live:
         """The tick counter: +1 per tick (docs/protocol.md)."""
         self.data_seq = 0
         """The seq of the newest data message."""
-        self._built_key: tuple[int, int, int] | None = None
-        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int], Outgoing]] = {}
-        self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int], float, Outgoing]] = {}
+        self._built_key: tuple[int, int, int, int] | None = None
+        self._current: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], Outgoing]] = {}
+        self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], float, Outgoing]] = {}
         """Views built for a connect or resync between ticks: (state key, monotonic time built, message)."""
-        self._snapshot_cache: tuple[tuple[int, int, int, int], Snapshot] | None = None
+        self._snapshot_cache: tuple[tuple[int, int, int, int, int], Snapshot] | None = None
         self._heartbeat: Outgoing | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
+        self._alerts_body: list[AlertRow] = []
+        self._alerts_msg = self._make("alerts", AlertsBody(alerts=[]), 0.0)
+        """The alerts message: kept, sent on connect and whenever the list changes (docs/protocol.md)."""
         self.alerts = AlertBook(settings.alerts.rules)
         """The alert rules folded over each tick's numbers (wallboard/alerts.py)."""
-        self._alert_snapshot: tuple[tuple[int, int, int], Snapshot] | None = None
+        self._alert_snapshot: tuple[tuple[int, int, int, int], Snapshot] | None = None
         self._control_writes: asyncio.Queue[tuple[bytes, bytes | None]] = asyncio.Queue(maxsize=10000)
         self.webhooks = Webhooks(settings.alerts, settings.metrics.zone) if settings.alerts.webhooks else None
         """Where alert changes are posted (wallboard/notify/webhooks.py), by the one sender among the instances."""
@@ -183,12 +188,13 @@ class Live:
         text = dumps_ascii({**head, **body})
         return Outgoing(slot, text, s, born, text_frame(text), selection)
 
-    def _state_key(self) -> tuple[int, int, int]:
-        """What makes the views change: the engine's version, the local day and the intraday interval."""
+    def _state_key(self) -> tuple[int, int, int, int]:
+        """What makes the views change: the engine's version, the local day, the intraday interval, and how
+        many agents have passed their [agent_limits] (which the clock alone changes)."""
         engine = self.engine
         now = engine.now
         day = engine.days.day_of(now)
-        return engine.version, day.start, (now - day.start) // self.settings.metrics.interval
+        return engine.version, day.start, (now - day.start) // self.settings.metrics.interval, engine.limit_crossings()
 
     def build_view(self, view: str, selection: Selection = ()) -> View:
         """One engine view (metrics.md JSON, with the levels of wallboard/levels.py) at the engine clock.
@@ -302,6 +308,8 @@ class Live:
                     self._rebuilt[(view, feed)] = (key, at, msg)
             out.append(dataclasses.replace(msg, born=0.0))
         out.append(self._broadcast)
+        if self.alerts.rules:  # a board without alert rules gets no alerts message at all
+            out.append(self._alerts_msg)
         return out
 
     def hello(self, views: Iterable[str], selection: Selection = ()) -> Outgoing:
@@ -348,6 +356,17 @@ class Live:
         elif changed == "alert":
             for fired in self.control_state.fired.values():
                 self.alerts.restore(fired.rule, fired.scope, fired.since, fired.fired_at)
+            self._publish_alerts()
+        elif changed == "ack":
+            self._publish_alerts()
+
+    def _publish_alerts(self) -> None:
+        """Push the alerts message to every client when the list (states, values as shown, acks) changed."""
+        rows = self.alerts_view()["alerts"] if self.alerts.rules else []
+        if rows != self._alerts_body:
+            self._alerts_body = rows
+            self._alerts_msg = self._make("alerts", AlertsBody(alerts=rows), time.perf_counter())
+            self.hub.publish(self._alerts_msg)
 
     async def control_writer(self) -> None:
         """Write the alerts' changes to the control store, in order, off the tick (a slow broker never delays it)."""
@@ -417,7 +436,7 @@ class Live:
             self.watchdog.alive(time.monotonic())  # pings stop when /healthz fails: systemd restarts us
         self.metrics.tick_duration.observe(time.perf_counter() - t0)
 
-    def _evaluate_alerts(self, key: tuple[int, int, int]) -> None:
+    def _evaluate_alerts(self, key: tuple[int, int, int, int]) -> None:
         """Fold this tick's numbers into the alerts, once per second of the engine clock.
 
         The snapshot is taken again only when the state changed (between two
@@ -435,9 +454,11 @@ class Live:
             self._reconcile(now)
         if self._alert_snapshot is None or self._alert_snapshot[0] != key:
             cached = self._snapshot_cache
-            snapshot = cached[1] if cached is not None and cached[0][:3] == key else self.engine.snapshot()
+            snapshot = cached[1] if cached is not None and cached[0][:4] == key else self.engine.snapshot()
             self._alert_snapshot = (key, snapshot)
-        for change in self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now)):
+        changes = self.alerts.evaluate(now, measure(self._alert_snapshot[1], self.alerts.rules, now))
+        self._publish_alerts()
+        for change in changes:
             alert = change.alert
             log.warning(
                 "alert %s: %s on %s (%s, since %s)",
@@ -501,7 +522,7 @@ class Live:
     def alerts_view(self) -> AlertsView:
         """/api/alerts: the alerts breached at the engine clock."""
         acks = {key: (ack.by, ack.at) for key, ack in self.control_state.acks.items()}
-        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now), acks)
+        return alerts_view(self.alerts, self.settings, self.engine.days.iso(self.engine.now), acks, describe)
 
     async def acknowledge(self, idempotency_key: str, by: str) -> AlertRow | None:
         """Record that ``by`` acknowledged the firing ``idempotency_key`` (every instance shows it); None if no
