@@ -179,7 +179,6 @@ def test_measure_reads_the_snapshot_per_scope() -> None:
                     "when": "above",
                     "threshold": 2,
                 },
-                "groups": {"metric": "waiting", "channel": "sms", "scope": "group", "when": "above", "threshold": 1},
                 "sms-wait": {"metric": "longest_wait_s", "channel": "sms", "when": "above", "threshold": 30},
                 "sl": {"metric": "window.service_level", "channel": "call"},
                 "asa": {"metric": "today.asa_s", "channel": "call", "when": "above", "threshold": 30},
@@ -325,3 +324,23 @@ def test_agents_over_their_limit_can_be_watched() -> None:
         engine.apply(parse(json.dumps({**raw, "event_id": f"b{i}", "agent_id": f"A{i}"}).encode()))
     engine.advance(BASE)
     assert measure(engine.snapshot(), s.alerts.rules, BASE) == {AlertKey("breaks", "queue:信用卡"): 2.0}
+
+
+def test_group_rules_name_groups_that_exist_and_watch_their_exact_numbers() -> None:
+    with pytest.raises(SettingsError) as caught:
+        make_settings(alerts={"rules": {"g": {"metric": "waiting", "channel": "call", "scope": "group"}}})
+    assert "alerts.rules.g.scope: 'group' needs [groups]" in str(caught.value)
+    with pytest.raises(SettingsError) as caught:
+        make_settings(
+            groups={"个人业务": {"queues": ["信用卡"]}},
+            alerts={"rules": {"g": {"metric": "waiting", "channel": "call", "scope": "group", "names": ["x"]}}},
+        )
+    assert "alerts.rules.g.names: unknown group 'x' (known: 个人业务)" in str(caught.value)
+    s = make_settings(
+        groups={"个人业务": {"queues": ["信用卡", "借记卡"]}},
+        alerts={"rules": {"g": {"metric": "waiting", "channel": "call", "scope": "group", "when": "above"}}},
+    )
+    engine = Engine(s.metrics, BASE)
+    engine.apply(call("offered", 1, BASE - 10))
+    engine.apply(call("offered", 2, BASE - 5, queue="借记卡"))
+    assert measure(engine.snapshot(), s.alerts.rules, BASE) == {AlertKey("g", "group:个人业务"): 2.0}

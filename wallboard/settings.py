@@ -1167,7 +1167,7 @@ def parse_settings(data: Mapping[str, Any], environ: Mapping[str, str] | None = 
         raise SettingsError(decoder.problems)
     problems = (
         _auth_problems(settings.auth)
-        + _alert_problems(settings.alerts)
+        + _alert_problems(settings.alerts, settings.metrics.groups)
         + _agent_limit_problems(settings.metrics)
         + _board_problems(settings)
     )
@@ -1244,7 +1244,7 @@ def _board_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _alert_problems(alerts: AlertSettings) -> list[str]:
+def _alert_problems(alerts: AlertSettings, groups: Mapping[str, object]) -> list[str]:
     """What an alert rule says that cannot be watched (each value was checked on its own already)."""
     problems: list[str] = []
     for name, rule in alerts.rules.items():
@@ -1259,6 +1259,12 @@ def _alert_problems(alerts: AlertSettings) -> list[str]:
             )
         if rule.scope == "total" and rule.names:
             problems.append(f"{where}.names: only with scope 'queue' or 'group'")
+        if rule.scope == "group":
+            if not groups:
+                problems.append(f"{where}.scope: 'group' needs [groups] (docs/board.md \"Groups\")")
+            for name in rule.names:
+                if name not in groups:
+                    problems.append(f"{where}.names: unknown group {name!r} (known: {', '.join(sorted(groups))})")
         if len(rule.names) > 200:
             problems.append(f"{where}.names: at most 200")
         for target in rule.notify:
