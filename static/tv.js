@@ -5,7 +5,8 @@
  * force (docs/protocol.md); a named board (/tv/NAME) as the `board` view: its rows (layout
  * "grid", WB.tvGrid, static/tv-grid.js) or the sum of all it shows (layout "channels").
  * This file wires the connection to the page's parts: WB.tvPanels (static/tv-panels.js),
- * WB.tvAgents, WB.tvGrid, WB.ticker, WB.staleBanner, and the header.
+ * WB.tvAgents, WB.tvGrid, WB.ticker, WB.staleBanner, the alerts banner (WB.alerts, static/alerts.js),
+ * and the header.
  */
 (function () {
   "use strict";
@@ -62,7 +63,26 @@
       render();
     } else if (msg.type === "broadcast") {
       WB.ticker.render(typeof msg.text === "string" ? msg.text : "");
+    } else if (msg.type === "alerts" && Array.isArray(msg.alerts)) {
+      alerts = msg.alerts;
+      renderAlerts();
     }
+  }
+
+  var alerts = [];
+  /** The firing alerts that concern what this TV shows (static/alerts.js), in the banner under the header. */
+  function renderAlerts() {
+    var queues = selection, groups = [];
+    var board = data && data.board;
+    if (board) {
+      queues = board.queues.slice();
+      groups = board.groups.slice();
+      (board.rows || []).forEach(function (row) { queues = queues.concat(row.queues || []); });
+      if (board.total) queues = queues.concat(board.total.queues || []);
+    }
+    WB.alerts.banner(document.getElementById("tv-alerts"), alerts.filter(function (row) {
+      return WB.alerts.concerns(row, queues, groups);
+    }));
   }
 
   function render() {
@@ -84,6 +104,7 @@
       WB.tvGrid.render(data.board, blank);
       renderBoardHeader(data.board);
       renderAsOf();
+      renderAlerts();
       return;
     }
     // the selection view, or a channels board's sum; the summary has the totals instead
@@ -100,6 +121,7 @@
     if (data.board) renderBoardHeader(data.board, sel);
     else renderSelection(sel);
     renderAsOf();
+    if (data.board) renderAlerts(); // a board's queues are known from its data
   }
 
   function renderAsOf() {
