@@ -528,7 +528,7 @@ def test_hello_then_full_state_then_broadcast(board: Board) -> None:
         msgs = [recv(ws) for _ in range(5)]
     assert [m["type"] for m in msgs] == ["hello", "snapshot", "agents", "intraday", "broadcast"]
     hello = msgs[0]
-    assert hello["protocol"] == 2 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 15.0
+    assert hello["protocol"] == 3 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 15.0
     assert hello["views"] == ["snapshot", "agents", "intraday"]
     assert hello["settings"]["channels"]["sms"]["sl_threshold"] == 60
     assert hello["server_time"] == "2026-11-30T08:53:20.000+08:00"
@@ -905,9 +905,9 @@ def test_a_connect_storm_between_ticks_builds_each_view_once(board: Board, monke
     built: list[str] = []
     make = board.live._data_message
 
-    def counting(view: str, *args: Any) -> Any:
+    def counting(view: str, *args: Any, **kwargs: Any) -> Any:
         built.append(view)
-        return make(view, *args)
+        return make(view, *args, **kwargs)
 
     monkeypatch.setattr(board.live, "_data_message", counting)
     board.feed([ev("call.offered", T0, "i9")])  # the engine moved since the last tick

@@ -6,6 +6,16 @@ at most one unsent message per slot (view): a newer message replaces an unsent
 older one, so a stalled browser costs a handful of references, never a queue
 that grows, and the tick loop never waits for any client.
 
+A client that asked for deltas (``/ws?...&deltas=1``) gets ``agents`` and
+``intraday`` as changes from the previous message of the view
+(docs/protocol.md "Deltas").  A delta must meet the exact state it was made
+from, so the hub remembers, per client and view, the state its newest
+message leads to: a delta goes to a client only when nothing of that view is
+waiting to be sent and the client's state is the delta's base; every other
+client of the view gets the full message of the same tick instead (built once,
+at the first client that needs it).  Conflation therefore never drops a delta:
+a delta finding its slot taken replaces the unsent message with the full one.
+
 The writer side (``Hub.serve``) notes when each send starts; once per tick
 ``Hub.reap`` drops every client whose send has been pending for more than
 ``slow_client_timeout`` (its endpoint then closes it with 1013, "try again
@@ -50,17 +60,39 @@ class Outgoing:
     """The same text as a ready WebSocket frame, for clients with a direct writer (wallboard/web/frames.py)."""
     selection: Selection = ()
     """For the ``selection`` slot: the selection of queues this message is for (only its clients get it)."""
+    state: int = 0
+    """For a view sent as deltas: the state of the view a client has once it got this message (0: none)."""
+    base: int = 0
+    """For a delta: the state it applies to (a client in another state gets ``full()`` instead)."""
+    full: Callable[[], Outgoing] | None = None
+    """For a delta: the full message of the same view and tick (serialised at the first call); None otherwise."""
 
 
 class Subscriber:
     """One connected client: its views and at most one unsent message per slot."""
 
-    __slots__ = ("_closed", "_pending", "_wake", "direct", "dropped", "on_drop", "selection", "sending_since", "views")
+    __slots__ = (
+        "_closed",
+        "_pending",
+        "_states",
+        "_wake",
+        "deltas",
+        "direct",
+        "dropped",
+        "on_drop",
+        "selection",
+        "sending_since",
+        "views",
+    )
 
-    def __init__(self, views: frozenset[str], selection: Selection = ()) -> None:
+    def __init__(self, views: frozenset[str], selection: Selection = (), *, deltas: bool = False) -> None:
         self.views = views
         self.selection = selection
         """The queues of its ``selection`` view (() when it has none)."""
+        self.deltas = deltas
+        """It takes deltas (``agents_delta``, ``intraday_delta``) where the hub can send them."""
+        self._states: dict[str, int] = {}
+        """Per slot, the ``state`` of the newest message handed to this client (queued or written)."""
         self._pending: dict[str, Outgoing] = {}
         self._wake = asyncio.Event()
         self._closed = False
@@ -73,8 +105,20 @@ class Subscriber:
         self.direct: Callable[[bytes], bool] | None = None
         """Writes a pre-built frame to the socket now, or returns False (busy, backed up, closing)."""
 
+    def takes(self, msg: Outgoing) -> bool:
+        """Can ``msg`` go to this client as it is? A delta only when it applies to what the client will have."""
+        if msg.full is None:
+            return True
+        return self.deltas and msg.slot not in self._pending and self._states.get(msg.slot) == msg.base
+
     def offer(self, msg: Outgoing) -> None:
-        """Queue ``msg``, replacing an unsent message of the same slot (conflation)."""
+        """Queue ``msg``, replacing an unsent message of the same slot (conflation).
+
+        A delta this client cannot take (``takes``) is queued as the full message of its tick.
+        """
+        if msg.full is not None and not self.takes(msg):
+            msg = msg.full()
+        self._states[msg.slot] = msg.state
         pending = self._pending
         # Re-inserting moves the slot to the end, so messages go out in the order they were made.
         pending.pop(msg.slot, None)
@@ -146,11 +190,17 @@ class Hub:
 
     @asynccontextmanager
     async def subscribe(
-        self, views: Iterable[str], initial: Iterable[Outgoing] = (), selection: Selection = ()
+        self,
+        views: Iterable[str],
+        initial: Iterable[Outgoing] = (),
+        selection: Selection = (),
+        *,
+        deltas: bool = False,
     ) -> AsyncIterator[Subscriber]:
         """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister.
 
-        A client of the ``selection`` view names its ``selection`` of queues.
+        A client of the ``selection`` view names its ``selection`` of queues; one with ``deltas`` takes
+        the deltas of the views that have them.
         """
         wanted = frozenset(views)
         unknown = wanted.difference(DATA_VIEWS)
@@ -158,7 +208,7 @@ class Hub:
             raise ValueError(f"unknown views: {', '.join(sorted(unknown))}")
         if ("selection" in wanted) != bool(selection):
             raise ValueError("the selection view goes with a selection of queues, and only with it")
-        sub = Subscriber(wanted, selection)
+        sub = Subscriber(wanted, selection, deltas=deltas)
         # Queue the initial messages before the subscriber is visible to publish(), with no await
         # in between, so that hello comes first and nothing published meanwhile is missed.
         for msg in initial:
@@ -188,40 +238,44 @@ class Hub:
         gets the pre-built frame at once; every other client, or one whose
         writer refuses, has it queued in its slot.  Either way the order of a
         client's messages is kept: a direct write only ever follows messages
-        that have already left.
+        that have already left.  A delta goes as the full message to the
+        clients that cannot take it (``Subscriber.takes``).
         """
         if msg.slot == "selection":
             targets = self._by_selection.get(msg.selection, set())
         else:
             targets = self._by_view.get(msg.slot, self._all)
-        frame = msg.frame
-        if not frame:
+        full = msg.full
+        if not msg.frame:
             for sub in targets:
                 sub.offer(msg)
             return len(targets)
         # The moments of the direct writes are noted in the loop and reported after it, so the
         # bookkeeping (a histogram observation each) delays no client's message.
         perf = time.perf_counter
-        written: list[float] = []
+        written: list[tuple[Outgoing, float]] = []
         note = written.append
         for sub in targets:
+            out = msg
+            if full is not None and not sub.takes(msg):
+                out = full()
             write = sub.direct
             if (
                 write is not None
                 and not sub._pending
                 and sub.sending_since is None
                 and not sub._closed
-                and write(frame)
+                and write(out.frame)
             ):
-                note(perf())
+                sub._states[out.slot] = out.state
+                note((out, perf()))
             else:
-                sub.offer(msg)
+                sub.offer(out)
         self.direct_writes += len(written)
         on_sent = self._on_sent
         if on_sent is not None:
-            born = msg.born
-            for at in written:
-                on_sent(msg, at - born)
+            for out, at in written:
+                on_sent(out, at - out.born)
         return len(targets)
 
     async def serve(self, sub: Subscriber, send: Callable[[str], Awaitable[None]]) -> None:
