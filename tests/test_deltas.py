@@ -73,7 +73,8 @@ def test_agents_deltas_in_order_give_every_full_view(states: list[dict[str, dict
 
 def test_an_unchanged_agent_list_is_an_empty_delta() -> None:
     view = agents_view({"a1": {"state": "busy", "queues": ["q1"]}}, 0)
-    delta = agents_delta(view, {**view, "as_of": "later"})
+    later = dict(view, as_of="later")
+    delta = agents_delta(view, later)
     assert delta["upserts"] == [] and delta["removed"] == [] and delta["as_of"] == "later"
 
 
@@ -216,9 +217,9 @@ def test_the_engines_views_through_a_day_turnover() -> None:
         intraday_seen.append(engine.intraday())
     assert intraday_seen[0]["day_start"] != intraday_seen[-1]["day_start"], "the day turned over"
     shown_agents = wire(agents_seen[0])
-    for old, new in itertools.pairwise(agents_seen):
-        shown_agents = apply_agents_delta(shown_agents, wire(agents_delta(old, new)))
-        assert shown_agents == wire(new)
+    for a_old, a_new in itertools.pairwise(agents_seen):
+        shown_agents = apply_agents_delta(shown_agents, wire(agents_delta(a_old, a_new)))
+        assert shown_agents == wire(a_new)
     shown = wire(intraday_seen[0])
     fulls = 0
     for old, new in itertools.pairwise(intraday_seen):
