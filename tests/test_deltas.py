@@ -73,7 +73,7 @@ def test_agents_deltas_in_order_give_every_full_view(states: list[dict[str, dict
 
 def test_an_unchanged_agent_list_is_an_empty_delta() -> None:
     view = agents_view({"a1": {"state": "busy", "queues": ["q1"]}}, 0)
-    later = dict(view, as_of="later")
+    later: Any = dict(view, as_of="later")
     delta = agents_delta(view, later)
     assert delta["upserts"] == [] and delta["removed"] == [] and delta["as_of"] == "later"
 
