@@ -920,3 +920,71 @@ def test_a_connect_storm_between_ticks_builds_each_view_once(board: Board, monke
     with board.client.websocket_connect("/ws?views=snapshot") as ws:
         snap = [recv(ws) for _ in range(2)][1]
         assert snap["data"]["queues"][QUEUE]["channels"]["call"]["waiting"] == 7
+
+
+# ------------------------------------------------------------------- deltas
+
+
+def next_of(ws: Any, types: set[str]) -> dict[str, dict[str, Any]]:
+    """Read until one message of each of ``types`` came (others skipped), keyed by type."""
+    got: dict[str, dict[str, Any]] = {}
+    while set(got) != types:
+        m = recv(ws)
+        if m["type"] in types:
+            got[m["type"]] = m
+    return got
+
+
+def api(board: Board, view: str) -> dict[str, Any]:
+    body: dict[str, Any] = board.client.get(f"/api/{view}").json()
+    body.pop("source")
+    return body
+
+
+def test_deltas_after_the_first_full_views_equal_the_full_views(board: Board) -> None:
+    from wallboard.deltas import apply_agents_delta, apply_intraday_delta
+
+    with (
+        board.client.websocket_connect("/ws?views=agents,intraday&deltas=1") as ws,
+        board.client.websocket_connect("/ws?views=agents,intraday") as old,
+    ):
+        initial = recv_initial(ws)
+        assert initial["hello"]["deltas"] is True and recv_initial(old)["hello"]["deltas"] is False
+        board.tick()  # the first tick: full views (the ones sent on connect were built between ticks)
+        first = next_of(ws, {"agents", "intraday"})
+        agents, intraday = first["agents"]["data"], first["intraday"]["data"]
+        seq = first["agents"]["seq"]
+        for n, batch in enumerate(
+            [
+                [agent_ev(T0 - 10, "A2", "busy"), ev("call.offered", T0 - 3, "i3")],
+                [agent_ev(T0 - 9, "A1", "break")],
+                [ev("call.answered", T0 - 2, "i3", agent="A2")],
+            ]
+        ):
+            board.feed(batch)
+            board.tick()
+            got = next_of(ws, {"agents_delta", "intraday_delta"})
+            for m in got.values():
+                assert m["base_seq"] == seq and m["seq"] > seq
+            agents = apply_agents_delta(agents, got["agents_delta"]["data"])
+            intraday = apply_intraday_delta(intraday, got["intraday_delta"]["data"])
+            assert agents == api(board, "agents") and intraday == api(board, "intraday"), n
+            seq = got["agents_delta"]["seq"]
+            full = next_of(old, {"agents", "intraday"})  # a client without deltas=1 gets full views
+            while full["agents"]["seq"] < seq or full["intraday"]["seq"] < seq:
+                full = next_of(old, {"agents", "intraday"})
+            assert full["agents"]["data"] == agents and full["intraday"]["data"] == intraday
+        assert [r["agent_id"] for r in agents["agents"]] == ["A1", "A2"]
+        delta = got["agents_delta"]["data"]
+        assert [r["agent_id"] for r in delta["upserts"]] == ["A2"] and delta["removed"] == []  # only the change
+        ws.send_text('{"type": "resync"}')  # a resync gets the full views
+        again = next_of(ws, {"agents", "intraday"})
+        assert again["agents"]["data"] == agents and again["intraday"]["data"] == intraday
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "true"])
+def test_a_bad_deltas_parameter_is_closed_with_1008(board: Board, value: str) -> None:
+    with board.client.websocket_connect(f"/ws?views=agents&deltas={value}") as ws:
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_text()
+    assert info.value.code == 1008 and "deltas is 0 or 1" in info.value.reason
