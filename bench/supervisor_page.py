@@ -107,6 +107,8 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             frames.append((time.monotonic(), len(data), kind))
 
         cdp.on("Network.webSocketFrameReceived", on_frame)
+        sent: list[tuple[float, str]] = []
+        cdp.on("Network.webSocketFrameSent", lambda ev: sent.append((time.monotonic(), ev["response"]["payloadData"])))
         page.goto(url + "supervisor")
         page.wait_for_function(
             "() => document.querySelectorAll('#agent-table tbody tr').length > 0", timeout=args.timeout * 1000
@@ -122,8 +124,10 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         t1, busy1, js1 = time.monotonic(), task_duration(), page.evaluate("performance.now()")
         window = [f for f in frames if t0 <= f[0] < t1]
         by_type: dict[str, int] = {}
+        count_by_type: dict[str, int] = {}
         for _, n, kind in window:
             by_type[kind] = by_type.get(kind, 0) + n
+            count_by_type[kind] = count_by_type.get(kind, 0) + 1
         seconds = t1 - t0
         dom = page.evaluate(
             "() => ({rows: document.querySelectorAll('#agent-table tbody tr').length,"
@@ -135,7 +139,8 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             "seconds": round(seconds, 1),
             "ws_bytes_per_s": round(sum(n for _, n, _ in window) / seconds),
             "ws_bytes_per_s_by_type": {k: round(v / seconds) for k, v in sorted(by_type.items())},
-            "messages": len(window),
+            "messages": dict(sorted(count_by_type.items())),
+            "page_sent": [text for t, text in sent if t0 <= t < t1],
             "longtasks": long_tasks(page.evaluate("window.__longtasks"), js0, js1),
             "main_thread_busy": round((busy1 - busy0) / seconds, 3),
             "dom": dom,

@@ -7,7 +7,8 @@
   /**
    * The WebSocket to /ws, with everything a board needs to never show stale data as fresh.
    *
-   * opts: views (list), queues (list: the selection of the `selection` view), pushInterval (s),
+   * opts: views (list), queues (list: the selection of the `selection` view), deltas (true: the
+   * agents and intraday views as deltas after their first full message, docs/protocol.md), pushInterval (s),
  * staleAfter (s), onMessage(msg), onState(state).
    *
    * State (recomputed every 250 ms and on every message):
@@ -25,6 +26,7 @@
   WB.Connection = function (opts) {
     this.views = opts.views;
     this.queues = opts.queues || [];
+    this.deltas = opts.deltas === true;
     this.pushInterval = opts.pushInterval;
     this.staleAfter = opts.staleAfter;
     this.onMessage = opts.onMessage || function () {};
@@ -56,7 +58,8 @@
     var u = new URL("ws", window.location.href);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.search = "?views=" + this.views.join(",") +
-      (this.queues.length ? "&queues=" + encodeURIComponent(this.queues.join(",")) : "");
+      (this.queues.length ? "&queues=" + encodeURIComponent(this.queues.join(",")) : "") +
+      (this.deltas ? "&deltas=1" : "");
     return u.toString();
   };
 
@@ -196,7 +199,8 @@
       this.lastGoodServerMs = this.lastServerMs; // what "last update" means in the banner
     }
     var isData = msg.type === "snapshot" || msg.type === "summary" || msg.type === "selection" ||
-      msg.type === "agents" || msg.type === "intraday";
+      msg.type === "agents" || msg.type === "intraday" || msg.type === "agents_delta" ||
+      msg.type === "intraday_delta";
     if (isData && WB.isNum(msg.seq)) {
       if (this.maxDataSeq === null || msg.seq > this.maxDataSeq) this.maxDataSeq = msg.seq;
     }

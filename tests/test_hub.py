@@ -431,3 +431,25 @@ async def test_deltas_through_direct_writes() -> None:
         hub.publish(Tick(3, 2, frames=True).delta)
         hub.publish(Tick(4, 3, frames=True).delta)
         assert kinds(drain(sub)) == ["agents@4"]
+
+
+@pytest.mark.asyncio
+async def test_a_client_on_a_view_built_between_ticks_gets_the_delta_from_it() -> None:
+    """The tick's delta has alternatives from other bases: each client gets the one from its own state."""
+    import dataclasses
+
+    hub = Hub(slow_client_timeout=1)
+    async with (
+        hub.subscribe(["agents"], [Tick(1, 0).full()], deltas=True) as on_tick,
+        hub.subscribe(["agents"], [Tick(7, 0).full()], deltas=True) as connected_later,
+        hub.subscribe(["agents"], [Tick(8, 0).full()], deltas=True) as elsewhere,
+    ):
+        for sub in (on_tick, connected_later, elsewhere):
+            drain(sub)
+        second = Tick(2, 1)
+        from_between = Tick(2, 7).delta
+        msg = dataclasses.replace(second.delta, alternatives=(from_between,))
+        hub.publish(msg)
+        assert drain(on_tick) == [msg]
+        assert drain(connected_later) == [from_between]
+        assert kinds(drain(elsewhere)) == ["agents@2"] and second.builds == 1

@@ -950,18 +950,23 @@ def test_deltas_after_the_first_full_views_equal_the_full_views(board: Board) ->
     ):
         initial = recv_initial(ws)
         assert initial["hello"]["deltas"] is True and recv_initial(old)["hello"]["deltas"] is False
-        board.tick()  # the first tick: full views (the ones sent on connect were built between ticks)
-        first = next_of(ws, {"agents", "intraday"})
-        agents, intraday = first["agents"]["data"], first["intraday"]["data"]
-        seq = first["agents"]["seq"]
+        # The views sent on connect (built between ticks, here before the first one) are the base.
+        agents, intraday = initial["agents"]["data"], initial["intraday"]["data"]
+        seq = initial["agents"]["seq"]
+        late: Any = None
         for n, batch in enumerate(
             [
                 [agent_ev(T0 - 10, "A2", "busy"), ev("call.offered", T0 - 3, "i3")],
                 [agent_ev(T0 - 9, "A1", "break")],
                 [ev("call.answered", T0 - 2, "i3", agent="A2")],
+                [agent_ev(T0 - 1, "A3", "available")],
             ]
         ):
             board.feed(batch)
+            if n == 3:  # a client connecting between two ticks, on a view no tick sent: it gets deltas too
+                late = board.client.websocket_connect("/ws?views=agents,intraday&deltas=1").__enter__()
+                late_initial = recv_initial(late)
+                late_agents, late_intraday = late_initial["agents"]["data"], late_initial["intraday"]["data"]
             board.tick()
             got = next_of(ws, {"agents_delta", "intraday_delta"})
             for m in got.values():
@@ -974,9 +979,13 @@ def test_deltas_after_the_first_full_views_equal_the_full_views(board: Board) ->
             while full["agents"]["seq"] < seq or full["intraday"]["seq"] < seq:
                 full = next_of(old, {"agents", "intraday"})
             assert full["agents"]["data"] == agents and full["intraday"]["data"] == intraday
-        assert [r["agent_id"] for r in agents["agents"]] == ["A1", "A2"]
+        assert [r["agent_id"] for r in agents["agents"]] == ["A1", "A2", "A3"]
         delta = got["agents_delta"]["data"]
-        assert [r["agent_id"] for r in delta["upserts"]] == ["A2"] and delta["removed"] == []  # only the change
+        assert [r["agent_id"] for r in delta["upserts"]] == ["A3"] and delta["removed"] == []  # only the change
+        late_got = next_of(late, {"agents_delta", "intraday_delta"})
+        assert apply_agents_delta(late_agents, late_got["agents_delta"]["data"]) == agents
+        assert apply_intraday_delta(late_intraday, late_got["intraday_delta"]["data"]) == intraday
+        late.__exit__(None, None, None)
         ws.send_text('{"type": "resync"}')  # a resync gets the full views
         again = next_of(ws, {"agents", "intraday"})
         assert again["agents"]["data"] == agents and again["intraday"]["data"] == intraday

@@ -66,6 +66,8 @@ class Outgoing:
     """For a delta: the state it applies to (a client in another state gets ``full()`` instead)."""
     full: Callable[[], Outgoing] | None = None
     """For a delta: the full message of the same view and tick (serialised at the first call); None otherwise."""
+    alternatives: tuple[Outgoing, ...] = ()
+    """For a delta: deltas of the same view and tick from other states (a view built between ticks for a connect)."""
 
 
 class Subscriber:
@@ -111,13 +113,23 @@ class Subscriber:
             return True
         return self.deltas and msg.slot not in self._pending and self._states.get(msg.slot) == msg.base
 
+    def pick(self, msg: Outgoing) -> Outgoing:
+        """What of ``msg`` this client gets: the message, a delta from the client's state, or the full message."""
+        full = msg.full
+        if full is None or self.takes(msg):
+            return msg
+        for other in msg.alternatives:
+            if self.takes(other):
+                return other
+        return full()
+
     def offer(self, msg: Outgoing) -> None:
         """Queue ``msg``, replacing an unsent message of the same slot (conflation).
 
-        A delta this client cannot take (``takes``) is queued as the full message of its tick.
+        A delta this client cannot take (``takes``) is queued as one it can take (``pick``): another
+        delta of the tick, or its full message.
         """
-        if msg.full is not None and not self.takes(msg):
-            msg = msg.full()
+        msg = self.pick(msg)
         self._states[msg.slot] = msg.state
         pending = self._pending
         # Re-inserting moves the slot to the end, so messages go out in the order they were made.
@@ -245,7 +257,6 @@ class Hub:
             targets = self._by_selection.get(msg.selection, set())
         else:
             targets = self._by_view.get(msg.slot, self._all)
-        full = msg.full
         if not msg.frame:
             for sub in targets:
                 sub.offer(msg)
@@ -256,9 +267,7 @@ class Hub:
         written: list[tuple[Outgoing, float]] = []
         note = written.append
         for sub in targets:
-            out = msg
-            if full is not None and not sub.takes(msg):
-                out = full()
+            out = sub.pick(msg)
             write = sub.direct
             if (
                 write is not None

@@ -122,6 +122,8 @@ class Live:
         """The newest state number given to a message of a view sent as deltas (hub.Outgoing.state)."""
         self._published: dict[str, tuple[int, int, View]] = {}
         """Per view sent as deltas, the last tick's: (state, seq, view), what the next tick's delta is from."""
+        self._between: dict[str, list[tuple[int, int, View]]] = {}
+        """Per view sent as deltas, the views built since the last tick (connect, resync): more bases for it."""
         self._heartbeat: Outgoing | None = None
         self.broadcast_text = ""
         self.broadcast_set_at: str | None = None
@@ -230,9 +232,11 @@ class Live:
     ) -> Outgoing:
         """A view sent as deltas: the tick's delta from the last tick's (its full message built on demand).
 
-        The full message when there is no previous tick's view, or when only a full one will do (a new day
-        of intraday).  A view built between ticks (connect, resync) is full, and is no base for deltas: the
-        hub sends the next tick's full message to the clients that got it.
+        A view built between ticks (connect, resync) is sent in full, and is a base too: the next tick
+        makes a delta from it as well (``Outgoing.alternatives``; at most the two newest, and the connect
+        cache builds at most one per push interval), so that a client that just connected gets the
+        changes too.  It stays a base for as long as the connect cache may hand it out (``current``).
+        The full message when there is no base, or when only a full one will do (a new day of intraday).
         """
         self._last_state += 1
         state = self._last_state
@@ -243,21 +247,33 @@ class Live:
                 built.append(self._make(view, {"data": data, "source": source}, born, now=now, state=state))
             return built[0]
 
-        previous = self._published.get(view) if tick else None
-        if tick:
-            self._published[view] = (state, self.seq, data)
-        if previous is None:
+        if not tick:
+            between = self._between.setdefault(view, [])
+            between.append((state, self.seq, data))
+            del between[:-2]
             return full()
-        base, base_seq, old = previous
-        delta: DeltaData | None
-        if view == "agents":
-            delta = agents_delta(cast(AgentsView, old), cast(AgentsView, data))
-        else:
-            delta = intraday_delta(cast(Intraday, old), cast(Intraday, data))
-        if delta is None:
+        previous = self._published.get(view)
+        between = self._between.pop(view, [])
+        bases = ([] if previous is None else [previous]) + between
+        cached = self._rebuilt.get((view, ()))
+        if cached is not None and time.monotonic() - cached[1] < self.push_interval:
+            self._between[view] = [b for b in between if b[0] == cached[2].state]
+        self._published[view] = (state, self.seq, data)
+        deltas: list[Outgoing] = []
+        for base, base_seq, old in bases:
+            delta: DeltaData | None
+            if view == "agents":
+                delta = agents_delta(cast(AgentsView, old), cast(AgentsView, data))
+            else:
+                delta = intraday_delta(cast(Intraday, old), cast(Intraday, data))
+            if delta is not None:
+                body: DeltaBody = {"base_seq": base_seq, "data": delta, "source": source}
+                deltas.append(
+                    self._make(view, body, born, now=now, kind=f"{view}_delta", state=state, base=base, full=full)
+                )
+        if not deltas:
             return full()
-        body: DeltaBody = {"base_seq": base_seq, "data": delta, "source": source}
-        return self._make(view, body, born, now=now, kind=f"{view}_delta", state=state, base=base, full=full)
+        return dataclasses.replace(deltas[0], alternatives=tuple(deltas[1:]))
 
     def heartbeat(self) -> Outgoing:
         """The heartbeat of the current tick (a ping is answered with it)."""
