@@ -114,6 +114,12 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             "() => document.querySelectorAll('#agent-table tbody tr').length > 0", timeout=args.timeout * 1000
         )
         time.sleep(args.warmup)
+        # Steady state starts after a data tick: the first one after a connect may still carry a full view.
+        settle = time.monotonic() + 60
+        first = len(frames)
+        while time.monotonic() < settle and not any(k == "snapshot" for _, _, k in frames[first:]):
+            time.sleep(0.2)
+        time.sleep(0.5)
 
         def task_duration() -> float:
             metrics = cdp.send("Performance.getMetrics")["metrics"]
