@@ -282,24 +282,39 @@
     var height = wrap.clientHeight || 600;
     var to = Math.min(list.length, Math.ceil((top + height) / h) + OVERSCAN);
     var from = Math.max(0, Math.min(to, Math.floor(top / h) - OVERSCAN));
-    while (pool.length < to - from) {
-      var row = makeRow();
-      pool.push(row);
-      body.insertBefore(row.tr, bottomPad);
+    // Rows keep the agent they show while it stays in sight: a scroll by a row refills one row and
+    // moves it, not every row on screen.
+    var byRec = new Map();
+    pool.forEach(function (row) { if (row.rec) byRec.set(row.rec, row); });
+    var next = [], free = [];
+    for (var i = from; i < to; i++) {
+      var kept = byRec.get(list[i]);
+      next.push(kept || null);
+      if (kept) byRec.delete(list[i]);
     }
-    while (pool.length > to - from) pool.pop().tr.remove();
-    topPad.firstChild.style.height = (from * h) + "px";
-    bottomPad.firstChild.style.height = ((list.length - to) * h) + "px";
+    byRec.forEach(function (row) { free.push(row); });
+    pool.forEach(function (row) { if (!row.rec) free.push(row); });
+    // Out of the DOM first: the kept rows stay in order, and only the others are put back in place.
+    free.forEach(function (row) { row.tr.remove(); });
     var now = agentsNow();
-    for (var i = 0; i < pool.length; i++) {
-      var r = pool[i], rec = list[from + i];
+    for (var n = 0; n < next.length; n++) {
+      var r = next[n], rec = list[from + n];
+      if (!r) {
+        r = free.pop() || makeRow();
+        r.rec = null;
+        next[n] = r;
+      }
       if (r.rec !== rec || r.v !== rec.v) {
         r.rec = rec;
         r.v = rec.v;
         fillRow(r, rec, now);
       }
-      WB.setAttr(r.tr, "aria-rowindex", from + i + 2); // the heading row is 1
+      WB.setAttr(r.tr, "aria-rowindex", from + n + 2); // the heading row is 1
     }
+    pool = next;
+    WB.table.reorder(body, [topPad].concat(pool.map(function (row) { return row.tr; }), [bottomPad]));
+    topPad.firstChild.style.height = (from * h) + "px";
+    bottomPad.firstChild.style.height = ((list.length - to) * h) + "px";
     WB.setAttr(table, "aria-rowcount", list.length + 1);
     WB.setText(document.getElementById("agents-count"),
                WB.t("agents_shown", { n: WB.fmtCount(list.length),
