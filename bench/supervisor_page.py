@@ -101,14 +101,16 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         cdp.send("Performance.enable")
         frames: list[tuple[float, int, str]] = []
 
+        # Playwright's sync API delivers the CDP events only inside its calls: frames are counted between
+        # two calls (each delivers every event before it), not by the time they are delivered at.
         def on_frame(ev: dict[str, Any]) -> None:
             data = ev["response"]["payloadData"]
             kind = data[9:40].split('"', 1)[0] if data.startswith('{"type":"') else "?"
-            frames.append((time.monotonic(), len(data), kind))
+            frames.append((0.0, len(data), kind))
 
         cdp.on("Network.webSocketFrameReceived", on_frame)
-        sent: list[tuple[float, str]] = []
-        cdp.on("Network.webSocketFrameSent", lambda ev: sent.append((time.monotonic(), ev["response"]["payloadData"])))
+        sent: list[str] = []
+        cdp.on("Network.webSocketFrameSent", lambda ev: sent.append(ev["response"]["payloadData"]))
         page.goto(url + "supervisor")
         page.wait_for_function(
             "() => document.querySelectorAll('#agent-table tbody tr').length > 0", timeout=args.timeout * 1000
@@ -118,17 +120,19 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         settle = time.monotonic() + 60
         first = len(frames)
         while time.monotonic() < settle and not any(k == "snapshot" for _, _, k in frames[first:]):
-            time.sleep(0.2)
-        time.sleep(0.5)
+            page.wait_for_timeout(200)
+        page.wait_for_timeout(500)
 
         def task_duration() -> float:
             metrics = cdp.send("Performance.getMetrics")["metrics"]
             return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
 
-        t0, busy0, js0 = time.monotonic(), task_duration(), page.evaluate("performance.now()")
+        busy0, js0 = task_duration(), page.evaluate("performance.now()")
+        t0, n0, s0 = time.monotonic(), len(frames), len(sent)
         time.sleep(args.duration)
-        t1, busy1, js1 = time.monotonic(), task_duration(), page.evaluate("performance.now()")
-        window = [f for f in frames if t0 <= f[0] < t1]
+        busy1, js1 = task_duration(), page.evaluate("performance.now()")
+        t1, n1, s1 = time.monotonic(), len(frames), len(sent)
+        window = frames[n0:n1]
         by_type: dict[str, int] = {}
         count_by_type: dict[str, int] = {}
         for _, n, kind in window:
@@ -146,7 +150,7 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
             "ws_bytes_per_s": round(sum(n for _, n, _ in window) / seconds),
             "ws_bytes_per_s_by_type": {k: round(v / seconds) for k, v in sorted(by_type.items())},
             "messages": dict(sorted(count_by_type.items())),
-            "page_sent": [text for t, text in sent if t0 <= t < t1],
+            "page_sent": sent[s0:s1],
             "longtasks": long_tasks(page.evaluate("window.__longtasks"), js0, js1),
             "main_thread_busy": round((busy1 - busy0) / seconds, 3),
             "dom": dom,
