@@ -108,9 +108,7 @@ class Subscriber:
         """Writes a pre-built frame to the socket now, or returns False (busy, backed up, closing)."""
 
     def takes(self, msg: Outgoing) -> bool:
-        """Can ``msg`` go to this client as it is? A delta only when it applies to what the client will have."""
-        if msg.full is None:
-            return True
+        """Can the delta ``msg`` go to this client? Only when it applies to what the client will have."""
         return self.deltas and msg.slot not in self._pending and self._states.get(msg.slot) == msg.base
 
     def pick(self, msg: Outgoing) -> Outgoing:
@@ -126,7 +124,7 @@ class Subscriber:
     def offer(self, msg: Outgoing) -> None:
         """Queue ``msg``, replacing an unsent message of the same slot (conflation).
 
-        A delta this client cannot take (``takes``) is queued as one it can take (``pick``): another
+        A delta this client cannot take (``takes``) is queued as what it can take (``pick``): another
         delta of the tick, or its full message.
         """
         msg = self.pick(msg)
