@@ -17,7 +17,8 @@ of steady state:
 
 then, for ``--scroll`` seconds, the agent table is scrolled programmatically (down and back, a step per
 animation frame) while the pushes go on, with the CDP Network and Performance domains off again:
-frames per second (``requestAnimationFrame`` count) and the long tasks in that time.  Headless Chromium paints at 60 Hz at most: 60 fps is the ceiling.
+frames per second (``requestAnimationFrame`` count) and the long tasks in that time.  Headless
+Chromium paints at 60 Hz at most: 60 fps is the ceiling.
 """
 
 from __future__ import annotations
