@@ -8,7 +8,8 @@
    * The WebSocket to /ws, with everything a board needs to never show stale data as fresh.
    *
    * opts: views (list), queues (list: the selection of the `selection` view), board (the `board` view's
-   *   board name), pushInterval (s),
+   *   board name), deltas (true: the agents and intraday views as deltas after their first full message,
+   *   docs/protocol.md), pushInterval (s),
  * staleAfter (s), onMessage(msg), onState(state).
    *
    * State (recomputed every 250 ms and on every message):
@@ -27,6 +28,7 @@
     this.views = opts.views;
     this.queues = opts.queues || [];
     this.board = opts.board || "";
+    this.deltas = opts.deltas === true;
     this.pushInterval = opts.pushInterval;
     this.staleAfter = opts.staleAfter;
     this.onMessage = opts.onMessage || function () {};
@@ -59,7 +61,8 @@
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.search = "?views=" + this.views.join(",") +
       (this.queues.length ? "&queues=" + encodeURIComponent(this.queues.join(",")) : "") +
-      (this.board ? "&board=" + encodeURIComponent(this.board) : "");
+      (this.board ? "&board=" + encodeURIComponent(this.board) : "") +
+      (this.deltas ? "&deltas=1" : "");
     return u.toString();
   };
 
@@ -200,7 +203,8 @@
     }
     var board = msg.type === "snapshot" || msg.type === "summary" || msg.type === "selection" ||
       msg.type === "board"; // the views that carry the numbers of a board
-    var isData = board || msg.type === "agents" || msg.type === "intraday";
+    var isData = board || msg.type === "agents" || msg.type === "intraday" || msg.type === "agents_delta" ||
+      msg.type === "intraday_delta";
     if (isData && WB.isNum(msg.seq)) {
       if (this.maxDataSeq === null || msg.seq > this.maxDataSeq) this.maxDataSeq = msg.seq;
     }

@@ -1,5 +1,6 @@
-/* wallboard: the supervisor page.  Subscribes to the snapshot, agents and intraday views and
- * hands each message to the part of the page that shows it: WB.svQueues (the queue table),
+/* wallboard: the supervisor page.  Subscribes to the snapshot, agents and intraday views (the
+ * last two as deltas after their first full message: docs/protocol.md "Deltas", static/deltas.js)
+ * and hands each message to the part of the page that shows it: WB.svQueues (the queue table),
  * WB.svAgents (the agent list), WB.svChart (today's intervals), WB.svBroadcast (the broadcast
  * form), WB.svSource (the footer) and WB.staleBanner.  Staleness, languages and escaping follow
  * the same rules as the TV page (docs/board.md).
@@ -17,12 +18,14 @@
   };
 
   WB.setLang(WB.pickLang(ctx.lang));
-  var received = null; // the newest snapshot's data, and agents view's
-  var agents = null;
+  var received = null; // the newest snapshot's data
+  var haveAgents = false;
+  var intraday = null;  // the intraday view as of the newest message (full, or patched by its deltas)
   var blank = null;    // shown as dashes: no numbers yet (WB.Connection.waiting)
 
   var conn = page.conn = new WB.Connection({
     views: ["snapshot", "agents", "intraday"],
+    deltas: true,
     pushInterval: ctx.pushInterval,
     staleAfter: ctx.staleAfter,
     onMessage: onMessage,
@@ -31,15 +34,17 @@
       WB.svSource.render();
       if (conn.waiting() !== blank) { // the numbers came, or went (a restarted server replaying)
         if (received) renderSnapshot();
-        if (agents) renderAgents();
+        if (haveAgents) WB.svAgents.blank(conn.waiting());
       }
     }
   });
+  var tracker = new WB.deltas.Tracker(conn);
   WB.staleBanner.init(conn, function () { return page.zone; });
   [WB.svQueues, WB.svAgents, WB.svChart, WB.svBroadcast, WB.svSource].forEach(function (part) { part.init(page); });
 
   function onMessage(msg) {
     if (msg.type === "hello") {
+      tracker.reset(); // a new socket: it starts with the full views
       page.settings = msg.settings;
       WB.svBroadcast.settings();
       if (received) renderSnapshot();
@@ -47,10 +52,25 @@
       received = msg.data;
       renderSnapshot();
     } else if (msg.type === "agents" && msg.data) {
-      agents = msg.data;
-      renderAgents();
+      tracker.full("agents", msg);
+      haveAgents = true;
+      WB.svAgents.blank(conn.waiting());
+      WB.svAgents.render(msg.data);
+    } else if (msg.type === "agents_delta" && tracker.accepts("agents", msg)) {
+      WB.svAgents.update(msg.data);
     } else if (msg.type === "intraday" && msg.data) {
-      WB.svChart.render(msg.data);
+      tracker.full("intraday", msg);
+      intraday = msg.data;
+      WB.svChart.render(intraday, null);
+    } else if (msg.type === "intraday_delta" && tracker.accepts("intraday", msg)) {
+      var next = WB.deltas.applyIntraday(intraday, msg.data);
+      if (next === null) { // not of the view we have: never show a half-patched chart
+        tracker.reset();
+        conn.resync();
+      } else {
+        intraday = next;
+        WB.svChart.render(intraday, msg.data);
+      }
     } else if (msg.type === "broadcast") {
       WB.svBroadcast.render({ text: msg.text, set_at: msg.set_at });
     }
@@ -75,10 +95,6 @@
     WB.svQueues.render();
     WB.svSource.render();
     WB.svAgents.filters();
-  }
-
-  function renderAgents() {
-    WB.svAgents.render(conn.waiting() ? Object.assign({}, agents, { agents: [] }) : agents);
   }
 
   // ---------------------------------------------------------------- language

@@ -4,7 +4,8 @@
  * one channel.
  *
  *   WB.svChart.init(page)       page.channels, and the current page.settings, page.zone
- *   WB.svChart.render(view)     after an `intraday` message
+ *   WB.svChart.render(view, d)  after an `intraday` message (d null), or an `intraday_delta` d
+ *                               applied (static/deltas.js): redrawn only when d touches what it shows
  *   WB.svChart.relabel()        after a change of language (rebuilds the chart)
  */
 (function () {
@@ -114,10 +115,22 @@
     chart = new window.uPlot(opts, data, box);
   }
 
-  function render(intraday) {
+  /** Does the delta change the series on show (new intervals, or a period of the queue or totals shown)? */
+  function touches(delta) {
+    if (delta.intervals && delta.intervals.length) return true;
+    var queue = queueSelect.value || "";
+    var channel = channelSelect.value || page.channels[0];
+    var node = queue ? (Object.prototype.hasOwnProperty.call(delta.queues, queue) ? delta.queues[queue] : null)
+                     : delta.totals;
+    return !!(node && node[channel] && Object.keys(node[channel]).length);
+  }
+
+  function render(intraday, delta) {
+    var queues = view ? Object.keys(view.queues).join("\n") : null;
     view = intraday;
-    rebuildQueues();
-    draw(false);
+    var listed = !delta || Object.keys(view.queues).join("\n") !== queues;
+    if (listed) rebuildQueues();
+    if (listed || touches(delta)) draw(false);
   }
 
   function relabel() {

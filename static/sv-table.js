@@ -10,11 +10,20 @@
   "use strict";
   var WB = window.WB;
 
+  // One collator per language: String.localeCompare with a locale builds one per call, which made
+  // sorting 14,000 agents take seconds.  The same order (ECMA-402 defines both the same way).
+  var collators = {};
+  function collator() {
+    var c = collators[WB.lang];
+    if (!c) c = collators[WB.lang] = new Intl.Collator(WB.lang, { numeric: true });
+    return c;
+  }
+
   function compare(a, b, dir) {
     var an = a === null || a === undefined, bn = b === null || b === undefined;
     if (an || bn) return an === bn ? 0 : (an ? 1 : -1); // undefined values last, either way
     if (typeof a === "number" && typeof b === "number") return (a - b) * dir;
-    return String(a).localeCompare(String(b), WB.lang, { numeric: true }) * dir;
+    return collator().compare(String(a), String(b)) * dir;
   }
 
   function reorder(tbody, trs) {

@@ -731,7 +731,7 @@ def test_markup_in_names_is_shown_as_text(board: Board, open_page: Any) -> None:
 def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
     page = open_page(board.url + "/supervisor?lang=en").page
     wait_state(page, "fresh")
-    page.wait_for_selector("#agent-table tbody tr")
+    page.wait_for_selector("#agent-table tbody tr[data-agent-id]")
     snap = snapshot_at_page_as_of(board, page)
     cells = page.evaluate("""() => Array.from(document.querySelectorAll('#queue-table tr[data-channel]'))
         .map(tr => ({queue: tr.dataset.queue || null, channel: tr.dataset.channel,
@@ -777,7 +777,7 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
     agents = board.get("/api/agents")
     assert agents["as_of"] == snap["as_of"]
     shown_agents = page.evaluate("""() => Object.fromEntries(
-        Array.from(document.querySelectorAll('#agent-table tbody tr'))
+        Array.from(document.querySelectorAll('#agent-table tbody tr[data-agent-id]'))
         .map(tr => [tr.dataset.agentId, Object.fromEntries(Array.from(tr.querySelectorAll('[data-col]'))
                                                 .map(c => [c.dataset.col, c.textContent]))]))""")
     assert set(shown_agents) == {a["agent_id"] for a in agents["agents"]}
@@ -807,7 +807,7 @@ def test_supervisor_numbers_equal_the_api(board: Board, open_page: Any) -> None:
 def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     page = open_page(board.url + "/supervisor?lang=en").page
     wait_state(page, "fresh")
-    page.wait_for_selector("#agent-table tbody tr")
+    page.wait_for_selector("#agent-table tbody tr[data-agent-id]")
     page.click('#queue-table th[data-sort="today.offered"]')  # numbers sort largest first
 
     def groups(col: str) -> list[list[str]]:
@@ -846,11 +846,11 @@ def test_supervisor_sorts_and_filters(board: Board, open_page: Any) -> None:
     assert set(channels) == {"sms"}
     # Agents: by queue and team.
     page.select_option("#agent-queue-filter", "信用卡")
-    visible = page.eval_on_selector_all("#agent-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.agentId)")
+    visible = page.eval_on_selector_all("#agent-table tbody tr[data-agent-id]", "rs => rs.map(r => r.dataset.agentId)")
     assert sorted(visible) == ["a03", "a04"]
     page.select_option("#agent-queue-filter", "")
     page.select_option("#agent-team-filter", "Team A")
-    visible = page.eval_on_selector_all("#agent-table tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.agentId)")
+    visible = page.eval_on_selector_all("#agent-table tbody tr[data-agent-id]", "rs => rs.map(r => r.dataset.agentId)")
     assert sorted(visible) == ["a01", "a02", "a07"]
 
 

@@ -361,3 +361,116 @@ async def test_messages_without_a_frame_always_use_the_writer() -> None:
         sub.direct = lambda frame: pytest.fail("no frame, no direct write")
         hub.publish(msg("snapshot", 1))
         assert [m.seq for m in drain(sub)] == [1]
+
+
+# ------------------------------------------------------------------- deltas
+
+
+class Tick:
+    """The messages of the agents view at one tick: a delta from ``base``, and its full message built on demand."""
+
+    def __init__(self, seq: int, base: int, *, frames: bool = False) -> None:
+        self.seq = seq
+        self.builds = 0
+        self.frames = frames
+        text = f'{{"type":"agents_delta","seq":{seq}}}'
+        frame = b"FRAME:" + text.encode() if frames else b""
+        self.delta = Outgoing("agents", text, seq, 1.0, frame, (), seq, base, self.full)
+        self._full: Outgoing | None = None
+
+    def full(self) -> Outgoing:
+        if self._full is None:
+            self.builds += 1
+            text = f'{{"type":"agents","seq":{self.seq}}}'
+            frame = b"FRAME:" + text.encode() if self.frames else b""
+            self._full = Outgoing("agents", text, self.seq, 1.0, frame, (), self.seq)
+        return self._full
+
+
+def kinds(msgs: list[Outgoing]) -> list[str]:
+    return [m.text.split('"')[3] + f"@{m.seq}" for m in msgs]
+
+
+@pytest.mark.asyncio
+async def test_a_delta_goes_only_to_a_client_in_its_base_state() -> None:
+    hub = Hub(slow_client_timeout=1)
+    first = Tick(1, 0)
+    async with (
+        hub.subscribe(["agents"], [first.full()], deltas=True) as taker,
+        hub.subscribe(["agents"], [first.full()]) as old_client,
+        hub.subscribe(["agents"], [Tick(1, 0).full()], deltas=True) as other_state,
+    ):
+        other_state._states["agents"] = 99  # it got a view built between ticks (connect, resync): another state
+        for sub in (taker, old_client, other_state):
+            drain(sub)
+        second = Tick(2, 1)
+        assert hub.publish(second.delta) == 3
+        assert kinds(drain(taker)) == ["agents_delta@2"]
+        assert kinds(drain(old_client)) == ["agents@2"]  # asked for no deltas: full messages, as in protocol 2
+        assert kinds(drain(other_state)) == ["agents@2"]
+        assert second.builds == 1  # one full message for both
+        third = Tick(3, 2)
+        hub.publish(third.delta)
+        assert kinds(drain(taker)) == kinds(drain(other_state)) == ["agents_delta@3"]  # back on the deltas
+        assert kinds(drain(old_client)) == ["agents@3"]
+
+
+@pytest.mark.asyncio
+async def test_a_full_message_nobody_needs_is_never_built() -> None:
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["agents"], [Tick(1, 0).full()], deltas=True) as sub:
+        drain(sub)
+        second = Tick(2, 1)
+        hub.publish(second.delta)
+        assert kinds(drain(sub)) == ["agents_delta@2"] and second.builds == 0
+
+
+@pytest.mark.asyncio
+async def test_a_delta_never_replaces_an_unsent_message_it_would_need() -> None:
+    """Conflation with deltas: a delta finding its slot taken queues the full message of its tick instead."""
+    hub = Hub(slow_client_timeout=1)
+    async with hub.subscribe(["agents"], [Tick(1, 0).full()], deltas=True) as sub:
+        drain(sub)
+        hub.publish(Tick(2, 1).delta)  # queued, not sent: the client is slow
+        hub.publish(Tick(3, 2).delta)
+        hub.publish(Tick(4, 3).delta)
+        assert kinds(drain(sub)) == ["agents@4"]  # the newest state, whole
+        hub.publish(Tick(5, 4).delta)
+        assert kinds(drain(sub)) == ["agents_delta@5"]
+
+
+@pytest.mark.asyncio
+async def test_deltas_through_direct_writes() -> None:
+    hub = Hub(slow_client_timeout=1)
+    written: list[bytes] = []
+    async with hub.subscribe(["agents"], deltas=True) as sub:
+        sub.direct = writer_into(written)
+        hub.publish(Tick(1, 0, frames=True).delta)  # no state yet: the full message, written at once
+        hub.publish(Tick(2, 1, frames=True).delta)
+        assert [f.split(b'"')[3] for f in written] == [b"agents", b"agents_delta"]
+        sub.direct = lambda frame: False  # backed up: the slot
+        hub.publish(Tick(3, 2, frames=True).delta)
+        hub.publish(Tick(4, 3, frames=True).delta)
+        assert kinds(drain(sub)) == ["agents@4"]
+
+
+@pytest.mark.asyncio
+async def test_a_client_on_a_view_built_between_ticks_gets_the_delta_from_it() -> None:
+    """The tick's delta has alternatives from other bases: each client gets the one from its own state."""
+    import dataclasses
+
+    hub = Hub(slow_client_timeout=1)
+    async with (
+        hub.subscribe(["agents"], [Tick(1, 0).full()], deltas=True) as on_tick,
+        hub.subscribe(["agents"], [Tick(7, 0).full()], deltas=True) as connected_later,
+        hub.subscribe(["agents"], [Tick(8, 0).full()], deltas=True) as elsewhere,
+    ):
+        for sub in (on_tick, connected_later, elsewhere):
+            drain(sub)
+        second = Tick(2, 1)
+        from_between = Tick(2, 7).delta
+        msg = dataclasses.replace(second.delta, alternatives=(from_between,))
+        hub.publish(msg)
+        assert drain(on_tick) == [msg]
+        assert drain(connected_later) == [from_between]
+        assert kinds(drain(elsewhere)) == ["agents@2"] and second.builds == 1

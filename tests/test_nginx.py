@@ -159,7 +159,7 @@ def test_plain_http_redirects_to_https(proxy: nginx.Proxy) -> None:
 def test_websocket_over_wss_gets_hello_snapshot_and_ticks(proxy: nginx.Proxy) -> None:
     with proxy.connect_ws("/ws?views=snapshot", additional_headers=BEARER) as ws:
         hello = json.loads(ws.recv(timeout=10))
-        assert (hello["type"], hello["protocol"], hello["views"]) == ("hello", 2, ["snapshot"])
+        assert (hello["type"], hello["protocol"], hello["views"]) == ("hello", 3, ["snapshot"])
         first = json.loads(ws.recv(timeout=10))
         assert first["type"] == "snapshot"
         assert first["data"]["queues"][QUEUE]["channels"]["call"]["waiting"] == 1

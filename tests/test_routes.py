@@ -531,7 +531,7 @@ def test_hello_then_full_state_then_broadcast(board: Board) -> None:
         msgs = [recv(ws) for _ in range(5)]
     assert [m["type"] for m in msgs] == ["hello", "snapshot", "agents", "intraday", "broadcast"]
     hello = msgs[0]
-    assert hello["protocol"] == 2 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 15.0
+    assert hello["protocol"] == 3 and hello["push_interval_s"] == PARKED and hello["stale_after_s"] == 15.0
     assert hello["views"] == ["snapshot", "agents", "intraday"]
     assert hello["settings"]["channels"]["sms"]["sl_threshold"] == 60
     assert hello["server_time"] == "2026-11-30T08:53:20.000+08:00"
@@ -920,9 +920,9 @@ def test_a_connect_storm_between_ticks_builds_each_view_once(board: Board, monke
     built: list[str] = []
     make = board.live._data_message
 
-    def counting(view: str, *args: Any) -> Any:
+    def counting(view: str, *args: Any, **kwargs: Any) -> Any:
         built.append(view)
-        return make(view, *args)
+        return make(view, *args, **kwargs)
 
     monkeypatch.setattr(board.live, "_data_message", counting)
     board.feed([ev("call.offered", T0, "i9")])  # the engine moved since the last tick
@@ -935,3 +935,80 @@ def test_a_connect_storm_between_ticks_builds_each_view_once(board: Board, monke
     with board.client.websocket_connect("/ws?views=snapshot") as ws:
         snap = [recv(ws) for _ in range(2)][1]
         assert snap["data"]["queues"][QUEUE]["channels"]["call"]["waiting"] == 7
+
+
+# ------------------------------------------------------------------- deltas
+
+
+def next_of(ws: Any, types: set[str]) -> dict[str, dict[str, Any]]:
+    """Read until one message of each of ``types`` came (others skipped), keyed by type."""
+    got: dict[str, dict[str, Any]] = {}
+    while set(got) != types:
+        m = recv(ws)
+        if m["type"] in types:
+            got[m["type"]] = m
+    return got
+
+
+def api(board: Board, view: str) -> dict[str, Any]:
+    body: dict[str, Any] = board.client.get(f"/api/{view}").json()
+    body.pop("source")
+    return body
+
+
+def test_deltas_after_the_first_full_views_equal_the_full_views(board: Board) -> None:
+    from wallboard.deltas import apply_agents_delta, apply_intraday_delta
+
+    with (
+        board.client.websocket_connect("/ws?views=agents,intraday&deltas=1") as ws,
+        board.client.websocket_connect("/ws?views=agents,intraday") as old,
+    ):
+        initial = recv_initial(ws)
+        assert initial["hello"]["deltas"] is True and recv_initial(old)["hello"]["deltas"] is False
+        # The views sent on connect (built between ticks, here before the first one) are the base.
+        agents, intraday = initial["agents"]["data"], initial["intraday"]["data"]
+        seq = initial["agents"]["seq"]
+        late: Any = None
+        for n, batch in enumerate(
+            [
+                [agent_ev(T0 - 10, "A2", "busy"), ev("call.offered", T0 - 3, "i3")],
+                [agent_ev(T0 - 9, "A1", "break")],
+                [ev("call.answered", T0 - 2, "i3", agent="A2")],
+                [agent_ev(T0 - 1, "A3", "available")],
+            ]
+        ):
+            board.feed(batch)
+            if n == 3:  # a client connecting between two ticks, on a view no tick sent: it gets deltas too
+                late = board.client.websocket_connect("/ws?views=agents,intraday&deltas=1").__enter__()
+                late_initial = recv_initial(late)
+                late_agents, late_intraday = late_initial["agents"]["data"], late_initial["intraday"]["data"]
+            board.tick()
+            got = next_of(ws, {"agents_delta", "intraday_delta"})
+            for m in got.values():
+                assert m["base_seq"] == seq and m["seq"] > seq
+            agents = apply_agents_delta(agents, got["agents_delta"]["data"])
+            intraday = apply_intraday_delta(intraday, got["intraday_delta"]["data"])
+            assert agents == api(board, "agents") and intraday == api(board, "intraday"), n
+            seq = got["agents_delta"]["seq"]
+            full = next_of(old, {"agents", "intraday"})  # a client without deltas=1 gets full views
+            while full["agents"]["seq"] < seq or full["intraday"]["seq"] < seq:
+                full = next_of(old, {"agents", "intraday"})
+            assert full["agents"]["data"] == agents and full["intraday"]["data"] == intraday
+        assert [r["agent_id"] for r in agents["agents"]] == ["A1", "A2", "A3"]
+        delta = got["agents_delta"]["data"]
+        assert [r["agent_id"] for r in delta["upserts"]] == ["A3"] and delta["removed"] == []  # only the change
+        late_got = next_of(late, {"agents_delta", "intraday_delta"})
+        assert apply_agents_delta(late_agents, late_got["agents_delta"]["data"]) == agents
+        assert apply_intraday_delta(late_intraday, late_got["intraday_delta"]["data"]) == intraday
+        late.__exit__(None, None, None)
+        ws.send_text('{"type": "resync"}')  # a resync gets the full views
+        again = next_of(ws, {"agents", "intraday"})
+        assert again["agents"]["data"] == agents and again["intraday"]["data"] == intraday
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "true"])
+def test_a_bad_deltas_parameter_is_closed_with_1008(board: Board, value: str) -> None:
+    with board.client.websocket_connect(f"/ws?views=agents&deltas={value}") as ws:
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_text()
+    assert info.value.code == 1008 and "deltas is 0 or 1" in info.value.reason

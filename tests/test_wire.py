@@ -164,3 +164,36 @@ def test_messages_and_status_answers_have_their_declared_shape(live: Live) -> No
     assert problems(live.health()[1], wire.Health) == []
     assert problems(live.readiness()[1], wire.Readiness) == []
     assert problems(live.scrape(), Scrape) == []
+
+
+def test_delta_messages_have_their_declared_shape() -> None:
+    """Two ticks of a board with agents and intervals changing between them: the second one's deltas."""
+    now = [float(BASE + 3600)]
+    rng = random.Random(6)
+    board = Live(make_settings(), ListSource(), clock=lambda: now[0], metrics=WebMetrics())
+    stream = [RawMessage(to_json(e, rng)) for e in random_stream(rng, BASE, 5400, interactions=400)]
+    ingest(board.engine, stream[: len(stream) // 2])
+    delta_views = {"agents", "intraday"}
+    board.hub._by_view["agents"].add(object())  # type: ignore[arg-type]  # someone watches: the tick builds them
+    board.hub._by_view["intraday"].add(object())  # type: ignore[arg-type]
+    sent: list[Any] = []
+
+    def publish(msg: Any) -> int:
+        sent.append(msg)
+        return 1
+
+    board.hub.publish = publish  # type: ignore[method-assign]
+    board.tick()
+    ingest(board.engine, stream[len(stream) // 2 :])
+    now[0] += 1800  # and two intervals later
+    board.tick()
+    deltas = {m.slot: orjson.loads(m.text) for m in sent[-3:] if m.full is not None}
+    assert set(deltas) == delta_views
+    for view, tp in (("agents", wire.AgentsDelta), ("intraday", wire.IntradayDelta)):
+        message = deltas[view]
+        assert message["type"] == f"{view}_delta"
+        for key in ("type", "seq", "server_time"):
+            message.pop(key)
+        assert problems(message, wire.DeltaBody) == []
+        assert problems(message["data"], tp) == []
+    assert deltas["agents"]["data"]["upserts"] and deltas["intraday"]["data"]["intervals"]

@@ -254,6 +254,42 @@ class Intraday(TypedDict):
 View = Snapshot | Summary | SelectionData | BoardData | AgentsView | Intraday
 
 
+class AgentsDelta(TypedDict):
+    """An ``agents_delta`` message's data: the agents view at this tick from the one at ``base_seq``."""
+
+    as_of: str
+    timezone: str
+    upserts: list[AgentRow]
+    """The rows that are new or changed in any field, whole, by agent id."""
+    removed: list[str]
+    """The agent ids no longer in the view."""
+    totals: AgentCounts
+    agents_over_limit: AgentCounts
+
+
+class IntradayDelta(TypedDict):
+    """An ``intraday_delta`` message's data: today's intervals at this tick from those at ``base_seq``.
+
+    Only within one day: a new day (or any change of the day's frame) is sent as a full ``intraday``.
+    """
+
+    as_of: str
+    day_start: str
+    """The day the base and the result are of (the same)."""
+    intervals_from: int
+    """How many intervals the base had: ``intervals`` are the new ones, from that index on."""
+    intervals: list[Interval]
+    queue_order: list[str]
+    """Every queue of the view, in its order; a queue of the base not listed is gone."""
+    queues: dict[str, dict[str, dict[str, Period]]]
+    """Queue -> channel -> interval index (as a string) -> the period, for each period new or changed."""
+    totals: dict[str, dict[str, Period]]
+    """Channel -> interval index -> the total period, for each new or changed."""
+
+
+DeltaData = AgentsDelta | IntradayDelta
+
+
 # --------------------------------------------------------------- messages
 
 
@@ -293,10 +329,19 @@ class HelloBody(TypedDict):
     queues: list[str]
     board: str | None
     """The board of the ``board`` view (``/ws?views=board&board=NAME``), else None."""
+    deltas: bool
+    """True when this socket gets ``agents_delta`` and ``intraday_delta`` (it asked with ``deltas=1``)."""
 
 
 class DataBody(TypedDict):
     data: View
+    source: SourceBlock
+
+
+class DeltaBody(TypedDict):
+    base_seq: int
+    """The seq of the message this one applies to (the previous message of the view)."""
+    data: DeltaData
     source: SourceBlock
 
 
@@ -316,7 +361,7 @@ class AlertsBody(TypedDict):
     alerts: list[AlertRow]
 
 
-Body = HelloBody | DataBody | HeartbeatBody | BroadcastBody | AlertsBody
+Body = HelloBody | DataBody | DeltaBody | HeartbeatBody | BroadcastBody | AlertsBody
 """A message's own fields; ``type``, ``seq`` and ``server_time`` go in front of them."""
 
 

@@ -6,6 +6,16 @@ at most one unsent message per slot (view): a newer message replaces an unsent
 older one, so a stalled browser costs a handful of references, never a queue
 that grows, and the tick loop never waits for any client.
 
+A client that asked for deltas (``/ws?...&deltas=1``) gets ``agents`` and
+``intraday`` as changes from the previous message of the view
+(docs/protocol.md "Deltas").  A delta must meet the exact state it was made
+from, so the hub remembers, per client and view, the state its newest
+message leads to: a delta goes to a client only when nothing of that view is
+waiting to be sent and the client's state is the delta's base; every other
+client of the view gets the full message of the same tick instead (built once,
+at the first client that needs it).  Conflation therefore never drops a delta:
+a delta finding its slot taken replaces the unsent message with the full one.
+
 The writer side (``Hub.serve``) notes when each send starts; once per tick
 ``Hub.reap`` drops every client whose send has been pending for more than
 ``slow_client_timeout`` (its endpoint then closes it with 1013, "try again
@@ -54,17 +64,41 @@ class Outgoing:
     """The same text as a ready WebSocket frame, for clients with a direct writer (wallboard/web/frames.py)."""
     selection: Selection = ()
     """For a keyed slot (``selection``, ``board``): the key this message is for (only its clients get it)."""
+    state: int = 0
+    """For a view sent as deltas: the state of the view a client has once it got this message (0: none)."""
+    base: int = 0
+    """For a delta: the state it applies to (a client in another state gets ``full()`` instead)."""
+    full: Callable[[], Outgoing] | None = None
+    """For a delta: the full message of the same view and tick (serialised at the first call); None otherwise."""
+    alternatives: tuple[Outgoing, ...] = ()
+    """For a delta: deltas of the same view and tick from other states (a view built between ticks for a connect)."""
 
 
 class Subscriber:
     """One connected client: its views and at most one unsent message per slot."""
 
-    __slots__ = ("_closed", "_pending", "_wake", "direct", "dropped", "on_drop", "selection", "sending_since", "views")
+    __slots__ = (
+        "_closed",
+        "_pending",
+        "_states",
+        "_wake",
+        "deltas",
+        "direct",
+        "dropped",
+        "on_drop",
+        "selection",
+        "sending_since",
+        "views",
+    )
 
-    def __init__(self, views: frozenset[str], selection: Selection = ()) -> None:
+    def __init__(self, views: frozenset[str], selection: Selection = (), *, deltas: bool = False) -> None:
         self.views = views
         self.selection = selection
         """The key of its keyed view: the queues of its ``selection``, or its ``(board,)`` (() when it has none)."""
+        self.deltas = deltas
+        """It takes deltas (``agents_delta``, ``intraday_delta``) where the hub can send them."""
+        self._states: dict[str, int] = {}
+        """Per slot, the ``state`` of the newest message handed to this client (queued or written)."""
         self._pending: dict[str, Outgoing] = {}
         self._wake = asyncio.Event()
         self._closed = False
@@ -77,8 +111,28 @@ class Subscriber:
         self.direct: Callable[[bytes], bool] | None = None
         """Writes a pre-built frame to the socket now, or returns False (busy, backed up, closing)."""
 
+    def takes(self, msg: Outgoing) -> bool:
+        """Can the delta ``msg`` go to this client? Only when it applies to what the client will have."""
+        return self.deltas and msg.slot not in self._pending and self._states.get(msg.slot) == msg.base
+
+    def pick(self, msg: Outgoing) -> Outgoing:
+        """What of ``msg`` this client gets: the message, a delta from the client's state, or the full message."""
+        full = msg.full
+        if full is None or self.takes(msg):
+            return msg
+        for other in msg.alternatives:
+            if self.takes(other):
+                return other
+        return full()
+
     def offer(self, msg: Outgoing) -> None:
-        """Queue ``msg``, replacing an unsent message of the same slot (conflation)."""
+        """Queue ``msg``, replacing an unsent message of the same slot (conflation).
+
+        A delta this client cannot take (``takes``) is queued as what it can take (``pick``): another
+        delta of the tick, or its full message.
+        """
+        msg = self.pick(msg)
+        self._states[msg.slot] = msg.state
         pending = self._pending
         # Re-inserting moves the slot to the end, so messages go out in the order they were made.
         pending.pop(msg.slot, None)
@@ -151,11 +205,17 @@ class Hub:
 
     @asynccontextmanager
     async def subscribe(
-        self, views: Iterable[str], initial: Iterable[Outgoing] = (), selection: Selection = ()
+        self,
+        views: Iterable[str],
+        initial: Iterable[Outgoing] = (),
+        selection: Selection = (),
+        *,
+        deltas: bool = False,
     ) -> AsyncIterator[Subscriber]:
         """Register a client for ``views`` (data views) with ``initial`` messages queued first; always unregister.
 
         A client of the ``selection`` view names its ``selection`` of queues; of the ``board`` view, ``(board,)``.
+        One with ``deltas`` takes the deltas of the views that have them.
         """
         wanted = frozenset(views)
         unknown = wanted.difference(DATA_VIEWS)
@@ -167,7 +227,7 @@ class Hub:
         if bool(keyed) != bool(selection):
             raise ValueError("the selection and board views go with their key (queues, board), and only they")
         slot = (next(iter(keyed)), selection) if keyed else None
-        sub = Subscriber(wanted, selection)
+        sub = Subscriber(wanted, selection, deltas=deltas)
         # Queue the initial messages before the subscriber is visible to publish(), with no await
         # in between, so that hello comes first and nothing published meanwhile is missed.
         for msg in initial:
@@ -197,40 +257,41 @@ class Hub:
         gets the pre-built frame at once; every other client, or one whose
         writer refuses, has it queued in its slot.  Either way the order of a
         client's messages is kept: a direct write only ever follows messages
-        that have already left.
+        that have already left.  A delta goes as the full message to the
+        clients that cannot take it (``Subscriber.takes``).
         """
         if msg.slot in KEYED_VIEWS:
             targets = self._by_selection.get((msg.slot, msg.selection), set())
         else:
             targets = self._by_view.get(msg.slot, self._all)
-        frame = msg.frame
-        if not frame:
+        if not msg.frame:
             for sub in targets:
                 sub.offer(msg)
             return len(targets)
         # The moments of the direct writes are noted in the loop and reported after it, so the
         # bookkeeping (a histogram observation each) delays no client's message.
         perf = time.perf_counter
-        written: list[float] = []
+        written: list[tuple[Outgoing, float]] = []
         note = written.append
         for sub in targets:
+            out = sub.pick(msg)
             write = sub.direct
             if (
                 write is not None
                 and not sub._pending
                 and sub.sending_since is None
                 and not sub._closed
-                and write(frame)
+                and write(out.frame)
             ):
-                note(perf())
+                sub._states[out.slot] = out.state
+                note((out, perf()))
             else:
-                sub.offer(msg)
+                sub.offer(out)
         self.direct_writes += len(written)
         on_sent = self._on_sent
         if on_sent is not None:
-            born = msg.born
-            for at in written:
-                on_sent(msg, at - born)
+            for out, at in written:
+                on_sent(out, at - out.born)
         return len(targets)
 
     async def serve(self, sub: Subscriber, send: Callable[[str], Awaitable[None]]) -> None:

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import cast
 
 from wallboard.alerts import Alert, AlertBook, AlertKey, Transition, alerts_view, measure
 from wallboard.boards import board_view
@@ -36,6 +37,7 @@ from wallboard.control import (
     encode_fired,
     encode_resolved,
 )
+from wallboard.deltas import DELTA_VIEWS, agents_delta, intraday_delta
 from wallboard.engine import Engine
 from wallboard.errors import SourceError
 from wallboard.events import CHANNELS
@@ -57,6 +59,7 @@ from wallboard.web.metrics import Scrape, WebMetrics
 from wallboard.web.status import Tasks
 from wallboard.web.watchdog import Watchdog
 from wallboard.wire import (
+    AgentsView,
     AlertRow,
     AlertsBody,
     AlertsView,
@@ -64,7 +67,10 @@ from wallboard.wire import (
     Body,
     BroadcastBody,
     ControlBlock,
+    DeltaBody,
+    DeltaData,
     Health,
+    Intraday,
     PumpState,
     Readiness,
     SelectionData,
@@ -78,8 +84,8 @@ from wallboard.wire import (
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 2
-"""docs/protocol.md "Versions": 2 added levels, the selection view and settings.channel_names."""
+PROTOCOL_VERSION = 3
+"""docs/protocol.md "Versions": 2 added levels, the selection view and settings.channel_names; 3 the deltas."""
 Clock = Callable[[], float]
 
 
@@ -141,6 +147,12 @@ class Live:
         self._rebuilt: dict[tuple[str, Selection], tuple[tuple[int, int, int, int], float, Outgoing]] = {}
         """Views built for a connect or resync between ticks: (state key, monotonic time built, message)."""
         self._snapshot_cache: tuple[tuple[int, int, int, int, int], Snapshot] | None = None
+        self._last_state = 0
+        """The newest state number given to a message of a view sent as deltas (hub.Outgoing.state)."""
+        self._published: dict[str, tuple[int, int, View]] = {}
+        """Per view sent as deltas, the last tick's: (state, seq, view), what the next tick's delta is from."""
+        self._between: dict[str, list[tuple[int, int, View]]] = {}
+        """Per view sent as deltas, the views built since the last tick (connect, resync): more bases for it."""
         self._heartbeat: Outgoing | None = None
         self._broadcast = self._make("broadcast", {"text": "", "set_at": None}, 0.0)
         self._alerts_body: list[AlertRow] = []
@@ -182,11 +194,15 @@ class Live:
         seq: int | None = None,
         now: float | None = None,
         selection: Selection = (),
+        kind: str | None = None,
+        state: int = 0,
+        base: int = 0,
+        full: Callable[[], Outgoing] | None = None,
     ) -> Outgoing:
         s = self.seq if seq is None else seq
-        head = {"type": slot, "seq": s, "server_time": self.server_time(now)}
+        head = {"type": kind or slot, "seq": s, "server_time": self.server_time(now)}
         text = dumps_ascii({**head, **body})
-        return Outgoing(slot, text, s, born, text_frame(text), selection)
+        return Outgoing(slot, text, s, born, text_frame(text), selection, state, base, full)
 
     def _state_key(self) -> tuple[int, int, int, int]:
         """What makes the views change: the engine's version, the local day, the intraday interval, and how
@@ -260,13 +276,63 @@ class Live:
         return {**self.build_view(view), **extra, "source": self.source_block(now)}
 
     def _data_message(
-        self, view: str, source: SourceBlock, born: float, now: float, selection: Selection = ()
+        self, view: str, source: SourceBlock, born: float, now: float, selection: Selection = (), *, tick: bool = False
     ) -> Outgoing:
-        msg = self._make(
-            view, {"data": self.build_view(view, selection), "source": source}, born, now=now, selection=selection
-        )
+        data = self.build_view(view, selection)
+        if view in DELTA_VIEWS:
+            msg = self._delta_message(view, data, source, born, now, tick=tick)
+        else:
+            msg = self._make(view, {"data": data, "source": source}, born, now=now, selection=selection)
         self._current[(view, selection)] = (self._state_key(), msg)
         return msg
+
+    def _delta_message(
+        self, view: str, data: View, source: SourceBlock, born: float, now: float, *, tick: bool
+    ) -> Outgoing:
+        """A view sent as deltas: the tick's delta from the last tick's (its full message built on demand).
+
+        A view built between ticks (connect, resync) is sent in full, and is a base too: the next tick
+        makes a delta from it as well (``Outgoing.alternatives``; at most the two newest, and the connect
+        cache builds at most one per push interval), so that a client that just connected gets the
+        changes too.  It stays a base for as long as the connect cache may hand it out (``current``).
+        The full message when there is no base, or when only a full one will do (a new day of intraday).
+        """
+        self._last_state += 1
+        state = self._last_state
+        built: list[Outgoing] = []
+
+        def full() -> Outgoing:
+            if not built:
+                built.append(self._make(view, {"data": data, "source": source}, born, now=now, state=state))
+            return built[0]
+
+        if not tick:
+            between = self._between.setdefault(view, [])
+            between.append((state, self.seq, data))
+            del between[:-2]
+            return full()
+        previous = self._published.get(view)
+        between = self._between.pop(view, [])
+        bases = ([] if previous is None else [previous]) + between
+        cached = self._rebuilt.get((view, ()))
+        if cached is not None and time.monotonic() - cached[1] < self.push_interval:
+            self._between[view] = [b for b in between if b[0] == cached[2].state]
+        self._published[view] = (state, self.seq, data)
+        deltas: list[Outgoing] = []
+        for base, base_seq, old in bases:
+            delta: DeltaData | None
+            if view == "agents":
+                delta = agents_delta(cast(AgentsView, old), cast(AgentsView, data))
+            else:
+                delta = intraday_delta(cast(Intraday, old), cast(Intraday, data))
+            if delta is not None:
+                body: DeltaBody = {"base_seq": base_seq, "data": delta, "source": source}
+                deltas.append(
+                    self._make(view, body, born, now=now, kind=f"{view}_delta", state=state, base=base, full=full)
+                )
+        if not deltas:
+            return full()
+        return dataclasses.replace(deltas[0], alternatives=tuple(deltas[1:]))
 
     def heartbeat(self) -> Outgoing:
         """The heartbeat of the current tick (a ping is answered with it)."""
@@ -293,6 +359,8 @@ class Live:
             entry = self._current.get((view, feed))
             if entry is not None and entry[0] == key:
                 msg = entry[1]
+                if msg.full is not None:  # the tick's delta: a connect or resync gets the full view
+                    msg = msg.full()
             else:
                 # Built afresh, but at most once per view per push_interval: at 10x the bank's rate the engine
                 # changes between any two connects, and a connect storm rebuilt the views for each one
@@ -312,7 +380,7 @@ class Live:
             out.append(self._alerts_msg)
         return out
 
-    def hello(self, views: Iterable[str], selection: Selection = ()) -> Outgoing:
+    def hello(self, views: Iterable[str], selection: Selection = (), *, deltas: bool = False) -> Outgoing:
         """The first message on a connection."""
         return self._make(
             "hello",
@@ -324,6 +392,7 @@ class Live:
                 "views": [v for v in DATA_VIEWS if v in views],
                 "queues": [] if "board" in views else list(selection),
                 "board": selection[0] if "board" in views else None,
+                "deltas": deltas,
             },
             0.0,
         )
@@ -404,7 +473,7 @@ class Live:
             if key != self._built_key:
                 source = self.source_block(now)
                 msgs = [
-                    self._data_message(view, source, t0, now)
+                    self._data_message(view, source, t0, now, tick=True)
                     for view in DATA_VIEWS
                     if view == "snapshot" or (view not in KEYED_VIEWS and self.hub.wants(view))
                 ]

@@ -446,10 +446,14 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         await websocket.close(1008, asked)
         return
     views, selection = asked
+    deltas = _deltas(websocket)
+    if isinstance(deltas, str):
+        await websocket.close(1008, deltas)
+        return
     live.metrics.ws_connections.inc()
     closing: list[tuple[int, str]] = []  # what the server closes with, if it is the one closing
-    initial = [live.hello(views, selection), *live.current(views, selection)]
-    async with live.hub.subscribe(views, initial, selection) as sub:
+    initial = [live.hello(views, selection, deltas=deltas), *live.current(views, selection)]
+    async with live.hub.subscribe(views, initial, selection, deltas=deltas) as sub:
         frames = websocket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
         if frames is not None:  # served by FrameWritingProtocol: idle-socket writes skip the ASGI path
             sub.direct = frames["write"]
@@ -548,6 +552,14 @@ def _subscription(websocket: WebSocket) -> tuple[list[str], Selection] | str:
     if not selection:
         return "the selection view needs the queues: /ws?views=selection&queues=a,b"
     return views, selection
+
+
+def _deltas(websocket: WebSocket) -> bool | str:
+    """Does the client take the agents and intraday views as deltas (``deltas=1``)? Or why it is refused."""
+    raw = websocket.query_params.get("deltas", "0")
+    if raw not in ("0", "1"):
+        return f"deltas is 0 or 1, got {raw[:20]!r}"
+    return raw == "1"
 
 
 async def _read(websocket: WebSocket, live: Live, sub: Subscriber) -> tuple[int, str] | None:
