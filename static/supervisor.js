@@ -40,7 +40,9 @@
   });
   var tracker = new WB.deltas.Tracker(conn);
   WB.staleBanner.init(conn, function () { return page.zone; });
-  [WB.svQueues, WB.svAgents, WB.svChart, WB.svBroadcast, WB.svSource].forEach(function (part) { part.init(page); });
+  [WB.svQueues, WB.svAgents, WB.svChart, WB.svBroadcast, WB.svSource, WB.svAlerts].forEach(function (part) {
+    part.init(page);
+  });
 
   function onMessage(msg) {
     if (msg.type === "hello") {
@@ -73,6 +75,8 @@
       }
     } else if (msg.type === "broadcast") {
       WB.svBroadcast.render({ text: msg.text, set_at: msg.set_at });
+    } else if (msg.type === "alerts" && Array.isArray(msg.alerts)) {
+      WB.svAlerts.render(msg.alerts);
     }
   }
 

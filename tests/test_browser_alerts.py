@@ -105,3 +105,64 @@ def test_a_board_without_alerts_takes_no_room_for_them(tmp_path: Path, open_page
         assert not page.evaluate("() => document.body.classList.contains('has-alerts')")
     finally:
         quiet.stop()
+
+
+NOTIFICATIONS = """
+window.__notified = [];
+window.Notification = function (title, options) { window.__notified.push([title, options.body, options.tag]); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+"""
+"""A stand-in for the browser's Notification (headless Chromium shows none): it records what the page asks."""
+
+
+@pytest.fixture(scope="module")
+def moving_clock(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("alerts-clock") / "offset"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pending_board(tmp_path_factory: pytest.TempPathFactory, moving_clock: Path) -> Iterator[Board]:
+    rules = {"credit-waiting": {**RULES["credit-waiting"], "for_s": 30}}
+    b = Board(tmp_path_factory.mktemp("pending"), {**SETTINGS, "alerts": {"rules": rules}}, clock_file=moving_clock)
+    b.start()
+    yield b
+    b.stop()
+
+
+def test_the_supervisor_lists_alerts_is_told_of_a_new_firing_and_acknowledges_it(
+    pending_board: Board, moving_clock: Path, open_page: Any
+) -> None:
+    watched = open_page(f"{pending_board.url}/supervisor?lang=en")
+    page = watched.page
+    page.add_init_script(NOTIFICATIONS)
+    page.reload()
+    wait_state(page, "fresh")
+    page.wait_for_selector("#alerts-section:not([hidden]) .alert-line[data-state='pending']")
+    assert page.text_content("#alerts-list .alert-label") == "credit-card calls waiting"
+    assert page.query_selector("#alerts-list .alert-ack-button") is None  # pending: nothing to acknowledge yet
+    moving_clock.write_text("31")  # breached for 30 s: it fires
+    page.wait_for_selector("#alerts-list .alert-line[data-state='firing'] .alert-ack-button", timeout=10_000)
+    notified = page.evaluate("window.__notified")
+    assert [n[:2] for n in notified] == [["Wallboard alert", "credit-card calls waiting 2 at or above 2"]]
+    page.click("#alerts-list .alert-ack-button")
+    page.wait_for_selector("#alerts-list .alert-ack", timeout=10_000)
+    assert page.text_content("#alerts-list .alert-ack") == "✓ local"
+    (alert,) = pending_board.get("/api/alerts")["alerts"]
+    assert alert["acknowledged_by"] == "local" and alert["idempotency_key"] == notified[0][2]
+    assert page.query_selector("#alerts-list .alert-ack-button") is None
+    assert page.evaluate("window.__notified.length") == 1  # the acknowledgement is no new firing
+
+
+def test_a_centre_without_alert_rules_has_no_alerts_panel(alerts_board: Board, tmp_path: Path, open_page: Any) -> None:
+    quiet = Board(tmp_path, SETTINGS)
+    quiet.start()
+    try:
+        page = open_page(f"{quiet.url}/supervisor?lang=en").page
+        wait_state(page, "fresh")
+        page.wait_for_timeout(1000)
+        assert not page.is_visible("#alerts-section")
+    finally:
+        quiet.stop()
