@@ -1,5 +1,7 @@
 /* wallboard: the supervisor's queue table: one row per queue and channel, grouped by queue (a <tbody>
- * per queue: a heading row that folds the group, then its channel rows), an "All queues" row per
+ * per queue: a heading row that folds the group, then its channel rows); with [groups] in the settings,
+ * the queues come under their department (queue group): a section per group with its own numbers (the
+ * server's, exact: the snapshot's `groups`), which folds its queues, then the queues in no group; an "All queues" row per
  * channel (the snapshot's totals), every metric of metrics.md, sortable, filtered by channel;
  * above it, the formula, threshold and target of each channel.  The queue and channel columns and
  * the heading stay in view while the table scrolls (static/supervisor.css); names cut short have
@@ -22,6 +24,9 @@
   var rows = new Map(); // "queue\u0000channel" -> row
   var groups = new Map(); // queue -> {queue, tbody, head (tr), toggle (button), rows: [row]}
   var folded = new Set(); // queues whose channel rows are hidden
+  var depts = new Map(); // group name -> {name, tbody, head, toggle, rows: [row], queues: [queue]} ([groups])
+  var foldedDepts = new Set(); // groups whose queues are hidden
+  var deptOf = new Map(); // queue -> the first group that lists it
   var totalRows = null; // one per channel
   var sort = { key: "queue", dir: 1 };
 
@@ -186,9 +191,56 @@
     totalRows.forEach(function (row) {
       setData(row, snapshot.totals.channels[row.channel], snapshot.totals);
     });
+    renderDepts(snapshot.groups || {});
     sortRows();
     applyFilter();
     renderFormulas();
+  }
+
+  /** The departments ([groups]): a section each, with the group's numbers per channel, folding its queues. */
+  function renderDepts(blocks) {
+    var names = Object.keys(blocks);
+    deptOf = new Map();
+    names.forEach(function (name) {
+      var block = blocks[name];
+      var dept = depts.get(name);
+      if (!dept) {
+        var toggle = WB.el("button", { type: "button", "class": "group-toggle", "aria-expanded": "true" });
+        var th = WB.el("th", { scope: "rowgroup", colspan: "2", "class": "text", title: name });
+        th.appendChild(toggle);
+        th.appendChild(WB.el("span", { "class": "group-name" }, name));
+        var tr = WB.el("tr", { "class": "dept-head", "data-dept": name });
+        tr.appendChild(th);
+        var count = WB.el("td", { colspan: String(COLUMNS.length - 2), "class": "text dept-count" });
+        tr.appendChild(count);
+        var tbody = WB.el("tbody", { "class": "dept-group", "data-dept": name });
+        tbody.appendChild(tr);
+        dept = { name: name, tbody: tbody, head: tr, toggle: toggle, count: count, rows: [], queues: [] };
+        page.channels.forEach(function (ch) {
+          var row = makeRow(name, ch, false);
+          row.tr.removeAttribute("data-queue");
+          row.tr.setAttribute("data-dept", name);
+          row.dept = true;
+          dept.rows.push(row);
+          tbody.appendChild(row.tr);
+        });
+        toggle.addEventListener("click", function () {
+          if (foldedDepts.has(name)) foldedDepts.delete(name);
+          else foldedDepts.add(name);
+          applyFilter();
+        });
+        depts.set(name, dept);
+      }
+      dept.queues = (block.queues || []).slice();
+      dept.queues.forEach(function (q) { if (!deptOf.has(q)) deptOf.set(q, name); });
+      WB.setText(dept.count, WB.t("dept_queues", { n: dept.queues.length }));
+      dept.rows.forEach(function (row) {
+        setData(row, block.channels ? block.channels[row.channel] : null, block);
+      });
+    });
+    depts.forEach(function (dept, name) {
+      if (names.indexOf(name) < 0) { dept.tbody.remove(); depts.delete(name); foldedDepts.delete(name); }
+    });
   }
 
   function shownByFilter(row) {
@@ -199,7 +251,17 @@
   function applyFilter() {
     rows.forEach(function (row) { row.tr.hidden = !shownByFilter(row) || folded.has(row.queue); });
     if (totalRows) totalRows.forEach(function (row) { row.tr.hidden = !shownByFilter(row); });
-    groups.forEach(labelToggle);
+    groups.forEach(function (group, q) {
+      group.tbody.hidden = deptOf.has(q) && foldedDepts.has(deptOf.get(q));
+      labelToggle(group);
+    });
+    depts.forEach(function (dept) {
+      dept.rows.forEach(function (row) { row.tr.hidden = !shownByFilter(row); });
+      var open = !foldedDepts.has(dept.name);
+      WB.setAttr(dept.toggle, "aria-expanded", open ? "true" : "false");
+      WB.setText(dept.toggle, open ? "\u25BE" : "\u25B8");
+      WB.setAttr(dept.toggle, "aria-label", WB.t(open ? "group_fold" : "group_unfold", { q: dept.name }));
+    });
   }
 
   /** Groups stay whole: rows sort inside their queue's group, and the groups by their first row. */
@@ -222,10 +284,19 @@
       if (c === 0) c = WB.table.compare(x.queue, y.queue, key === "queue" ? dir : 1);
       return c;
     });
+    depts.forEach(function (dept) { dept.rows.sort(byRow); });
+    // With departments: each department's section, then its queues (in the order just sorted), then the
+    // queues in no department.  Without: the queues as sorted.
+    var order = [];
+    depts.forEach(function (dept, name) {
+      order.push(dept.tbody);
+      list.forEach(function (g) { if (deptOf.get(g.queue) === name) order.push(g.tbody); });
+    });
+    list.forEach(function (g) { if (!deptOf.has(g.queue)) order.push(g.tbody); });
     var before = head.nextElementSibling;
-    list.forEach(function (g) {
-      if (g.tbody === before) before = before.nextElementSibling;
-      else table.insertBefore(g.tbody, before);
+    order.forEach(function (tbody) {
+      if (tbody === before) before = before.nextElementSibling;
+      else table.insertBefore(tbody, before);
     });
   }
 
@@ -244,12 +315,17 @@
   function tick() {
     rows.forEach(tickRow);
     if (totalRows) totalRows.forEach(tickRow);
+    depts.forEach(function (dept) { dept.rows.forEach(tickRow); });
   }
 
   function relabel() {
     rows.forEach(fillRow);
-    groups.forEach(labelToggle);
     if (totalRows) totalRows.forEach(fillRow);
+    depts.forEach(function (dept) {
+      dept.rows.forEach(fillRow);
+      WB.setText(dept.count, WB.t("dept_queues", { n: dept.queues.length }));
+    });
+    applyFilter();
     renderFormulas();
   }
 

@@ -242,3 +242,27 @@ def test_a_channels_boards_header_lists_all_it_shows_and_the_panels_still_fit(
     assert page.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
     small = [t for t in page.evaluate(VISIBLE_TEXT_JS) if t[2] < 0.03 * 1080]
     assert small == [], small
+
+
+def test_the_supervisor_table_groups_queues_under_their_departments(boards: Board, open_page: Any) -> None:
+    """[groups]: a section per group with the server's exact numbers, its queues under it, folded at a click."""
+    page = open_page(f"{boards.url}/supervisor?lang=en", width=1366, height=768).page
+    wait_state(page, "fresh")
+    page.wait_for_selector('#queue-table tbody.dept-group[data-dept="cards"]')
+    snap = boards.get("/api/snapshot")
+    cards = snap["groups"]["cards"]["channels"]["call"]
+    row = '#queue-table tbody.dept-group[data-dept="cards"] tr[data-channel="call"]'
+    assert page.get_attribute(f'{row} td[data-col="waiting"]', "data-raw") == str(cards["waiting"])
+    assert page.get_attribute(f'{row} td[data-col="today.offered"]', "data-raw") == str(cards["today"]["offered"])
+    order = page.eval_on_selector_all(
+        "#queue-table > tbody", "bs => bs.map(b => b.dataset.dept ? 'dept:' + b.dataset.dept : b.dataset.group)"
+    )
+    # Each department, then its queues; the queues of no department last.
+    assert order.index("dept:cards") < order.index("credit-card") < order.index("dept:long")
+    assert order.index("信用卡") < order.index("dept:long") and order.index("loans") > order.index("dept:long")
+    page.click('#queue-table tr.dept-head[data-dept="cards"] .group-toggle')
+    assert not page.is_visible('#queue-table tbody.queue-group[data-group="credit-card"]')
+    assert page.is_visible('#queue-table tbody.queue-group[data-group="loans"]')
+    assert page.is_visible(row)  # the department's own numbers stay
+    page.click('#queue-table tr.dept-head[data-dept="cards"] .group-toggle')
+    assert page.is_visible('#queue-table tbody.queue-group[data-group="credit-card"]')
