@@ -273,8 +273,11 @@ class Hub:
         perf = time.perf_counter
         written: list[tuple[Outgoing, float]] = []
         note = written.append
+        # Only a view sent as deltas needs each client's state (what it has) and a choice per client; the
+        # others (the TVs' views) keep the plain loop: at 5,000 clients every step of it counts.
+        tracked = msg.full is not None or msg.state != 0
         for sub in targets:
-            out = sub.pick(msg)
+            out = sub.pick(msg) if tracked else msg
             write = sub.direct
             if (
                 write is not None
@@ -283,7 +286,8 @@ class Hub:
                 and not sub._closed
                 and write(out.frame)
             ):
-                sub._states[out.slot] = out.state
+                if tracked:
+                    sub._states[out.slot] = out.state
                 note((out, perf()))
             else:
                 sub.offer(out)
