@@ -148,6 +148,17 @@ def serve(app: Any, port: int, **options: Any) -> None:
 Ready = Callable[["AppProcess"], bool]
 
 
+def wait_until(condition: Callable[[], bool], what: str, limit_s: float = 30) -> float:
+    """Poll ``condition`` every 50 ms until it holds; the seconds it took (AssertionError naming ``what`` after
+    ``limit_s``)."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > limit_s:
+            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
 def answers(path: str) -> Ready:
     """Readiness: ``path`` answers 200 (``/healthz``: the app is up; ``/readyz``: its source has caught up)."""
 

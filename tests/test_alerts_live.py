@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from tests.conftest import make_settings
-from tests.test_routes import PARKED, QUEUE, T0, TEST_HOSTS, agent_ev, ev, running
+from tests.test_routes import PARKED, QUEUE, T0, TEST_HOSTS, Board, agent_ev, ev, running
 from wallboard.replay import replay_alerts
 from wallboard.settings import Settings, with_overrides
 from wallboard.sources.control import MemoryControl
@@ -43,6 +43,21 @@ EVENTS: list[tuple[int, bytes]] = [
     (67, agent_ev(T0 + 67, state="busy")),
 ]
 """(second after T0, the raw event at that second): the board starts at T0 with no event."""
+
+
+def play(board: Board, seconds: range, *, settle: bool = False) -> None:
+    """A tick a second over ``seconds`` after T0, each second's EVENTS fed on time before its tick.
+
+    ``settle``: let the loop run after each tick (the control writer records the alert changes).
+    """
+    for second in seconds:
+        board.clock.now = T0 + second
+        due = [raw for at, raw in EVENTS if at == second]
+        if due:
+            board.feed(due)
+        board.tick()
+        if settle:
+            board.settle()
 
 
 def test_alerts_fire_and_resolve_tick_by_tick_as_the_replay_says() -> None:
@@ -110,13 +125,7 @@ def test_a_resolved_alert_is_tombstoned_in_the_control_topic() -> None:
     s = settings()
     topic = MemoryControl()
     with running(s, batches=[], control=topic) as board:
-        for second in range(1, 80):
-            board.clock.now = T0 + second
-            due = [raw for at, raw in EVENTS if at == second]
-            if due:
-                board.feed(due)
-            board.tick()
-            board.settle()
+        play(board, range(1, 80), settle=True)
     waiting = "alert/waiting\x1fqueue:信用卡".encode()
     changes = [(k, v is not None) for k, v in topic.log if k == waiting]
     assert changes == [(waiting, True), (waiting, False), (waiting, True), (waiting, False)]
@@ -144,12 +153,7 @@ def test_an_acknowledgement_is_shown_with_who_and_when_and_goes_with_the_firing(
     s = settings()
     topic = MemoryControl()
     with running(s, batches=[], control=topic) as board:
-        for second in range(1, 40):
-            board.clock.now = T0 + second
-            due = [raw for at, raw in EVENTS if at == second]
-            if due:
-                board.feed(due)
-            board.tick()
+        play(board, range(1, 40))
         (row,) = [a for a in board.client.get("/api/alerts").json()["alerts"] if a["rule"] == "waiting"]
         key = row["idempotency_key"]
         assert row["acknowledged_by"] is None
@@ -168,13 +172,7 @@ def test_an_acknowledgement_is_shown_with_who_and_when_and_goes_with_the_firing(
         assert nosuch.status_code == 404 and nosuch.json()["error"] == "not_firing"
         bad = board.client.post("/api/alerts/ack", json={"idempotency_key": 5}, headers=origin)
         assert bad.status_code == 400 and bad.json()["error"] == "bad_request"
-        for second in range(40, 46):  # i1 answered at 40: resolved 3 s later
-            board.clock.now = T0 + second
-            due = [raw for at, raw in EVENTS if at == second]
-            if due:
-                board.feed(due)
-            board.tick()
-            board.settle()
+        play(board, range(40, 46), settle=True)  # i1 answered at 40: resolved 3 s later
     assert (f"ack/{key}".encode(), None) in topic.log  # the acknowledgement went with the firing
 
 
@@ -185,12 +183,7 @@ def test_every_board_gets_the_alerts_on_connect_and_when_they_change() -> None:
         assert [m["type"] for m in first] == ["hello", "summary", "broadcast", "alerts"]
         assert first[-1]["alerts"] == []
         got: list[dict[str, Any]] = []
-        for second in range(1, 34):
-            board.clock.now = T0 + second
-            due = [raw for at, raw in EVENTS if at == second]
-            if due:
-                board.feed(due)
-            board.tick()
+        play(board, range(1, 34))
         while len(got) < 3:  # the waiting alert pending at 30, firing at 32, then acknowledged
             msg = orjson.loads(ws.receive_text())
             if msg["type"] == "alerts":

@@ -18,7 +18,7 @@ import os
 import signal
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from websockets.sync.client import connect
 
 from tests import nginx
 from tests.kafka_broker import create_topic
-from tests.servers import Address, AppProcess, answers, free_port
+from tests.servers import Address, AppProcess, answers, free_port, wait_until
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.kafka, pytest.mark.browser]
@@ -104,15 +104,6 @@ def calls(n: int, start_ms: int) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-def wait_until(condition: Callable[[], bool], what: str, limit_s: float) -> float:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > limit_s:
-            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def snapshot(board: AppProcess) -> dict[str, Any]:

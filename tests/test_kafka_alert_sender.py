@@ -15,14 +15,13 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.kafka_broker import create_topic, read_topic
-from tests.servers import AppProcess, answers
+from tests.servers import AppProcess, answers, wait_until
 from tests.test_webhooks import Receiver, receiving
 
 pytestmark = [pytest.mark.kafka]
@@ -86,15 +85,6 @@ def call(kind: str, iid: str, **extra: object) -> dict[str, object]:
         "queue": "q1",
         **extra,
     }
-
-
-def wait_until(condition: Callable[[], bool], what: str, limit_s: float) -> float:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > limit_s:
-            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
-        time.sleep(0.1)
-    return time.monotonic() - start
 
 
 def senders(boards: list[AppProcess]) -> list[AppProcess]:

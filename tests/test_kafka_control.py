@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from tests.conftest import make_settings
 from tests.kafka_broker import create_topic, read_topic
+from tests.servers import wait_until
 from tests.test_routes import TEST_HOSTS
 from wallboard.control import Broadcast, encode_broadcast
 from wallboard.settings import Settings
@@ -60,16 +61,6 @@ def instance(s: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def wait_for(condition: Callable[[], bool], what: str, limit_s: float = 30) -> float:
-    """Seconds until ``condition`` holds."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > limit_s:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic() - start
-
-
 def ready(client: TestClient) -> bool:
     return bool(client.get("/readyz").status_code == 200)
 
@@ -82,7 +73,7 @@ def test_a_broadcast_through_one_instance_reaches_the_boards_of_another_within_a
     with ExitStack() as stack:
         a = stack.enter_context(instance(s))
         b = stack.enter_context(instance(s))
-        wait_for(lambda: ready(a) and ready(b), "both instances ready")
+        wait_until(lambda: ready(a) and ready(b), "both instances ready")
         with b.websocket_connect("/ws", headers={"Origin": "http://testserver"}) as ws:
             seen = [ws.receive_json() for _ in range(3)]  # hello, snapshot, broadcast
             assert seen[-1]["type"] == "broadcast" and seen[-1]["text"] == ""
@@ -103,16 +94,16 @@ def test_a_restarted_instance_shows_the_broadcast_and_a_clear_is_kept_too(
     s = settings_for(kafka_bootstrap, topic_prefix)
     asyncio.run(create_topic(kafka_bootstrap, f"{topic_prefix}calls", 1))
     with instance(s) as a:
-        wait_for(lambda: ready(a), "ready")
+        wait_until(lambda: ready(a), "ready")
         a.post("/api/broadcast", json={"text": "first"})
         set_second = a.post("/api/broadcast", json={"text": "第二条：系统维护"}).json()
     with instance(s) as again:
-        wait_for(lambda: ready(again), "ready after the restart")
+        wait_until(lambda: ready(again), "ready after the restart")
         assert again.get("/api/broadcast").json() == set_second
         assert again.get("/readyz").json()["control"]["records"] == 2
         cleared = again.post("/api/broadcast", json={"text": ""}).json()
     with instance(s) as third:
-        wait_for(lambda: ready(third), "ready after the second restart")
+        wait_until(lambda: ready(third), "ready after the second restart")
         assert third.get("/api/broadcast").json() == cleared and cleared["text"] == ""
         assert cleared["set_at"] is not None
 
@@ -121,7 +112,7 @@ def test_the_control_topic_is_created_compacted_with_one_partition(kafka_bootstr
     s = settings_for(kafka_bootstrap, topic_prefix)
     asyncio.run(create_topic(kafka_bootstrap, f"{topic_prefix}calls", 1))
     with instance(s) as a:
-        wait_for(lambda: ready(a), "ready")
+        wait_until(lambda: ready(a), "ready")
         control = a.get("/readyz").json()["control"]
         assert control["kind"] == "kafka" and control["topic"] == f"{topic_prefix}board-control"
         assert control["connected"] and control["last_error"] is None
@@ -171,7 +162,7 @@ def test_foreign_records_in_the_control_topic_are_counted_and_change_nothing(
 
     asyncio.run(produce())
     with instance(s) as a:
-        wait_for(lambda: ready(a), "ready")
+        wait_until(lambda: ready(a), "ready")
         assert a.get("/api/broadcast").json() == {"text": "kept", "set_at": "2026-11-30T09:00:00.000+08:00"}
         control = a.get("/readyz").json()["control"]
         assert control["records"] == len(records)
@@ -193,7 +184,7 @@ def test_what_is_written_to_the_control_topic(kafka_bootstrap: str, topic_prefix
     s = settings_for(kafka_bootstrap, topic_prefix)
     asyncio.run(create_topic(kafka_bootstrap, f"{topic_prefix}calls", 1))
     with instance(s) as a:
-        wait_for(lambda: ready(a), "ready")
+        wait_until(lambda: ready(a), "ready")
         set_at = a.post("/api/broadcast", json={"text": "午餐时间调整"}).json()["set_at"]
     (record,) = asyncio.run(read_topic(kafka_bootstrap, f"{topic_prefix}board-control"))
     assert record.key == b"broadcast"
